@@ -1,0 +1,96 @@
+"""Options and error handling shared by the subcommands (click only)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json", "text", "markdown")
+RULES = ("first-sibling", "apic-primary")
+STRATEGIES = ("v9-andnot", "v8-three-way", "clear-cpu", "v2-all-cpus")
+
+
+class BadInput(click.ClickException):
+    """Bad input or usage: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"rmpplan: error: {self.format_message()}", err=True, file=file)
+
+
+def input_errors(func: F) -> F:
+    """Turn the core's InputError into BadInput, once, at the edge."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from rmpplan.errors import InputError
+
+        try:
+            return func(*args, **kwargs)
+        except InputError as err:
+            raise BadInput(str(err)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format: rich table, stable JSON, plain text or Markdown.",
+    )(func)
+
+
+def rule_option(func: F) -> F:
+    return click.option(
+        "--rule",
+        type=click.Choice(RULES),
+        default="first-sibling",
+        show_default=True,
+        help="How rmpopt_cpumask picks one thread per core.",
+    )(func)
+
+
+def strategy_option(func: F) -> F:
+    return click.option(
+        "--strategy",
+        type=click.Choice(STRATEGIES),
+        default="v9-andnot",
+        show_default=True,
+        help="Which version of the RMPOPT handler to model.",
+    )(func)
+
+
+def display() -> Any:
+    """Colour only on a terminal and without NO_COLOR; never wrap off a terminal."""
+    from rmpplan.render.common import Display
+
+    tty = sys.stdout.isatty()
+    color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    width = shutil.get_terminal_size().columns if tty else None
+    return Display(color=color, width=width)
+
+
+def emit(text: str) -> None:
+    click.echo(text, nl=False)
+
+
+def warn(message: str) -> None:
+    click.echo(f"rmpplan: warning: {message}", err=True)
+
+
+def finish(code: int) -> None:
+    """End the command with ``code`` (0 ok, 1 a check found a problem)."""
+    click.get_current_context().exit(code)

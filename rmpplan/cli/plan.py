@@ -1,0 +1,54 @@
+"""``rmpplan plan``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rmpplan.cli.options import (
+    emit,
+    format_option,
+    input_errors,
+    rule_option,
+    strategy_option,
+    warn,
+)
+
+
+@click.command()
+@click.argument("topo", type=click.Path(path_type=Path))
+@click.option(
+    "--leader",
+    "leader_spec",
+    required=True,
+    metavar="SPEC",
+    help="'all' (every online CPU) or a kernel cpulist of online CPUs, e.g. 17 or 0-3,192.",
+)
+@format_option
+@rule_option
+@strategy_option
+@input_errors
+def plan(topo: Path, leader_spec: str, fmt: str, rule: str, strategy: str) -> None:
+    """Build rmpopt_cpumask for TOPO and the followers of each leader.
+
+    TOPO is a topology file (YAML or JSON). The plan is what the kernel
+    would compute from the CPUs that are online; use `rmpplan verify` to
+    judge whether the machine meets the kernel's preconditions.
+    """
+    from rmpplan.cli.render import renderer
+    from rmpplan.inputs import load_machine
+    from rmpplan.plan import Rule, Strategy, parse_leaders
+    from rmpplan.plan import plan as make_plan
+    from rmpplan.cli.options import display
+
+    machine = load_machine(topo)
+    leaders = parse_leaders(machine, leader_spec)
+    result = make_plan(machine, leaders, Rule(rule), Strategy(strategy))
+    offline = machine.present - machine.online
+    if offline:
+        warn(
+            f"{machine.name}: {len(offline)} present CPU(s) are offline; SNP init would "
+            "refuse this machine (see `rmpplan verify`)"
+        )
+    emit(renderer(fmt).render_plan(result, display()))

@@ -1,0 +1,17 @@
+"""``rmpplan schema``."""
+
+from __future__ import annotations
+
+import click
+
+from rmpplan.cli.options import emit
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of topology files, for editors and generators."""
+    import json
+
+    from rmpplan.topology.schema import TopologyFile
+
+    emit(json.dumps(TopologyFile.model_json_schema(), indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,391 @@
+"""Linux cpulist and hex cpumask text, parsed and printed exactly as the kernel does.
+
+``parse_cpulist`` is ``bitmap_parselist`` and ``parse_hexmask`` is ``bitmap_parse``
+(lib/bitmap-str.c); ``format_cpulist`` is ``%*pbl`` and ``format_hexmask`` is ``%*pb``
+(``bitmap_list_string`` / ``bitmap_string`` in lib/vsprintf.c).  Bitmaps are Python ints
+inside; callers see sets of CPU ids.  Where the kernel has a quirk the parsers keep it,
+because the point of this module is to predict what the kernel would accept.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import chain, compress
+from typing import TYPE_CHECKING, NoReturn
+
+from rmpplan.errors import MaskError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = [
+    "NR_CPUS_MAX",
+    "format_cpulist",
+    "format_hexmask",
+    "hex_nbits",
+    "parse_cpulist",
+    "parse_hexmask",
+]
+
+NR_CPUS_MAX = 8192  # x86_64 NR_CPUS_RANGE_END; CPU ids are in [0, 8191]
+
+_U32_MAX = 0xFFFFFFFF
+_QUOTE_MAX = 40  # never echo more than this much of (possibly huge) input
+# The kernel's isspace() on ASCII, plus ','.  Input is a str, so a non-ASCII character
+# is never a separator (the kernel would see UTF-8 bytes, none of them a space or digit).
+_SEP = frozenset(" \t\n\v\f\r,")
+_DIGITS = re.compile(r"[0-9]+")
+_HEX = {c: int(c, 16) for c in "0123456789abcdefABCDEF"}
+# Fast paths for well-formed input; anything else takes the character-exact slow path.
+_PLAIN_LIST = re.compile(r"[ \t\v\f\r,]*(?:[0-9]{1,10}(?:-[0-9]{1,10})?(?:[ \t\v\f\r,]+|\Z))*")
+_PLAIN_ITEM = re.compile(r"([0-9]+)(?:-([0-9]+))?")
+_HEX_LIST = re.compile(r"[ \t\v\f\r,]*(?:[0-9a-fA-F]{1,8}(?:[ \t\v\f\r,]+|\Z))*")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]+")
+_BIT_VALUE = bytes.maketrans(b"01", b"\x00\x01")
+
+
+# --- shared helpers -------------------------------------------------------------------
+
+
+def _show(text: str) -> str:
+    """``text`` for a one-line message: at most ~40 characters, control chars escaped."""
+    if len(text) > _QUOTE_MAX:
+        text = text[: _QUOTE_MAX - 1] + "\u2026"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _describe(text: str, pos: int) -> str:
+    """Name the character at ``pos`` for an error message."""
+    if pos >= len(text):
+        return "end of input"
+    if text[pos] == "\n":
+        return "a newline"
+    return f"'{_show(text[pos])}'"
+
+
+def _c_string(text: str) -> str:
+    """The kernel reads a C string: nothing after a NUL can matter."""
+    nul = text.find("\0")
+    return text if nul < 0 else text[:nul]
+
+
+def _check_nbits(nbits: int) -> None:
+    if not 1 <= nbits <= NR_CPUS_MAX:
+        raise ValueError(f"nbits must be in 1..{NR_CPUS_MAX}, not {nbits}")
+
+
+def _bits_to_set(bits: int) -> frozenset[int]:
+    if not bits:
+        return frozenset()
+    flags = bin(bits)[:1:-1].encode("ascii").translate(_BIT_VALUE)  # bit 0 first
+    return frozenset(compress(range(len(flags)), flags))
+
+
+def _sorted_ids(cpus: Iterable[int]) -> list[int]:
+    ids = sorted(set(cpus))
+    if ids and ids[0] < 0:
+        raise ValueError(f"CPU id {ids[0]} is negative")
+    return ids
+
+
+# --- cpulist (bitmap_parselist) -------------------------------------------------------
+
+
+def _stride_fill(first: int, stride: int, count: int, used: int, end: int) -> int:
+    """Bits ``[first + k*stride, first + k*stride + used)`` for each ``k < count``,
+    clipped at ``end``."""
+    if used == 0:
+        return 0
+    last = first + (count - 1) * stride
+    if count == 1 or used >= stride:  # the groups touch or overlap: one run
+        top = min(last + used - 1, end)
+        return ((1 << (top - first + 1)) - 1) << first
+    # ``used`` ones every ``stride`` bits in one multiplication (no carries: used < stride).
+    repeat = ((1 << (count * stride)) - 1) // ((1 << stride) - 1)
+    pattern = (((1 << used) - 1) * repeat) << first
+    return pattern & ((1 << (end + 1)) - 1)
+
+
+def _region_bits(start: int, end: int, used: int, group: int) -> int:
+    """What ``bitmap_set_region`` sets for a checked region (start <= end < nbits,
+    group > 0, used <= group), in closed form so no input can make it slow."""
+    if start + group > _U32_MAX:
+        # The kernel's ``start += group_len`` is unsigned int and wraps: it goes back by
+        # ``2**32 - group`` each step until below that, so "1-31:1/4294967295" is {0, 1}.
+        back = _U32_MAX + 1 - group
+        return _stride_fill(start % back, back, start // back + 1, used, end)
+    return _stride_fill(start, group, (end - start) // group + 1, used, end)
+
+
+class _Cpulist:
+    """One ``bitmap_parselist`` run; ``pos`` indexes ``text`` like the kernel's ``str``."""
+
+    __slots__ = ("done", "lastbit", "n", "nbits", "pos", "region_start", "text")
+
+    def __init__(self, text: str, nbits: int) -> None:
+        self.text = text
+        self.n = len(text)
+        self.nbits = nbits
+        self.lastbit = nbits - 1
+        self.pos = 0
+        self.region_start = 0
+        self.done = False
+
+    def fail(self, errno: str, why: str) -> NoReturn:
+        stop = self.region_start
+        while stop < self.n and self.text[stop] not in _SEP:
+            stop += 1
+        region = _show(self.text[self.region_start : stop])
+        raise MaskError(errno, f"cpulist region '{region}': {why}")
+
+    def end_of_region(self) -> bool:
+        return self.pos >= self.n or self.text[self.pos] in _SEP
+
+    def end_of_str(self) -> bool:
+        return self.pos >= self.n or self.text[self.pos] == "\n"
+
+    def number(self, what: str) -> int:
+        """``bitmap_getnum``: 'N' or decimal digits that fit in 32 bits."""
+        text, pos = self.text, self.pos
+        if pos < self.n and text[pos] == "N":
+            self.pos = pos + 1
+            return self.lastbit
+        match = _DIGITS.match(text, pos)
+        if match is None:
+            self.fail("EINVAL", f"expected {what} (decimal or N), found {_describe(text, pos)}")
+        digits = match.group()
+        significant = digits.lstrip("0") or "0"
+        # Length first: int() of a huge digit string is slow and may be refused.
+        if len(significant) > 10 or int(significant) > _U32_MAX:
+            self.fail("EOVERFLOW", f"{what} {_show(digits)} is greater than {_U32_MAX}")
+        self.pos = match.end()
+        return int(significant)
+
+    def parse(self) -> int:
+        bits = 0
+        while not self.done:
+            # bitmap_find_region: ',' and all whitespace, '\n' included, lead a region.
+            while self.pos < self.n and self.text[self.pos] in _SEP:
+                self.pos += 1
+            if self.pos >= self.n:
+                break
+            self.region_start = self.pos
+            bits |= self.region()
+        return bits
+
+    def region(self) -> int:
+        """Parse, check and expand one region; sets ``done`` when the list ends there."""
+        text = self.text
+        head = text[self.pos : self.pos + 3]
+        if head.isascii() and head.lower() == "all":  # strncasecmp(str, "all", 3)
+            start, end = 0, self.lastbit
+            self.pos += 3
+        else:
+            start = self.number("start")
+            if self.end_of_region():
+                return self.plain(start, start)
+            if text[self.pos] != "-":
+                if text[self.pos] == ":":
+                    self.fail("EINVAL", "a single number takes no ':used/group' pattern")
+                self.fail(
+                    "EINVAL",
+                    f"expected '-', ',' or whitespace after {start}, "
+                    f"found {_describe(text, self.pos)}",
+                )
+            self.pos += 1
+            end = self.number("end")
+        if self.end_of_region():
+            return self.plain(start, end)
+        if text[self.pos] != ":":
+            self.fail(
+                "EINVAL",
+                f"expected ':', ',' or whitespace after "
+                f"'{_show(text[self.region_start : self.pos])}', found {_describe(text, self.pos)}",
+            )
+        self.pos += 1
+        used = self.number("used-bit count")
+        if self.pos >= self.n or text[self.pos] != "/":
+            self.fail(
+                "EINVAL",
+                f"expected '/' after used-bit count {used}, found {_describe(text, self.pos)}",
+            )
+        self.pos += 1
+        group = self.number("group size")
+        # The kernel does not look at what follows the group size: "0-3:1/2N" is two
+        # regions and "0-3:1/2\n5" goes on to 5.
+        return self.checked(start, end, used, group, implied=False)
+
+    def plain(self, start: int, end: int) -> int:
+        # A region without a pattern is one group of end+1 bits, in unsigned int, so
+        # end 4294967295 wraps the group size to 0 and the kernel says EINVAL, not ERANGE.
+        group = (end + 1) & _U32_MAX
+        bits = self.checked(start, end, group, group, implied=True)
+        # Directly after a plain region '\n' ends the list ("1\n5" is {1}).
+        self.done = self.end_of_str()
+        return bits
+
+    def checked(self, start: int, end: int, used: int, group: int, *, implied: bool) -> int:
+        """``bitmap_check_region`` (every EINVAL before ERANGE), then the region's bits."""
+        if start > end:
+            self.fail("EINVAL", f"start {start} is greater than end {end}")
+        if group == 0:
+            if implied:
+                self.fail("EINVAL", f"end {end} wraps the kernel's 32-bit group size to 0")
+            self.fail("EINVAL", "group size is 0")
+        if used > group:
+            self.fail("EINVAL", f"used-bit count {used} is greater than group size {group}")
+        if end >= self.nbits:
+            self.fail(
+                "ERANGE",
+                f"bit {end} is past the last bit {self.lastbit} (nbits {self.nbits})",
+            )
+        return _region_bits(start, end, used, group)
+
+
+def parse_cpulist(text: str, nbits: int = NR_CPUS_MAX) -> frozenset[int]:
+    """bitmap_parselist: the kernel's cpulist grammar (a-b:u/g strides, N, all, sep = ',' or
+    whitespace, '\\n' ends the list directly after a plain region, else is a separator)."""
+    _check_nbits(nbits)
+    text = _c_string(text)
+    # Fast path for what sysfs prints: only "a" and "a-b" regions, every one valid.  A
+    # final '\n' is harmless to the kernel wherever it stands.  Anything else, every
+    # error included, goes through the exact scanner.
+    body = text[:-1] if text.endswith("\n") else text
+    if _PLAIN_LIST.fullmatch(body):
+        ranges = [(int(a), int(b or a)) for a, b in _PLAIN_ITEM.findall(body)]
+        if all(a <= b < nbits for a, b in ranges):
+            return frozenset(chain.from_iterable(range(a, b + 1) for a, b in ranges))
+    return _bits_to_set(_Cpulist(text, nbits).parse())
+
+
+def format_cpulist(cpus: Iterable[int]) -> str:
+    """%*pbl: ascending, runs of two or more as a-b, comma separated, no spaces; empty set -> ''."""
+    ids = _sorted_ids(cpus)
+    parts: list[str] = []
+    i, n = 0, len(ids)
+    while i < n:
+        j = i
+        while j + 1 < n and ids[j + 1] == ids[j] + 1:
+            j += 1
+        parts.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+# --- hex mask (bitmap_parse) ----------------------------------------------------------
+
+
+def _chunk_text(text: str, right: int) -> str:
+    """The separator-delimited chunk of ``text`` that ends at index ``right``."""
+    left = right
+    while left > 0 and text[left - 1] not in _SEP:
+        left -= 1
+    return _show(text[left : right + 1])
+
+
+def _hex_chunk(text: str, end: int) -> tuple[int, int]:
+    """``bitmap_get_x32_reverse``: up to 8 hex digits read leftwards from ``end``.
+    Returns the value and the index left of what was consumed."""
+    right = end
+    value = 0
+    for shift in range(0, 32, 4):
+        digit = _HEX.get(text[end], -1)
+        if digit < 0:
+            raise MaskError(
+                "EINVAL",
+                f"hex mask chunk '{_chunk_text(text, right)}': "
+                f"{_describe(text, end)} is not a hex digit",
+            )
+        value |= digit << shift
+        end -= 1
+        if end < 0 or text[end] in _SEP:
+            return value, end
+    if text[end] in _HEX:
+        raise MaskError(
+            "EOVERFLOW",
+            f"hex mask chunk '{_chunk_text(text, right)}' has more than 8 hex digits (32 bits)",
+        )
+    # The kernel consumes a non-hex ninth character without complaint ("x12345678" is
+    # accepted as 0x12345678); kept so that we accept exactly what the kernel does.
+    return value, end - 1
+
+
+def _too_many_chunks(text: str, max_chunks: int, nbits: int) -> MaskError:
+    return MaskError(
+        "EOVERFLOW",
+        f"hex mask '{_show(text.strip())}' has more 32-bit chunks than the {max_chunks} "
+        f"that nbits {nbits} allows",
+    )
+
+
+def parse_hexmask(text: str, nbits: int = NR_CPUS_MAX) -> frozenset[int]:
+    """bitmap_parse: 32-bit hex chunks read from the right, empty groups skipped, text after
+    '\\n' ignored; EOVERFLOW for too many chunks, a chunk over 8 digits or a bit >= nbits,
+    EINVAL for a character that is not a hex digit."""
+    _check_nbits(nbits)
+    text = _c_string(text)
+    newline = text.find("\n")
+    if newline >= 0:
+        text = text[:newline]
+    max_chunks = (nbits + 31) // 32
+    if _HEX_LIST.fullmatch(text):  # only 1-8 digit chunks: no quirk can apply
+        chunks = _HEX_RUN.findall(text)
+        if len(chunks) > max_chunks:
+            raise _too_many_chunks(text, max_chunks, nbits)
+        bits = int("".join(c.rjust(8, "0") for c in chunks) or "0", 16)
+    else:
+        bits = 0
+        chunk = 0
+        end = len(text) - 1
+        while True:
+            while end >= 0 and text[end] in _SEP:
+                end -= 1
+            if end < 0:
+                break
+            # Counted before the chunk is read, as the kernel does.
+            if chunk == max_chunks:
+                raise _too_many_chunks(text, max_chunks, nbits)
+            value, end = _hex_chunk(text, end)
+            bits |= value << (32 * chunk)
+            chunk += 1
+    if bits >> nbits:
+        raise MaskError(
+            "EOVERFLOW",
+            f"hex mask sets bit {bits.bit_length() - 1}, past the last bit {nbits - 1} "
+            f"(nbits {nbits})",
+        )
+    return _bits_to_set(bits)
+
+
+def format_hexmask(cpus: Iterable[int], nbits: int) -> str:
+    """%*pb: most significant chunk first, lowercase, 8 digits per 32-bit chunk except the
+    first whose width is ceil((nbits % 32 or 32)/4)."""
+    if nbits < 0:
+        raise ValueError(f"nbits must not be negative, not {nbits}")
+    ids = _sorted_ids(cpus)
+    if ids and ids[-1] >= nbits:
+        raise MaskError(
+            "EOVERFLOW", f"CPU {ids[-1]} needs a mask of at least {ids[-1] + 1} bits, not {nbits}"
+        )
+    if nbits == 0:
+        return ""  # the kernel prints no chunk at all
+    top = ids[-1] if ids else -1
+    # Build the binary digits in one buffer: far cheaper than OR-ing in 1 << cpu per CPU.
+    digits = bytearray(b"0") * (top + 2)
+    for cpu in ids:
+        digits[top + 1 - cpu] = 0x31  # '1'
+    bits = int(digits, 2)
+    first_width = ((nbits % 32 or 32) + 3) // 4
+    width = first_width + 8 * ((nbits + 31) // 32 - 1)
+    text = format(bits, f"0{width}x")
+    chunks = [text[:first_width]]
+    chunks.extend(text[i : i + 8] for i in range(first_width, width, 8))
+    return ",".join(chunks)
+
+
+def hex_nbits(cpus: Iterable[int]) -> int:
+    """Width to print a mask when no nbits is given: whole 32-bit words, as many as the
+    highest set bit needs (32 for the empty set)."""
+    ids = _sorted_ids(cpus)
+    top = ids[-1] if ids else 0
+    return (top // 32 + 1) * 32

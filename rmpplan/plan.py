@@ -1,0 +1,194 @@
+"""Mask rules and handler strategies: which CPU runs RMPOPT, and where.
+
+Each strategy is a small model of what one version of the Linux handler did
+for the worker CPU the (unbound) workqueue happened to run it on:
+
+* ``v9-andnot``: followers = mask andnot topology_sibling_cpumask(worker);
+  the worker leads locally.
+* ``v8-three-way``: (1) worker in the mask → clear_cpu(worker); (2) a
+  sibling in the mask → andnot; (3) neither → the mask's first CPU leads
+  through work_on_cpu and is cleared from the followers.
+* ``clear-cpu``: followers = mask with only the worker cleared; the worker
+  leads locally (right only when the worker is its core's mask CPU).
+* ``v2-all-cpus``: no leader; every online CPU runs every region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rmpplan.errors import InputError
+from rmpplan.topology.machine import NR_CPUS_MAX, Machine
+
+
+class Rule(StrEnum):
+    """How ``rmpopt_cpumask`` picks one thread per core."""
+
+    FIRST_SIBLING = "first-sibling"
+    """cpumask_first(topology_sibling_cpumask(cpu)): the lowest online thread of each core."""
+    APIC_PRIMARY = "apic-primary"
+    """topology_is_primary_thread(): online CPUs whose APIC id has the SMT bits clear."""
+
+
+class Strategy(StrEnum):
+    """Which version of the handler runs the pass."""
+
+    V9_ANDNOT = "v9-andnot"
+    V8_THREE_WAY = "v8-three-way"
+    CLEAR_CPU = "clear-cpu"
+    V2_ALL_CPUS = "v2-all-cpus"
+
+
+def rmpopt_cpumask(
+    machine: Machine, rule: Rule = Rule.FIRST_SIBLING, online: frozenset[int] | None = None
+) -> frozenset[int]:
+    """The CPUs that program RMPOPT_BASE and receive the followers' IPIs.
+
+    ``online`` is the online set when the mask is built (the machine's own by
+    default).
+    """
+    if online is None:
+        if rule is Rule.FIRST_SIBLING:
+            return frozenset(core.online[0] for core in machine.cores if core.online)
+        online = machine.online
+    if rule is Rule.FIRST_SIBLING:
+        firsts = (next((t for t in core.threads if t in online), None) for core in machine.cores)
+        return frozenset(cpu for cpu in firsts if cpu is not None)
+    return apic_primaries(machine) & online
+
+
+def apic_primaries(machine: Machine) -> frozenset[int]:
+    """``cpu_primary_thread_mask``: CPUs with ``apic_id & (max_threads - 1) == 0``.
+
+    The kernel decides this from the APIC id alone, whatever the CPU's number
+    or online state; the SMT width is the machine's widest core, a power of two
+    on x86, so it is rounded up to one here.
+    """
+    missing = next((cpu.id for cpu in machine.cpus.values() if cpu.apic_id is None), None)
+    if missing is not None:
+        raise InputError(f"the apic-primary rule needs apic_id, and CPU {missing} has none")
+    smt_mask = (1 << (machine.max_threads_per_core() - 1).bit_length()) - 1
+    return frozenset(
+        cpu.id
+        for cpu in machine.cpus.values()
+        if cpu.apic_id is not None and cpu.apic_id & smt_mask == 0
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """One pass as a strategy runs it from one worker CPU.
+
+    ``leaders`` run the whole range serially first (one CPU, or none for the
+    all-CPU loop); ``followers`` are then sent one IPI per region.
+    """
+
+    worker: int
+    leaders: frozenset[int]
+    followers: frozenset[int]
+    case: str
+
+
+def sibling_mask(machine: Machine, cpu: int, online: frozenset[int]) -> frozenset[int]:
+    """``topology_sibling_cpumask(cpu)`` when ``online`` are the online CPUs:
+    the core's online threads, or nothing for an offline CPU."""
+    if cpu not in online:
+        return frozenset()
+    return frozenset(t for t in machine.core_of(cpu).threads if t in online)
+
+
+def dispatch(
+    machine: Machine,
+    mask: frozenset[int],
+    worker: int,
+    strategy: Strategy = Strategy.V9_ANDNOT,
+    online: frozenset[int] | None = None,
+) -> Dispatch:
+    """What ``strategy`` does when its handler runs on ``worker``.
+
+    ``online`` is the online set when the handler runs (the machine's own by
+    default); it decides the sibling mask and, for the all-CPU loop, who runs.
+    """
+    if online is None:
+        online = machine.online
+    siblings = sibling_mask(machine, worker, online)
+    if strategy is Strategy.V9_ANDNOT:
+        return Dispatch(worker, frozenset({worker}), mask - siblings, "andnot")
+    if strategy is Strategy.CLEAR_CPU:
+        return Dispatch(worker, frozenset({worker}), mask - {worker}, "clear_cpu")
+    if strategy is Strategy.V2_ALL_CPUS:
+        return Dispatch(worker, frozenset(), online, "all-cpus")
+    if worker in mask:
+        return Dispatch(worker, frozenset({worker}), mask - {worker}, "case 1")
+    if siblings & mask:
+        return Dispatch(worker, frozenset({worker}), mask - siblings, "case 2")
+    if not mask:
+        return Dispatch(worker, frozenset(), frozenset(), "case 3")
+    leader = min(mask)
+    return Dispatch(worker, frozenset({leader}), mask - {leader}, "case 3")
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderPlan:
+    """The pass as seen from one leader: its core, and who gets the IPIs."""
+
+    leader: int
+    leader_core: tuple[int, ...]
+    followers: frozenset[int]
+    cores_covered: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """``rmpopt_cpumask`` and the plan for each requested leader."""
+
+    machine: Machine
+    rule: Rule
+    strategy: Strategy
+    mask: frozenset[int]
+    plans: tuple[LeaderPlan, ...]
+
+
+def parse_leaders(machine: Machine, spec: str) -> tuple[int, ...]:
+    """``all`` (every online CPU) or a kernel cpulist of online CPUs."""
+    from rmpplan.cpumask import parse_cpulist
+
+    if spec.strip().lower() == "all":
+        return tuple(sorted(machine.online))
+    try:
+        leaders = parse_cpulist(spec, NR_CPUS_MAX)
+    except InputError as err:
+        raise InputError(f"--leader: {err.message}") from None
+    if not leaders:
+        raise InputError("--leader names no CPU")
+    for cpu in sorted(leaders):
+        if cpu not in machine.cpus:
+            raise InputError(f"--leader: CPU {cpu} is not a CPU of {machine.name}")
+        if cpu not in machine.online:
+            raise InputError(f"--leader: CPU {cpu} is offline in {machine.name}")
+    return tuple(sorted(leaders))
+
+
+def plan(
+    machine: Machine,
+    leaders: tuple[int, ...],
+    rule: Rule = Rule.FIRST_SIBLING,
+    strategy: Strategy = Strategy.V9_ANDNOT,
+) -> PlanResult:
+    """The mask and, for each leader, its core and its followers."""
+    mask = rmpopt_cpumask(machine, rule)
+    plans = []
+    # Under v9 the followers depend only on the leader's sibling mask, so they
+    # are computed once per core: ``--leader all`` stays linear in the CPUs.
+    per_core: dict[tuple[int, ...], tuple[frozenset[int], int]] = {}
+    for leader in leaders:
+        siblings = machine.sibling_mask(leader)
+        known = per_core.get(siblings) if strategy is Strategy.V9_ANDNOT else None
+        if known is None:
+            step = dispatch(machine, mask, leader, strategy)
+            covered = {machine.core_index(cpu) for cpu in step.followers | step.leaders}
+            known = (step.followers, len(covered))
+            per_core[siblings] = known
+        plans.append(LeaderPlan(leader, siblings, *known))
+    return PlanResult(machine, rule, strategy, mask, tuple(plans))

@@ -1,0 +1,89 @@
+"""``--format markdown``: tables to paste into a pull request or a bug."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rmpplan.checks import Checked
+from rmpplan.plan import PlanResult
+from rmpplan.render.common import PLAIN, Display, cpulist, grouped, machine_summary, mask_hex, programmed_cores
+from rmpplan.topology.machine import Machine
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if text else "(none)"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
+    machine = result.machine
+    cores = programmed_cores(result)
+    lines = [
+        f"### RMPOPT plan for `{machine.name}`",
+        "",
+        f"{machine_summary(machine)}; rule `{result.rule}`, strategy `{result.strategy}`.",
+        "",
+        f"- `rmpopt_cpumask`: {_code(cpulist(result.mask))} ({len(result.mask)} CPUs, "
+        f"{cores} cores)",
+        f"- hex: {_code(mask_hex(machine, result.mask))}",
+        "",
+        "| leader | leader core | followers | count | cores covered |",
+        "|---|---|---|---:|---:|",
+    ]
+    for leaders, item in grouped(result.plans):
+        lines.append(
+            f"| {_code(cpulist(leaders))} | {_code(cpulist(item.leader_core))} "
+            f"| {_code(cpulist(item.followers))} | {len(item.followers)} "
+            f"| {item.cores_covered}/{cores} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
+    passed = sum(1 for checked in results if checked.ok)
+    lines = [
+        f"### rmpplan verify: {passed} of {len(results)} passed",
+        "",
+        "| path | topology | rule | strategy | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for checked in results:
+        if checked.verdict is None or checked.machine is None:
+            lines.append(f"| `{checked.path}` | | | | error: {_cell(checked.error or '')} |")
+            continue
+        verdict = checked.verdict
+        state = "ok" if verdict.ok else f"**{len(verdict.findings)} finding(s)**"
+        lines.append(
+            f"| `{checked.path}` | `{checked.machine.name}` | {verdict.rule} "
+            f"| {verdict.strategy} | {state} |"
+        )
+    failing = [c for c in results if c.verdict is not None and not c.verdict.ok]
+    for checked in failing:
+        assert checked.verdict is not None
+        lines += ["", f"#### `{checked.path}`", "", "| check | CPUs | message |", "|---|---|---|"]
+        for item in checked.verdict.findings:
+            lines.append(
+                f"| `{item.check}` | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render_show(machine: Machine, display: Display = PLAIN) -> str:
+    lines = [
+        f"### Topology `{machine.name}`",
+        "",
+        f"{machine_summary(machine)}.",
+        "",
+        "| package | die | core | CPUs | offline |",
+        "|---:|---:|---:|---|---|",
+    ]
+    for core in machine.cores:
+        offline = [cpu for cpu in core.threads if cpu not in machine.online]
+        lines.append(
+            f"| {core.key[0]} | {core.key[1]} | {core.key[2]} | {_code(cpulist(core.threads))} "
+            f"| {_code(cpulist(offline)) if offline else ''} |"
+        )
+    return "\n".join(lines) + "\n"

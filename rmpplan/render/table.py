@@ -1,0 +1,162 @@
+"""``--format table``: rich tables for reviewers (the default)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from rmpplan.checks import Checked
+from rmpplan.plan import PlanResult
+from rmpplan.render.common import (
+    PLAIN,
+    Display,
+    cpulist,
+    grouped,
+    machine_summary,
+    mask_hex,
+    programmed_cores,
+)
+from rmpplan.topology.machine import Machine
+
+# Wide enough that nothing wraps when the output is not a terminal (CI logs).
+UNWRAPPED = 100_000
+
+
+def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=display.width or UNWRAPPED,
+        force_terminal=display.color,
+        no_color=not display.color,
+        color_system="standard" if display.color else None,
+        highlight=False,
+        emoji=False,
+        markup=False,
+    )
+    for part in parts:
+        console.print(part)
+    # Rich pads cells to the column width; trailing blanks only add noise.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _facts(rows: Sequence[tuple[str, str]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", justify="right")
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(key, value)
+    return grid
+
+
+def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
+    machine = result.machine
+    cores = programmed_cores(result)
+    title = Text(f"RMPOPT plan for {machine.name}", style="bold")
+    facts = _facts(
+        [
+            ("machine", machine_summary(machine)),
+            ("rule", str(result.rule)),
+            ("strategy", str(result.strategy)),
+            ("rmpopt_cpumask", f"{cpulist(result.mask)} ({len(result.mask)} CPUs, {cores} cores)"),
+            ("hex", mask_hex(machine, result.mask)),
+        ]
+    )
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("Leader", overflow="fold")
+    table.add_column("Leader core", overflow="fold")
+    table.add_column("Followers", overflow="fold")
+    table.add_column("Count", justify="right")
+    table.add_column("Cores covered", justify="right")
+    for leaders, item in grouped(result.plans):
+        full = item.cores_covered == cores
+        table.add_row(
+            cpulist(leaders),
+            cpulist(item.leader_core),
+            cpulist(item.followers) or "(none)",
+            str(len(item.followers)),
+            Text(f"{item.cores_covered}/{cores}", style="green" if full else "red"),
+        )
+    return _to_text([title, facts, Text(""), table], display)
+
+
+def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
+    summary = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+    summary.add_column("Path", overflow="fold")
+    summary.add_column("Topology", overflow="fold")
+    summary.add_column("CPUs", justify="right")
+    summary.add_column("Cores", justify="right")
+    summary.add_column("Rule")
+    summary.add_column("Strategy")
+    summary.add_column("Verdict")
+    parts: list[RenderableType] = [summary]
+    for checked in results:
+        machine, verdict = checked.machine, checked.verdict
+        if machine is None or verdict is None:
+            summary.add_row(
+                checked.path, "", "", "", "", "", Text(f"error: {checked.error}", style="red")
+            )
+            continue
+        state = (
+            Text("ok", style="green")
+            if verdict.ok
+            else Text(f"{len(verdict.findings)} finding(s)", style="bold red")
+        )
+        summary.add_row(
+            checked.path,
+            machine.name,
+            str(len(machine.present)),
+            str(len(machine.cores)),
+            str(verdict.rule),
+            str(verdict.strategy),
+            state,
+        )
+        if verdict.findings or verdict.notes:
+            detail = Table(
+                box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left",
+                title=Text(f"{checked.path}: {machine.name}", style="bold"),
+            )
+            detail.add_column("Check", style="bold")
+            detail.add_column("Counterexample CPUs", overflow="fold")
+            detail.add_column("What is wrong", overflow="fold")
+            for item in verdict.findings:
+                detail.add_row(item.check, cpulist(item.cpus), item.message)
+            for note in verdict.notes:
+                detail.add_row(Text("note", style="dim"), "", Text(note, style="dim"))
+            parts += [Text(""), detail]
+    return _to_text(parts, display)
+
+
+def render_show(machine: Machine, display: Display = PLAIN) -> str:
+    tree = Tree(Text(f"{machine.name}: {machine_summary(machine)}", style="bold"))
+    packages: dict[int, Tree] = {}
+    dies: dict[tuple[int, int], Tree] = {}
+    for core in sorted(machine.cores, key=lambda c: c.key):
+        package, die, number = core.key
+        if package not in packages:
+            packages[package] = tree.add(f"package {package}")
+        if (package, die) not in dies:
+            dies[(package, die)] = packages[package].add(f"die {die}")
+        label = Text(f"core {number}: ")
+        for index, cpu in enumerate(core.threads):
+            if index:
+                label.append(" ")
+            if cpu in machine.online:
+                label.append(str(cpu))
+            else:
+                label.append(f"{cpu}(offline)", style="red")
+        dies[(package, die)].add(label)
+    facts = _facts(
+        [
+            ("possible", cpulist(machine.possible)),
+            ("offline", cpulist(machine.present - machine.online) or "(none)"),
+            *([("source", machine.source)] if machine.source else []),
+        ]
+    )
+    return _to_text([tree, facts], display)

@@ -1,0 +1,66 @@
+"""``--format text``: plain lines for logs and grep."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rmpplan.checks import Checked
+from rmpplan.plan import PlanResult
+from rmpplan.render.common import PLAIN, Display, cpulist, machine_summary, mask_hex, programmed_cores
+from rmpplan.topology.machine import Machine
+
+
+def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
+    machine = result.machine
+    cores = programmed_cores(result)
+    lines = [
+        f"topology: {machine.name}",
+        f"machine: {machine_summary(machine)}",
+        f"rule: {result.rule}",
+        f"strategy: {result.strategy}",
+        f"rmpopt_cpumask: {cpulist(result.mask)} ({len(result.mask)} CPUs, {cores} cores)",
+        f"rmpopt_cpumask_hex: {mask_hex(machine, result.mask)}",
+    ]
+    for item in result.plans:
+        lines.append(
+            f"leader {item.leader}: leader_core {cpulist(item.leader_core)}; "
+            f"followers {cpulist(item.followers) or '(none)'} ({len(item.followers)}); "
+            f"cores covered {item.cores_covered} of {cores}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
+    lines = []
+    for checked in results:
+        if checked.verdict is None or checked.machine is None:
+            lines.append(f"ERROR {checked.path}: {checked.error}")
+            continue
+        verdict = checked.verdict
+        head = "ok   " if verdict.ok else "FAIL "
+        lines.append(
+            f"{head} {checked.path} ({checked.machine.name}): {machine_summary(checked.machine)}; "
+            f"rule {verdict.rule}, strategy {verdict.strategy}; "
+            f"{len(verdict.findings)} finding(s)"
+        )
+        for item in verdict.findings:
+            lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
+        for note in verdict.notes:
+            lines.append(f"  note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def render_show(machine: Machine, display: Display = PLAIN) -> str:
+    lines = [f"topology: {machine.name}", f"machine: {machine_summary(machine)}"]
+    if machine.source:
+        lines.append(f"source: {machine.source}")
+    lines.append(f"possible: {cpulist(machine.possible)}")
+    offline = machine.present - machine.online
+    lines.append(f"offline: {cpulist(offline) or '(none)'}")
+    for core in machine.cores:
+        package, die, number = core.key
+        marks = ",".join(
+            f"{cpu}" + ("" if cpu in machine.online else "(offline)") for cpu in core.threads
+        )
+        lines.append(f"package {package} die {die} core {number}: {marks}")
+    return "\n".join(lines) + "\n"

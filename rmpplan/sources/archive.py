@@ -1,0 +1,289 @@
+"""A sysfs dump packed as ``.tar``, ``.tar.gz``, ``.tar.bz2`` or ``.tar.xz``, read in memory.
+
+Nothing is unpacked to disk.  The archive is read once, as a stream:
+
+- Compression is found from the first bytes (gzip, bzip2, xz, else plain tar) and
+  undone by the standard library, which notices a stream cut short.
+- Only regular files under ``…/sys/devices/system/cpu/`` and ``…/proc/cpuinfo`` are
+  kept, at most :data:`MAX_KEPT_BYTES` in all; at most :data:`MAX_MEMBERS` members and
+  :data:`MAX_STREAM_BYTES` of uncompressed tar are read.
+- A member name with a ``..`` component refuses the archive; a leading ``/`` is
+  dropped, as GNU tar does.
+- Symbolic links resolve inside the archive only: an absolute target, a ``..`` above
+  the archive's top, or more than :data:`MAX_LINK_HOPS` links make the path missing.
+  Hard links name an earlier member.  Devices and FIFOs are ignored.
+- A tar that ends without its end-of-archive block, or whose member data runs past
+  the end, is truncated: an :class:`InputError` naming the file.
+- The ``sys/`` tree may sit below a top-level folder (``dump/sys/…``); two trees in
+  one archive are refused.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zlib
+from collections import defaultdict
+from typing import IO, TYPE_CHECKING
+
+from rmpplan.errors import InputError
+from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, read_sysfs_tree
+from rmpplan.sources.tree import decode
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rmpplan.topology.machine import Machine
+
+MAX_MEMBERS = 100_000
+MAX_KEPT_BYTES = 64 << 20
+MAX_STREAM_BYTES = 1 << 30
+MAX_LINK_HOPS = 40
+
+_BLOCK = 512
+_TAIL = 64 << 10  # bytes of the stream kept to look at the end-of-archive block
+_MARK = "/" + CPU_DIR
+_GZIP = b"\x1f\x8b"
+_BZIP2 = b"BZh"
+_XZ = b"\xfd7zXZ\x00"
+
+
+class _Counted:
+    """The uncompressed tar stream: counts bytes against the cap and keeps its tail."""
+
+    def __init__(self, raw: IO[bytes], label: str) -> None:
+        self.raw = raw
+        self.label = label
+        self.total = 0
+        self.tail = b""
+        self.tail_start = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.total += len(data)
+        if self.total > MAX_STREAM_BYTES:
+            raise InputError(
+                f"archive expands to more than {MAX_STREAM_BYTES >> 20} MiB; refusing it",
+                path=self.label,
+            )
+        tail = self.tail + data
+        if len(tail) > _TAIL:
+            self.tail_start += len(tail) - _TAIL
+            tail = tail[-_TAIL:]
+        self.tail = tail
+        return data
+
+    def block_at(self, offset: int) -> bytes:
+        start = offset - self.tail_start
+        if start < 0:
+            return b"?"  # cannot happen: tarfile reads at most a record ahead
+        return self.tail[start : start + _BLOCK]
+
+
+def _open_stream(handle: IO[bytes]) -> IO[bytes]:
+    head = handle.read(6)
+    handle.seek(0)
+    if head.startswith(_GZIP):
+        import gzip
+
+        return gzip.GzipFile(fileobj=handle, mode="rb")
+    if head.startswith(_BZIP2):
+        import bz2
+
+        return bz2.BZ2File(handle, mode="rb")
+    if head.startswith(_XZ):
+        import lzma
+
+        return lzma.LZMAFile(handle, mode="rb")
+    return handle
+
+
+def _normalize(name: str, label: str) -> str:
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        shown = name if len(name) <= 60 else name[:59] + "\u2026"
+        raise InputError(
+            f"archive member '{shown}' climbs out of the archive ('..'); refusing the archive",
+            path=label,
+        )
+    return "/".join(parts)
+
+
+def _wanted(name: str) -> bool:
+    slashed = "/" + name
+    return f"{_MARK}/" in slashed or slashed.endswith("/" + CPUINFO)
+
+
+class TarTree:
+    """The kept files of an archive, answering the :class:`~rmpplan.sources.tree.Tree` protocol
+    relative to the folder that holds ``sys/``."""
+
+    def __init__(self, path: Path) -> None:
+        self.label = str(path)
+        self.files: dict[str, bytes] = {}
+        self.dirs: set[str] = {""}
+        self.symlinks: dict[str, str] = {}
+        self.hardlinks: dict[str, str] = {}
+        self._resolved: dict[str, str | None] = {}
+        self._children: dict[str, set[str]] | None = None
+        try:
+            with path.open("rb") as handle:
+                self._load(handle)
+        except InputError:
+            raise
+        except FileNotFoundError:
+            raise InputError("no such file", path=self.label) from None
+        except IsADirectoryError:
+            raise InputError("is a directory, not an archive", path=self.label) from None
+        except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as err:
+            raise InputError(f"truncated or corrupt archive: {_reason(err)}", path=self.label) from None
+        except Exception as err:  # lzma.LZMAError is an Exception subclass of its own
+            if type(err).__name__ != "LZMAError":
+                raise
+            raise InputError(f"truncated or corrupt archive: {_reason(err)}", path=self.label) from None
+        self.prefix = self._find_prefix()
+
+    # --- reading the archive ------------------------------------------------------------
+
+    def _load(self, handle: IO[bytes]) -> None:
+        stream = _Counted(_open_stream(handle), self.label)
+        archive = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]
+        members = 0
+        kept = 0
+        for member in archive:
+            members += 1
+            if members > MAX_MEMBERS:
+                raise InputError(
+                    f"archive has more than {MAX_MEMBERS} members; refusing it", path=self.label
+                )
+            name = _normalize(member.name, self.label)
+            if member.isdir():
+                self.dirs.add(name)
+            elif member.issym():
+                self.symlinks[name] = member.linkname
+            elif member.islnk():
+                self.hardlinks[name] = _normalize(member.linkname, self.label)
+            elif member.isreg() and _wanted(name):
+                kept += member.size
+                if kept > MAX_KEPT_BYTES:
+                    raise InputError(
+                        f"archive holds more than {MAX_KEPT_BYTES >> 20} MiB of sysfs text; "
+                        "refusing it",
+                        path=self.label,
+                    )
+                extracted = archive.extractfile(member)
+                data = extracted.read() if extracted is not None else b""
+                if len(data) != member.size:
+                    raise InputError(
+                        f"truncated archive: member '{name}' is cut short", path=self.label
+                    )
+                self.files[name] = data
+        if members == 0 or stream.block_at(archive.offset) != bytes(_BLOCK):
+            raise InputError(
+                "truncated archive: it ends without the end-of-archive block", path=self.label
+            )
+        while stream.read(1 << 16):  # the rest must decompress cleanly too
+            pass
+
+    def _find_prefix(self) -> str:
+        prefixes: set[str] = set()
+        for name in (*self.files, *self.dirs, *self.symlinks):
+            slashed = "/" + name
+            for end in (f"{_MARK}/", _MARK):
+                at = slashed.find(end)
+                if at >= 0 and (end != _MARK or slashed.endswith(_MARK)):
+                    prefixes.add(slashed[1 : at + 1])
+                    break
+        if not prefixes:
+            raise InputError(f"archive has no {CPU_DIR} folder", path=self.label)
+        if len(prefixes) > 1:
+            first, second = sorted(prefixes)[:2]
+            raise InputError(
+                f"archive holds more than one {CPU_DIR} tree ('{first or '.'}' and "
+                f"'{second or '.'}'); pack one machine per archive",
+                path=self.label,
+            )
+        return prefixes.pop()
+
+    # --- resolving paths inside the archive ---------------------------------------------
+
+    def _resolve(self, path: str) -> str | None:
+        """``path`` with every symbolic link followed inside the archive; None if it escapes."""
+        if not self.symlinks:
+            return path
+        cached = self._resolved.get(path, "")
+        if cached != "":
+            return cached
+        pending = [part for part in reversed(path.split("/")) if part]
+        done: list[str] = []
+        hops = 0
+        result: str | None = None
+        while True:
+            if not pending:
+                result = "/".join(done)
+                break
+            part = pending.pop()
+            if part == ".":
+                continue
+            if part == "..":
+                if not done:
+                    break  # above the archive's top
+                done.pop()
+                continue
+            here = "/".join((*done, part))
+            target = self.symlinks.get(here)
+            if target is None:
+                done.append(part)
+                continue
+            hops += 1
+            if hops > MAX_LINK_HOPS or target.startswith("/"):
+                break  # a loop, or a link out of the archive: never followed
+            pending.extend(part for part in reversed(target.split("/")) if part)
+        self._resolved[path] = result
+        return result
+
+    def _real(self, rel: str) -> str | None:
+        path = self._resolve(self.prefix + rel)
+        hops = 0
+        while path is not None and path in self.hardlinks and hops <= MAX_LINK_HOPS:
+            path = self._resolve(self.hardlinks[path])
+            hops += 1
+        return path
+
+    def read(self, rel: str) -> str | None:
+        path = self._real(rel)
+        data = self.files.get(path) if path is not None else None
+        return None if data is None else decode(data)
+
+    def _index(self) -> dict[str, set[str]]:
+        if self._children is None:
+            children: defaultdict[str, set[str]] = defaultdict(set)
+            for name in (*self.files, *self.dirs, *self.symlinks, *self.hardlinks):
+                while name:
+                    parent, _, leaf = name.rpartition("/")
+                    children[parent].add(leaf)
+                    name = parent
+            self._children = dict(children)
+        return self._children
+
+    def listdir(self, rel: str) -> list[str] | None:
+        path = self._real(rel)
+        if path is None:
+            return None
+        names = self._index().get(path)
+        if names is None:
+            return [] if path in self.dirs else None
+        return sorted(names)
+
+    def isdir(self, rel: str) -> bool:
+        path = self._real(rel)
+        return path is not None and (path in self.dirs or path in self._index())
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err) or type(err).__name__
+    return text if len(text) <= 80 else text[:79] + "\u2026"
+
+
+def read_tarball(path: Path, name: str, source: str | None = None) -> Machine:
+    """The machine a sysfs dump tarball describes."""
+    return read_sysfs_tree(TarTree(path), name, source)

@@ -1,0 +1,74 @@
+"""A read-only file tree: a directory on disk or the inside of an archive.
+
+The sysfs reader only ever asks three questions of a dump (read this file, list
+this folder, is this a folder), so a directory, the live ``/`` and a tarball read
+in memory all answer the same small protocol.  Paths are relative to the dump's
+root and use ``/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from rmpplan.errors import InputError
+
+MAX_FILE_BYTES = 64 << 20
+"""The most we read of one file: sysfs files are a page or two; /proc/cpuinfo of an
+8192-CPU machine is about 12 MiB."""
+
+
+class Tree(Protocol):
+    """What a reader may ask of a dump."""
+
+    label: str
+    """Names the dump in messages (its path)."""
+
+    def read(self, rel: str) -> str | None:
+        """The text of a regular file, or None when it does not exist."""
+        ...
+
+    def listdir(self, rel: str) -> list[str] | None:
+        """The names in a folder, or None when it is not a folder."""
+        ...
+
+    def isdir(self, rel: str) -> bool:
+        """Whether ``rel`` is a folder."""
+        ...
+
+
+def decode(raw: bytes) -> str:
+    """sysfs and procfs text: ASCII in practice; never fail on a stray byte."""
+    return raw.decode("utf-8", errors="replace")
+
+
+class DirTree:
+    """A dump unpacked on disk, or the live machine when the root is ``/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.label = str(root)
+
+    def read(self, rel: str) -> str | None:
+        path = self.root / rel
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as err:
+            raise InputError(f"cannot read {rel}: {err.strerror}", path=self.label) from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise InputError(f"{rel} is larger than {MAX_FILE_BYTES >> 20} MiB", path=self.label)
+        return decode(raw)
+
+    def listdir(self, rel: str) -> list[str] | None:
+        try:
+            return [entry.name for entry in (self.root / rel).iterdir()]
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as err:
+            raise InputError(f"cannot list {rel}: {err.strerror}", path=self.label) from None
+
+    def isdir(self, rel: str) -> bool:
+        return (self.root / rel).is_dir()

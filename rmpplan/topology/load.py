@@ -1,0 +1,154 @@
+"""Topology files → :class:`Machine`: parse, validate with the schema, expand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from yaml.nodes import Node
+
+from rmpplan.cpumask import parse_cpulist
+from rmpplan.errors import InputError
+from rmpplan.topology.machine import NR_CPUS_MAX, Cpu, Machine, build_machine
+from rmpplan.topology.parse import _clip, decode, load_json, load_yaml, locate
+from rmpplan.topology.schema import Layout, TopologyFile
+
+TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def read_text(path: Path) -> str:
+    """A file's UTF-8 text; every failure is an :class:`InputError` naming it."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a topology file", path=str(path)) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    try:
+        return decode(raw)
+    except InputError as err:
+        raise err.located(str(path)) from None
+
+
+def load_topology_file(path: Path) -> Machine:
+    """Load a YAML or JSON topology file."""
+    try:
+        return parse_topology(read_text(path), path.suffix.lower(), path.stem)
+    except InputError as err:
+        raise err.located(str(path)) from None
+
+
+def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
+    """Parse topology text of the given kind (``.json`` or YAML) into a machine."""
+    if suffix == ".json":
+        data, node = load_json(text)
+    else:
+        data, node = load_yaml(text)
+    model = validate(data, node, text if suffix == ".json" else None)
+    return expand(model, default_name)
+
+
+def validate(data: Any, node: Node | None, json_text: str | None = None) -> TopologyFile:
+    """Check data against the schema; the first problem becomes a one-line error."""
+    if not isinstance(data, dict):
+        raise InputError("the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)")
+    try:
+        return TopologyFile.model_validate(data)
+    except ValidationError as err:
+        errors = err.errors(include_url=False)
+        first = errors[0]
+        if node is None and json_text is not None:
+            from rmpplan.topology.parse import compose_yaml
+
+            try:
+                node = compose_yaml(json_text)
+            except InputError:
+                node = None
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InputError(_describe(first) + more, line=locate(node, first["loc"])) from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    loc = error["loc"]
+    where = _path_text(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _path_text(loc[:-1])
+        return f"unknown key {loc[-1]!r}" + (f" in {parent}" if parent else "")
+    if kind == "missing":
+        return f"missing key {loc[-1]!r}" + (f" in {_path_text(loc[:-1])}" if len(loc) > 1 else "")
+    message = error["msg"].removeprefix("Value error, ")
+    shown = "" if kind == "value_error" else f" (got {_clip(repr(error['input']))})"
+    return (f"{where}: " if where else "") + message + shown
+
+
+def _path_text(loc: tuple[int | str, ...]) -> str:
+    # Union members appear in pydantic's loc ('str', 'int'); a reader wants the key path.
+    text = ""
+    for step in loc:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif step not in ("str", "int", "function-after[_fits(), Layout]"):
+            text += ("." if text else "") + step
+    return text
+
+
+def expand(model: TopologyFile, default_name: str) -> Machine:
+    """The machine a validated file describes."""
+    name = model.name if model.name is not None else default_name
+    if model.layout is not None:
+        offline = _cpulist(model.offline, "offline")
+        cpus = list(expand_layout(model.layout, offline))
+        unknown = sorted(offline - {cpu.id for cpu in cpus})
+        if unknown:
+            raise InputError(f"offline: CPU {unknown[0]} is not in the layout")
+    else:
+        assert model.cpus is not None  # the schema guarantees one form
+        cpus = [Cpu(c.id, c.package, c.die, c.core, c.online, c.apic_id) for c in model.cpus]
+    possible = None if model.possible is None else _cpulist(model.possible, "possible")
+    return build_machine(name, cpus, possible, model.source)
+
+
+def _cpulist(value: str | int | None, key: str) -> frozenset[int]:
+    if value is None:
+        return frozenset()
+    try:
+        return parse_cpulist(str(value), NR_CPUS_MAX)
+    except InputError as err:
+        raise InputError(f"{key}: {err.message}") from None
+
+
+def _bits(count: int) -> int:
+    """Bits an APIC id field needs for ``count`` values (x86 rounds up to a power of two)."""
+    return (count - 1).bit_length()
+
+
+def expand_layout(layout: Layout, offline: frozenset[int] = frozenset()) -> Iterator[Cpu]:
+    """The CPUs of a regular machine.
+
+    APIC ids follow the x86 convention: thread, core, die and package fields
+    packed from the low bits, each as wide as its count rounded up to a power
+    of two. Thread 0 of every core therefore has the low bits zero, which is
+    what ``topology_is_primary_thread()`` tests.
+    """
+    thread_bits = _bits(layout.threads_per_core)
+    core_bits = _bits(layout.cores_per_die)
+    die_bits = _bits(layout.dies_per_package)
+    ncores = layout.ncores
+    k = 0
+    for package in range(layout.packages):
+        for die in range(layout.dies_per_package):
+            for core in range(layout.cores_per_die):
+                for thread in range(layout.threads_per_core):
+                    if layout.numbering == "smt-last":
+                        cpu = thread * ncores + k
+                    else:
+                        cpu = k * layout.threads_per_core + thread
+                    apic = ((((package << die_bits) | die) << core_bits | core) << thread_bits) | thread
+                    yield Cpu(cpu, package, die, core, cpu not in offline, apic)
+                k += 1

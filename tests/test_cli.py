@@ -1,0 +1,203 @@
+"""The command line: exit codes, one-line errors, formats, and the README's example."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from rmpplan.cli.main import COMMANDS, cli, main
+from tests.conftest import EXAMPLES, ROOT, TOPOLOGIES
+
+EPYC = str(TOPOLOGIES / "epyc-9965-2s.yaml")
+
+
+def run(*args: str) -> Result:
+    """Invoke rmpplan as a user would, with stdout and stderr kept apart."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def assert_bad_input(result: Result, needle: str) -> None:
+    """Exit 2, one line on stderr containing ``needle``, no traceback."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_plan_json_contract() -> None:
+    """plan --format json has the documented keys, kernel cpulists and hex."""
+    result = run("plan", EPYC, "--leader", "17,401", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1
+    assert doc["topology"] == "epyc-9965-2s"
+    assert doc["nr_cpu_ids"] == 768
+    assert doc["rule"] == "first-sibling"
+    assert doc["rmpopt_cpumask"] == "0-383"
+    assert doc["rmpopt_cpumask_hex"] == ",".join(["00000000"] * 12 + ["ffffffff"] * 12)
+    assert [p["leader"] for p in doc["plans"]] == [17, 401]
+    for item in doc["plans"]:
+        assert item["leader_core"] == "17,401"
+        assert item["followers"] == "0-16,18-383"
+        assert item["follower_count"] == 383
+
+
+def test_plan_secondary_leader_excludes_its_core() -> None:
+    """A leader on a secondary thread drops its whole core from the followers."""
+    doc = json.loads(run("plan", EPYC, "--leader", "384", "--format", "json").stdout)
+    assert doc["plans"][0]["followers"] == "1-383"
+
+
+def test_plan_leader_all() -> None:
+    """--leader all plans every online CPU, in ascending order."""
+    path = str(TOPOLOGIES / "xeon-2s-adjacent.yaml")
+    doc = json.loads(run("plan", path, "--leader", "all", "--format", "json").stdout)
+    assert [p["leader"] for p in doc["plans"]] == list(range(56))
+
+
+def test_plan_warns_on_offline_but_exits_zero() -> None:
+    """plan computes from online CPUs and warns on stderr when SNP init would refuse."""
+    result = run("plan", str(EXAMPLES / "primary-offline.yaml"), "--leader", "10", "--format", "json")
+    assert result.exit_code == 0
+    assert "warning" in result.stderr
+    assert json.loads(result.stdout)["rmpopt_cpumask"] == "0-1,3-7,10"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "text", "markdown"])
+def test_every_format_renders_plan_verify_show(fmt: str) -> None:
+    """Each --format renders plan, verify and show, with no colour off a terminal."""
+    for args in (
+        ["plan", EPYC, "--leader", "0-3"],
+        ["verify", EPYC],
+        ["show", str(TOPOLOGIES / "single-core.yaml")],
+    ):
+        result = run(*args, "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert "\x1b[" not in result.stdout
+        assert result.stdout.strip()
+
+
+def test_verify_default_directory_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify with no argument checks ./topologies, and every bundled machine passes."""
+    monkeypatch.chdir(ROOT)
+    result = run("verify", "--format", "json")
+    assert result.exit_code == 0, result.stdout
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True
+    assert len(doc["results"]) == len(list(TOPOLOGIES.glob("*.yaml")))
+
+
+def test_verify_failure_exits_one_with_json() -> None:
+    """A failing machine exits 1 and still prints the JSON report."""
+    result = run("verify", str(EXAMPLES / "nosmt.yaml"), "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    finding = doc["results"][0]["findings"][0]
+    assert finding["check"] == "online-equals-present"
+    assert finding["cpus"] == list(range(8, 16))
+
+
+def test_verify_bad_file_among_good_exits_two(tmp_path: Path) -> None:
+    """Every path is checked; one unreadable input makes the exit code 2."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cpus: [\n", encoding="utf-8")
+    result = run("verify", EPYC, str(bad), "--format", "json")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert [r["ok"] for r in doc["results"]] == [True, False]
+    assert "bad.yaml" in result.stderr
+
+
+def test_verify_empty_directory(tmp_path: Path) -> None:
+    """A directory with no topology files is bad input."""
+    assert_bad_input(run("verify", str(tmp_path)), "no topology files")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["plan", "absent.yaml", "--leader", "0"], "no such file"),
+        (["plan", EPYC, "--leader", "800"], "CPU 800 is not a CPU"),
+        (["plan", EPYC, "--leader", "0-"], "EINVAL"),
+        (["plan", EPYC, "--leader", "0", "--format", "xml"], "Invalid value for '--format'"),
+        (["mask", "--from", "list", "--to", "hex", "--nr-cpus", "32", "--", "-1"], "EINVAL"),
+        (["mask", "--from", "list", "--to", "hex", "--nr-cpus", "8", "0-31"], "ERANGE"),
+        (["mask", "--from", "hex", "--to", "list", "--nr-cpus", "32", "1,0"], "EOVERFLOW"),
+        (["mask", "--from", "hex", "--to", "list", "goodfood"], "EINVAL"),
+        (["mask", "--from", "list", "--to", "hex", "--nr-cpus", "0", "1"], "--nr-cpus"),
+    ],
+)
+def test_bad_input_is_one_line_exit_two(args: list[str], needle: str) -> None:
+    """Bad usage and bad input give exit 2 and one line on stderr."""
+    assert_bad_input(run(*args), needle)
+
+
+def test_plan_offline_leader(tmp_path: Path) -> None:
+    """A leader that is present but offline is refused."""
+    result = run("plan", str(EXAMPLES / "nosmt.yaml"), "--leader", "9")
+    assert_bad_input(result, "CPU 9 is offline")
+
+
+@pytest.mark.parametrize(
+    ("value", "args", "expected"),
+    [
+        ("0-31:1/4,32-63:2/4", ["--from", "list", "--to", "hex", "--nr-cpus", "64"], "33333333,11111111"),
+        ("0-31:1/4,32-63:2/4", ["--from", "list", "--to", "hex"], "33333333,11111111"),
+        ("33333333,11111111", ["--from", "hex", "--to", "list"], "0,4,8,12,16,20,24,28,32-33,36-37,40-41,44-45,48-49,52-53,56-57,60-61"),
+        ("1,0", ["--from", "hex", "--to", "list", "--nr-cpus", "33"], "32"),
+        ("0", ["--from", "list", "--to", "hex", "--nr-cpus", "80"], "0000,00000000,00000001"),
+        ("", ["--from", "list", "--to", "hex"], "00000000"),
+    ],
+)
+def test_mask_conversions(value: str, args: list[str], expected: str) -> None:
+    """mask converts with the kernel's grammar and widths."""
+    result = run("mask", *args, "--", value)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == expected + "\n"
+
+
+def test_schema_is_json_schema() -> None:
+    """schema prints the topology JSON Schema with both forms."""
+    doc = json.loads(run("schema").stdout)
+    assert doc["title"] == "rmpplan topology"
+    assert {"cpus", "layout", "possible"} <= set(doc["properties"])
+    assert doc["additionalProperties"] is False
+
+
+def test_show_marks_offline() -> None:
+    """show marks offline CPUs."""
+    result = run("show", str(EXAMPLES / "primary-offline.yaml"), "--format", "text")
+    assert "core 2: 2(offline),10" in result.stdout
+
+
+def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """main() returns the exit code rather than exiting."""
+    assert main(["verify", str(EXAMPLES / "nosmt.yaml"), "--format", "json"]) == 1
+    assert main(["plan", "absent.yaml", "--leader", "0"]) == 2
+    assert "rmpplan: error:" in capsys.readouterr().err
+
+
+def test_every_command_has_help_and_docs() -> None:
+    """Every command has --help and a section in docs/cli.md."""
+    cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for name in cli.list_commands(None):  # type: ignore[arg-type]
+        assert COMMANDS[name][1]
+        assert run(name, "--help").exit_code == 0
+        assert f"## `rmpplan {name}`" in cli_doc
+
+
+def test_readme_example_is_real_output() -> None:
+    """The README's plan example is exactly what the command prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```console\n\$ (rmpplan plan [^\n]+)\n(.*?)```", readme, re.S)
+    assert match, "README has no plan example"
+    args = match.group(1).split()[1:]
+    result = run(*args)
+    assert result.exit_code == 0
+    assert result.stdout == match.group(2)
