@@ -76,12 +76,12 @@ CORE_RUN_TWICE = "core-run-twice"
 
 CHECKS: dict[str, str] = {
     ONLINE_EQUALS_PRESENT: "SNP init (snp_prepare) requires every present CPU to be online",
-    ONE_MASK_CPU_PER_CORE: "rmpopt_cpumask holds exactly one CPU of every core with an online thread",
+    ONE_MASK_CPU_PER_CORE: "rmpopt_cpumask has exactly one CPU in each core with an online thread",
     MASK_WITHIN_ONLINE: "every CPU of rmpopt_cpumask is online when the handler runs",
     FOLLOWERS_WITHIN_MASK: "every IPI target is a CPU that programmed RMPOPT_BASE",
     UNPROGRAMMED_CORE: "no CPU runs RMPOPT on a core whose RMPOPT_BASE was never set (#UD)",
     FOLLOWERS_EXCLUDE_WORKER_CORE: "the followers hold no CPU of the worker's core",
-    CORE_MISSED: "every programmed core runs each region (leader core ∪ follower cores = all)",
+    CORE_MISSED: "the leader's core and the followers' cores are all the programmed cores",
     CORE_RUN_TWICE: "no core runs a region twice in one pass",
 }
 
@@ -94,8 +94,8 @@ def verify(
 ) -> Verdict:
     """Prove the pass for every CPU the handler could run on.
 
-    The cost is O(CPUs + cores), not O(CPUs × cores). Every strategy builds
-    its followers as ``base − R(worker)``, where ``base`` is the same for all
+    The cost is O(CPUs + cores), not O(CPUs * cores). Every strategy builds
+    its followers as ``base - R(worker)``, where ``base`` is the same for all
     workers and ``R`` lies inside one core (or is one CPU), and its leaders
     are at most one CPU. So a worker changes the run count of at most three
     cores (its leader's, and those ``R`` touches); every other core runs
@@ -150,9 +150,7 @@ def verify(
     return Verdict(rule, strategy, mask, tuple(findings), tuple(notes))
 
 
-def _mask_per_core(
-    machine: Machine, mask: frozenset[int], online: frozenset[int]
-) -> list[Finding]:
+def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int]) -> list[Finding]:
     uncovered: list[int] = []
     doubled: list[int] = []
     first_uncovered = first_doubled = ""
@@ -199,6 +197,60 @@ class _Failures:
         self.workers.append(worker)
 
 
+class _Baseline:
+    """How often each core runs when no worker changes anything, and which cores
+    are wrong that way; a worker then only re-examines the cores it changes."""
+
+    def __init__(self, runs: Counter[int], programmed: set[int]) -> None:
+        self.runs = runs
+        self.programmed = programmed
+        self.wrong: dict[str, list[int]] = {}
+        for core in sorted(programmed | set(runs)):
+            problem = self.verdict(core, runs[core])
+            if problem is not None:
+                self.wrong.setdefault(problem, []).append(core)
+
+    def verdict(self, core: int, runs: int) -> str | None:
+        if core in self.programmed:
+            return None if runs == 1 else (CORE_MISSED if runs == 0 else CORE_RUN_TWICE)
+        return UNPROGRAMMED_CORE if runs else None
+
+    def problems(self, changed: dict[int, int]) -> dict[str, int]:
+        """Each problem with the lowest core that shows it, given a worker's changes."""
+        found: dict[str, int] = {}
+        for problem, cores in self.wrong.items():
+            # At most len(changed) + 1 steps: the loop stops at the first unchanged core.
+            first = next((core for core in cores if core not in changed), None)
+            if first is not None:
+                found[problem] = first
+        for core, runs in changed.items():
+            verdict = self.verdict(core, runs)
+            if verdict is not None and core < found.get(verdict, core + 1):
+                found[verdict] = core
+        return found
+
+
+def _handler_step(
+    strategy: Strategy,
+    worker: int,
+    siblings: frozenset[int],
+    base: frozenset[int],
+    lowest: int | None,
+) -> tuple[int | None, frozenset[int], str | None]:
+    """(leader, CPUs removed from ``base``, v8 case) for one worker; see plan.dispatch."""
+    if strategy is Strategy.V9_ANDNOT:
+        return worker, siblings & base, None
+    if strategy is Strategy.CLEAR_CPU:
+        return worker, frozenset({worker}) & base, None
+    if strategy is Strategy.V2_ALL_CPUS:
+        return None, frozenset(), None
+    if worker in base:
+        return worker, frozenset({worker}), "case 1"
+    if siblings & base:
+        return worker, siblings & base, "case 2"
+    return lowest, frozenset() if lowest is None else frozenset({lowest}), "case 3"
+
+
 def _per_worker(
     machine: Machine,
     strategy: Strategy,
@@ -207,78 +259,41 @@ def _per_worker(
     programmed: set[int],
 ) -> tuple[list[Finding], list[str]]:
     core_index = machine.core_index
-    cores = machine.cores
-    delivered = base & online
-    runs_base: Counter[int] = Counter(core_index(cpu) for cpu in delivered)
+    baseline = _Baseline(Counter(core_index(cpu) for cpu in base & online), programmed)
     in_base: Counter[int] = Counter(core_index(cpu) for cpu in base)
-
-    def verdict_of(core: int, runs: int) -> str | None:
-        if core in programmed:
-            return None if runs == 1 else (CORE_MISSED if runs == 0 else CORE_RUN_TWICE)
-        return UNPROGRAMMED_CORE if runs else None
-
-    # The baseline: cores that are wrong unless a worker's own change mends them.
-    baseline: dict[int, str] = {}
-    for core in programmed | set(runs_base):
-        problem = verdict_of(core, runs_base[core])
-        if problem is not None:
-            baseline[core] = problem
-
-    failures = {name: _Failures() for name in (UNPROGRAMMED_CORE, FOLLOWERS_EXCLUDE_WORKER_CORE,
-                                               CORE_MISSED, CORE_RUN_TWICE)}
+    failures = {
+        name: _Failures()
+        for name in (UNPROGRAMMED_CORE, FOLLOWERS_EXCLUDE_WORKER_CORE, CORE_MISSED, CORE_RUN_TWICE)
+    }
     cases: Counter[str] = Counter()
     lowest = min(base) if base else None
     for worker in sorted(online):
         home = core_index(worker)
-        siblings = sibling_mask(machine, worker, online)
-        leader: int | None = worker
-        removed: frozenset[int]
-        if strategy is Strategy.V9_ANDNOT:
-            removed = siblings & base
-        elif strategy is Strategy.CLEAR_CPU:
-            removed = frozenset({worker}) & base
-        elif strategy is Strategy.V2_ALL_CPUS:
-            leader, removed = None, frozenset()
-        elif worker in base:
-            cases["case 1"] += 1
-            removed = frozenset({worker})
-        elif siblings & base:
-            cases["case 2"] += 1
-            removed = siblings & base
-        else:
-            cases["case 3"] += 1
-            leader = lowest
-            removed = frozenset() if lowest is None else frozenset({lowest})
-
-        runs: dict[int, int] = {}
-        for cpu in removed:
-            runs.setdefault(core_index(cpu), 0)
+        leader, removed, case = _handler_step(
+            strategy, worker, sibling_mask(machine, worker, online), base, lowest
+        )
+        if case is not None:
+            cases[case] += 1
+        changed = {core_index(cpu): 0 for cpu in removed}
         if leader is not None:
-            runs.setdefault(core_index(leader), 0)
-        for core in runs:
-            runs[core] = runs_base[core]
+            changed[core_index(leader)] = 0
+        for core in changed:
+            changed[core] = baseline.runs[core]
         for cpu in removed & online:
-            runs[core_index(cpu)] -= 1
+            changed[core_index(cpu)] -= 1
         if leader is not None:
-            runs[core_index(leader)] += 1
+            changed[core_index(leader)] += 1
 
-        own_left = in_base[home] - sum(1 for cpu in removed if core_index(cpu) == home)
         # The all-CPU loop has no leader, so "the worker's core" has no special place.
+        own_left = in_base[home] - sum(1 for cpu in removed if core_index(cpu) == home)
         if leader is not None and own_left > 0:
             failures[FOLLOWERS_EXCLUDE_WORKER_CORE].add(
-                worker, f"with the handler on CPU {worker}, the followers include CPUs "
-                f"of its own {cores[home].label()}"
+                worker,
+                f"with the handler on CPU {worker}, the followers include CPUs "
+                f"of its own {machine.cores[home].label()}",
             )
-        problems: dict[str, int] = {}
-        for core, problem in baseline.items():
-            if core not in runs:
-                problems.setdefault(problem, core)
-        for core in sorted(runs):
-            problem = verdict_of(core, runs[core])
-            if problem is not None:
-                problems.setdefault(problem, core)
-        for problem, core in problems.items():
-            count = runs.get(core, runs_base[core])
+        for problem, core in baseline.problems(changed).items():
+            count = changed.get(core, baseline.runs[core])
             failures[problem].add(worker, _detail(machine, problem, worker, core, count))
 
     findings = [
@@ -286,16 +301,21 @@ def _per_worker(
         for name, fail in failures.items()
         if fail.workers
     ]
-    notes: list[str] = []
-    if strategy is Strategy.V8_THREE_WAY:
-        for case in ("case 1", "case 2", "case 3"):
-            if cases[case]:
-                notes.append(f"{case} taken by {cases[case]} of {len(online)} worker CPUs")
-            else:
-                notes.append(f"{case} unreachable on this machine")
+    return findings, _notes(strategy, cases, len(online))
+
+
+def _notes(strategy: Strategy, cases: Counter[str], workers: int) -> list[str]:
+    """What is worth knowing but not wrong: which v8 branches are live code here."""
     if strategy is Strategy.V2_ALL_CPUS:
-        notes.append("v2 programs and runs every online CPU; the rule does not apply")
-    return findings, notes
+        return ["v2 programs and runs every online CPU; the rule does not apply"]
+    if strategy is not Strategy.V8_THREE_WAY:
+        return []
+    return [
+        f"{case} taken by {cases[case]} of {workers} worker CPUs"
+        if cases[case]
+        else f"{case} unreachable on this machine"
+        for case in ("case 1", "case 2", "case 3")
+    ]
 
 
 def _detail(machine: Machine, problem: str, worker: int, core: int, runs: int) -> str:

@@ -123,10 +123,9 @@ def dispatch(
         return Dispatch(worker, frozenset({worker}), mask - {worker}, "case 1")
     if siblings & mask:
         return Dispatch(worker, frozenset({worker}), mask - siblings, "case 2")
-    if not mask:
-        return Dispatch(worker, frozenset(), frozenset(), "case 3")
-    leader = min(mask)
-    return Dispatch(worker, frozenset({leader}), mask - {leader}, "case 3")
+    # Case 3: the mask's first CPU leads (none at all when the mask is empty).
+    leaders = frozenset({min(mask)}) if mask else frozenset()
+    return Dispatch(worker, leaders, mask - leaders, "case 3")
 
 
 @dataclass(frozen=True, slots=True)

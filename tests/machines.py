@@ -38,10 +38,8 @@ def machines(
         for die in range(dies):
             for core in range(cores_per_die):
                 for thread in range(threads):
-                    if numbering == "smt-last":
-                        index = thread * ncores + k
-                    else:
-                        index = k * threads + thread
+                    smt_last = numbering == "smt-last"
+                    index = thread * ncores + k if smt_last else k * threads + thread
                     cpu = ids[index]
                     online = not (allow_offline and draw(st.booleans()) and draw(st.booleans()))
                     apic_id = (k << thread_bits | thread) if apic else None

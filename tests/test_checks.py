@@ -96,7 +96,8 @@ def test_fast_verdict_equals_brute_force(
 def test_v9_exactly_once_for_every_worker(machine: Machine, rule: Rule) -> None:
     """With every CPU online, v9-andnot covers every core exactly once from any worker."""
     everyone = build_machine(
-        machine.name, [Cpu(c.id, c.package, c.die, c.core, True, c.apic_id) for c in machine.cpus.values()]
+        machine.name,
+        [Cpu(c.id, c.package, c.die, c.core, True, c.apic_id) for c in machine.cpus.values()],
     )
     verdict = verify(everyone, rule, Strategy.V9_ANDNOT)
     assert verdict.ok, verdict.findings

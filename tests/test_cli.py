@@ -62,7 +62,9 @@ def test_plan_leader_all() -> None:
 
 def test_plan_warns_on_offline_but_exits_zero() -> None:
     """plan computes from online CPUs and warns on stderr when SNP init would refuse."""
-    result = run("plan", str(EXAMPLES / "primary-offline.yaml"), "--leader", "10", "--format", "json")
+    result = run(
+        "plan", str(EXAMPLES / "primary-offline.yaml"), "--leader", "10", "--format", "json"
+    )
     assert result.exit_code == 0
     assert "warning" in result.stderr
     assert json.loads(result.stdout)["rmpopt_cpumask"] == "0-1,3-7,10"
@@ -147,9 +149,17 @@ def test_plan_offline_leader(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "args", "expected"),
     [
-        ("0-31:1/4,32-63:2/4", ["--from", "list", "--to", "hex", "--nr-cpus", "64"], "33333333,11111111"),
+        (
+            "0-31:1/4,32-63:2/4",
+            ["--from", "list", "--to", "hex", "--nr-cpus", "64"],
+            "33333333,11111111",
+        ),
         ("0-31:1/4,32-63:2/4", ["--from", "list", "--to", "hex"], "33333333,11111111"),
-        ("33333333,11111111", ["--from", "hex", "--to", "list"], "0,4,8,12,16,20,24,28,32-33,36-37,40-41,44-45,48-49,52-53,56-57,60-61"),
+        (
+            "33333333,11111111",
+            ["--from", "hex", "--to", "list"],
+            "0,4,8,12,16,20,24,28,32-33,36-37,40-41,44-45,48-49,52-53,56-57,60-61",
+        ),
         ("1,0", ["--from", "hex", "--to", "list", "--nr-cpus", "33"], "32"),
         ("0", ["--from", "list", "--to", "hex", "--nr-cpus", "80"], "0000,00000000,00000001"),
         ("", ["--from", "list", "--to", "hex"], "00000000"),

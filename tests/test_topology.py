@@ -50,7 +50,14 @@ def test_name_defaults_to_stem(tmp_path: Path) -> None:
 def test_layout_smt_last_numbering(tmp_path: Path) -> None:
     """smt-last: thread t of core k is CPU t*ncores + k (EPYC)."""
     machine = load(tmp_path, "layout: {packages: 2, cores_per_die: 3, threads_per_core: 2}")
-    assert [core.threads for core in machine.cores] == [(0, 6), (1, 7), (2, 8), (3, 9), (4, 10), (5, 11)]
+    assert [core.threads for core in machine.cores] == [
+        (0, 6),
+        (1, 7),
+        (2, 8),
+        (3, 9),
+        (4, 10),
+        (5, 11),
+    ]
     assert machine.cpus[9].package == 1
 
 
@@ -75,7 +82,8 @@ def test_layout_offline_and_possible(tmp_path: Path) -> None:
     """The layout form takes offline and possible cpulists."""
     machine = load(
         tmp_path,
-        "possible: 0-31\noffline: 4-7\nlayout: {packages: 1, cores_per_die: 4, threads_per_core: 2}",
+        "possible: 0-31\noffline: 4-7\n"
+        "layout: {packages: 1, cores_per_die: 4, threads_per_core: 2}",
     )
     assert machine.present - machine.online == {4, 5, 6, 7}
     assert machine.nr_cpu_ids == 32
@@ -105,7 +113,11 @@ def test_json_form(tmp_path: Path) -> None:
         ("cpus: []\n", "no CPUs", None),
         ("cpus:\n  - {id: 0, core: 0}\n  - {id: 0, core: 0}\n", "CPU 0 is listed twice", None),
         ("cpus:\n  - {id: 0, core: 0}\n  - {id: 0, core: 1}\n", "CPU 0 is in two cores", None),
-        ("possible: 0-3\ncpus:\n  - {id: 5, core: 0}\n", "present CPU 5 is not in the possible", None),
+        (
+            "possible: 0-3\ncpus:\n  - {id: 5, core: 0}\n",
+            "present CPU 5 is not in the possible",
+            None,
+        ),
         ("possible: 0-\ncpus:\n  - {id: 0, core: 0}\n", "possible: EINVAL", None),
         ("offline: 1\ncpus:\n  - {id: 0, core: 0}\n", "'offline' belongs to the layout", 1),
         ("layout: {packages: 64, cores_per_die: 128, threads_per_core: 2}", "at most 8192", 1),

@@ -19,7 +19,10 @@ from rmpplan import __version__
 # does not import them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("rmpplan.cli.plan", "Build rmpopt_cpumask and the followers of given leaders."),
-    "verify": ("rmpplan.cli.verify", "Prove every core runs RMPOPT exactly once, for every leader."),
+    "verify": (
+        "rmpplan.cli.verify",
+        "Prove every core runs RMPOPT exactly once, for every leader.",
+    ),
     "compare": ("rmpplan.cli.compare", "Verify every handler strategy under every mask rule."),
     "show": ("rmpplan.cli.show", "Show packages, dies, cores and threads of a topology."),
     "mask": ("rmpplan.cli.mask", "Convert between kernel cpulists and hex masks."),

@@ -9,13 +9,23 @@ from rmpplan.cli.options import emit, input_errors
 
 @click.command()
 @click.argument("value")
-@click.option("--from", "source", type=click.Choice(["list", "hex"]), required=True,
-              help="The input's form: kernel cpulist or hex mask.")
-@click.option("--to", "target", type=click.Choice(["list", "hex"]), required=True,
-              help="The output's form.")
-@click.option("--nr-cpus", type=click.IntRange(1, 8192), default=None,
-              help="Bits in the mask (nr_cpu_ids); default: parse with 8192, "
-              "print hex as wide as the highest set bit needs.")
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["list", "hex"]),
+    required=True,
+    help="The input's form: kernel cpulist or hex mask.",
+)
+@click.option(
+    "--to", "target", type=click.Choice(["list", "hex"]), required=True, help="The output's form."
+)
+@click.option(
+    "--nr-cpus",
+    type=click.IntRange(1, 8192),
+    default=None,
+    help="Bits in the mask (nr_cpu_ids); default: parse with 8192, "
+    "print hex as wide as the highest set bit needs.",
+)
 @input_errors
 def mask(value: str, source: str, target: str, nr_cpus: int | None) -> None:
     """Convert VALUE between the kernel's cpulist and hex-mask forms.

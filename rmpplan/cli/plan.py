@@ -36,11 +36,11 @@ def plan(topo: Path, leader_spec: str, fmt: str, rule: str, strategy: str) -> No
     would compute from the CPUs that are online; use `rmpplan verify` to
     judge whether the machine meets the kernel's preconditions.
     """
+    from rmpplan.cli.options import display
     from rmpplan.cli.render import renderer
     from rmpplan.inputs import load_machine
     from rmpplan.plan import Rule, Strategy, parse_leaders
     from rmpplan.plan import plan as make_plan
-    from rmpplan.cli.options import display
 
     machine = load_machine(topo)
     leaders = parse_leaders(machine, leader_spec)

@@ -8,9 +8,9 @@ import click
 
 from rmpplan.cli.options import (
     BadInput,
-    finish,
     display,
     emit,
+    finish,
     format_option,
     input_errors,
     rule_option,
@@ -33,7 +33,8 @@ def verify(paths: tuple[Path, ...], fmt: str, rule: str, strategy: str) -> None:
     is ./topologies. Exit 0 when all pass, 1 when a check found a problem,
     2 when an input could not be read.
     """
-    from rmpplan.checks import Checked, verify as prove
+    from rmpplan.checks import Checked
+    from rmpplan.checks import verify as prove
     from rmpplan.cli.render import renderer
     from rmpplan.errors import InputError
     from rmpplan.inputs import discover, load_machine

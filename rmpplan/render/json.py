@@ -8,7 +8,14 @@ from typing import Any
 
 from rmpplan.checks import Checked, Finding
 from rmpplan.plan import PlanResult
-from rmpplan.render.common import PLAIN, Display, SCHEMA_VERSION, cpulist, mask_hex, programmed_cores
+from rmpplan.render.common import (
+    PLAIN,
+    SCHEMA_VERSION,
+    Display,
+    cpulist,
+    mask_hex,
+    programmed_cores,
+)
 from rmpplan.topology.machine import Machine
 
 

@@ -119,7 +119,10 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
         )
         if verdict.findings or verdict.notes:
             detail = Table(
-                box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left",
+                box=box.SIMPLE_HEAD,
+                show_edge=False,
+                pad_edge=False,
+                title_justify="left",
                 title=Text(f"{checked.path}: {machine.name}", style="bold"),
             )
             detail.add_column("Check", style="bold")

@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 from rmpplan.checks import Checked
 from rmpplan.plan import PlanResult
-from rmpplan.render.common import PLAIN, Display, cpulist, machine_summary, mask_hex, programmed_cores
+from rmpplan.render.common import (
+    PLAIN,
+    Display,
+    cpulist,
+    machine_summary,
+    mask_hex,
+    programmed_cores,
+)
 from rmpplan.topology.machine import Machine
 
 

@@ -20,6 +20,7 @@ Nothing is unpacked to disk.  The archive is read once, as a stream:
 
 from __future__ import annotations
 
+import lzma
 import tarfile
 import zlib
 from collections import defaultdict
@@ -91,8 +92,6 @@ def _open_stream(handle: IO[bytes]) -> IO[bytes]:
 
         return bz2.BZ2File(handle, mode="rb")
     if head.startswith(_XZ):
-        import lzma
-
         return lzma.LZMAFile(handle, mode="rb")
     return handle
 
@@ -134,11 +133,7 @@ class TarTree:
             raise InputError("no such file", path=self.label) from None
         except IsADirectoryError:
             raise InputError("is a directory, not an archive", path=self.label) from None
-        except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as err:
-            raise InputError(f"truncated or corrupt archive: {_reason(err)}", path=self.label) from None
-        except Exception as err:  # lzma.LZMAError is an Exception subclass of its own
-            if type(err).__name__ != "LZMAError":
-                raise
+        except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as err:
             raise InputError(f"truncated or corrupt archive: {_reason(err)}", path=self.label) from None
         self.prefix = self._find_prefix()
 
@@ -177,7 +172,9 @@ class TarTree:
                         f"truncated archive: member '{name}' is cut short", path=self.label
                     )
                 self.files[name] = data
-        if members == 0 or stream.block_at(archive.offset) != bytes(_BLOCK):
+        if members == 0:
+            raise InputError("archive is empty", path=self.label)
+        if stream.block_at(archive.offset) != bytes(_BLOCK):
             raise InputError(
                 "truncated archive: it ends without the end-of-archive block", path=self.label
             )
@@ -186,13 +183,11 @@ class TarTree:
 
     def _find_prefix(self) -> str:
         prefixes: set[str] = set()
-        for name in (*self.files, *self.dirs, *self.symlinks):
-            slashed = "/" + name
-            for end in (f"{_MARK}/", _MARK):
-                at = slashed.find(end)
-                if at >= 0 and (end != _MARK or slashed.endswith(_MARK)):
-                    prefixes.add(slashed[1 : at + 1])
-                    break
+        for name in (*self.files, *self.dirs, *self.symlinks, *self.hardlinks):
+            slashed = f"/{name}/"
+            at = slashed.find(f"{_MARK}/")
+            if at >= 0:
+                prefixes.add(slashed[1 : at + 1])
         if not prefixes:
             raise InputError(f"archive has no {CPU_DIR} folder", path=self.label)
         if len(prefixes) > 1:

@@ -56,7 +56,9 @@ def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
 def validate(data: Any, node: Node | None, json_text: str | None = None) -> TopologyFile:
     """Check data against the schema; the first problem becomes a one-line error."""
     if not isinstance(data, dict):
-        raise InputError("the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)")
+        raise InputError(
+            "the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)"
+        )
     try:
         return TopologyFile.model_validate(data)
     except ValidationError as err:
@@ -149,6 +151,8 @@ def expand_layout(layout: Layout, offline: frozenset[int] = frozenset()) -> Iter
                         cpu = thread * ncores + k
                     else:
                         cpu = k * layout.threads_per_core + thread
-                    apic = ((((package << die_bits) | die) << core_bits | core) << thread_bits) | thread
+                    apic = (
+                        (((package << die_bits) | die) << core_bits | core) << thread_bits
+                    ) | thread
                     yield Cpu(cpu, package, die, core, cpu not in offline, apic)
                 k += 1

@@ -26,16 +26,17 @@ MAX_FILE_BYTES = 64 << 20
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 core scalars, no aliases and no duplicate keys."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    # Our own table (not SafeLoader's), filled below with YAML 1.2 core resolvers.
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 (PyYAML's own class table)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise InputError(
                 "YAML aliases (*name) are not allowed in topology files",
                 line=event.start_mark.line + 1,
             )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return, misc]
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
