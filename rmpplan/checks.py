@@ -32,6 +32,13 @@ class Hotplug:
     offline_after_setup: frozenset[int] = frozenset()
     online_after_setup: frozenset[int] = frozenset()
 
+    @classmethod
+    def of(cls, machine: Machine) -> Hotplug | None:
+        """The scenario a topology file describes, if any."""
+        if not (machine.offline_after_setup or machine.online_after_setup):
+            return None
+        return cls(machine.offline_after_setup, machine.online_after_setup)
+
     def handler_online(self, machine: Machine) -> frozenset[int]:
         """The online set when the handler runs; refuses changes that are no change."""
         for cpu in sorted(self.offline_after_setup | self.online_after_setup):
@@ -94,6 +101,10 @@ def verify(
 ) -> Verdict:
     """Prove the pass for every CPU the handler could run on.
 
+    ``hotplug`` (default: the scenario in the topology file, if any) changes
+    which CPUs are online when the handler runs; the mask and RMPOPT_BASE
+    stay as they were set up.
+
     The cost is O(CPUs + cores), not O(CPUs * cores). Every strategy builds
     its followers as ``base - R(worker)``, where ``base`` is the same for all
     workers and ``R`` lies inside one core (or is one CPU), and its leaders
@@ -104,6 +115,8 @@ def verify(
     affects, which is the same verdict as recounting every core per worker.
     """
     setup_online = machine.online
+    if hotplug is None:
+        hotplug = Hotplug.of(machine)
     online = setup_online if hotplug is None else hotplug.handler_online(machine)
     all_cpus = strategy is Strategy.V2_ALL_CPUS
     mask = rmpopt_cpumask(machine, rule, setup_online)
@@ -348,3 +361,37 @@ class Checked:
     @property
     def ok(self) -> bool:
         return self.verdict is not None and self.verdict.ok
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Every strategy under every rule, for one machine."""
+
+    machine: Machine
+    verdicts: tuple[Verdict, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def compare(
+    machine: Machine,
+    rules: Iterable[Rule] = tuple(Rule),
+    strategies: Iterable[Strategy] = tuple(Strategy),
+    hotplug: Hotplug | None = None,
+    *,
+    strict_rules: bool = False,
+) -> Comparison:
+    """Verify each (strategy, rule) pair. A rule the machine cannot evaluate
+    (apic-primary without APIC ids) is skipped with a reason, unless
+    ``strict_rules``, when it is bad input."""
+    verdicts: list[Verdict] = []
+    skipped: list[str] = []
+    for rule in rules:
+        try:
+            for strategy in strategies:
+                verdicts.append(verify(machine, rule, strategy, hotplug))
+        except InputError as err:
+            if strict_rules or rule is Rule.FIRST_SIBLING:
+                raise
+            skipped.append(f"{rule} skipped: {err.message}")
+    verdicts.sort(key=lambda v: (list(Strategy).index(v.strategy), list(Rule).index(v.rule)))
+    return Comparison(machine, tuple(verdicts), tuple(skipped))

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Prove every core runs RMPOPT exactly once, for every leader.",
     ),
     "compare": ("rmpplan.cli.compare", "Verify every handler strategy under every mask rule."),
+    "schedule": ("rmpplan.cli.schedule", "Count and cost one RMPOPT pass over the 1 GB window."),
     "show": ("rmpplan.cli.show", "Show packages, dies, cores and threads of a topology."),
     "mask": ("rmpplan.cli.mask", "Convert between kernel cpulists and hex masks."),
     "schema": ("rmpplan.cli.schema", "Print the JSON Schema of topology files."),

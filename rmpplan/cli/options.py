@@ -94,3 +94,36 @@ def warn(message: str) -> None:
 def finish(code: int) -> None:
     """End the command with ``code`` (0 ok, 1 a check found a problem)."""
     click.get_current_context().exit(code)
+
+
+def hotplug_options(func: F) -> F:
+    func = click.option(
+        "--online-after-setup",
+        metavar="CPULIST",
+        default=None,
+        help="Offline CPUs that come online after the mask and MSRs are set up.",
+    )(func)
+    return click.option(
+        "--offline-after-setup",
+        metavar="CPULIST",
+        default=None,
+        help="Online CPUs that go offline after setup, before the handler runs.",
+    )(func)
+
+
+def hotplug_of(machine: Any, offline: str | None, online: str | None) -> Any:
+    """The hotplug scenario: the flags when given, else the topology file's."""
+    from rmpplan.checks import Hotplug
+    from rmpplan.cpumask import parse_cpulist
+    from rmpplan.errors import InputError
+
+    if offline is None and online is None:
+        return Hotplug.of(machine)
+
+    def cpus(flag: str, value: str | None) -> frozenset[int]:
+        try:
+            return parse_cpulist(value or "")
+        except InputError as err:
+            raise InputError(f"{flag}: {err.message}") from None
+
+    return Hotplug(cpus("--offline-after-setup", offline), cpus("--online-after-setup", online))

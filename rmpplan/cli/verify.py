@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from rmpplan.cli.options import (
-    BadInput,
     display,
     emit,
     finish,
     format_option,
+    hotplug_of,
+    hotplug_options,
     input_errors,
     rule_option,
     strategy_option,
@@ -23,14 +24,23 @@ from rmpplan.cli.options import (
 @format_option
 @rule_option
 @strategy_option
+@hotplug_options
 @input_errors
-def verify(paths: tuple[Path, ...], fmt: str, rule: str, strategy: str) -> None:
+def verify(
+    paths: tuple[Path, ...],
+    fmt: str,
+    rule: str,
+    strategy: str,
+    offline_after_setup: str | None,
+    online_after_setup: str | None,
+) -> None:
     """Prove, for every online CPU as the worker, that every core runs RMPOPT
     exactly once and never on an unprogrammed core; check the kernel's
     preconditions.
 
     PATHS are topology files or folders (searched recursively); the default
-    is ./topologies. Exit 0 when all pass, 1 when a check found a problem,
+    is ./topologies. The hotplug flags model CPUs changing state after setup,
+    which the kernel forbids while SNP is active; they show why. Exit 0 when all pass, 1 when a check found a problem,
     2 when an input could not be read.
     """
     from rmpplan.checks import Checked
@@ -45,7 +55,8 @@ def verify(paths: tuple[Path, ...], fmt: str, rule: str, strategy: str) -> None:
     for target in targets:
         try:
             machine = load_machine(target)
-            verdict = prove(machine, Rule(rule), Strategy(strategy))
+            hotplug = hotplug_of(machine, offline_after_setup, online_after_setup)
+            verdict = prove(machine, Rule(rule), Strategy(strategy), hotplug)
         except InputError as err:
             located = err.located(str(target))
             click.echo(f"rmpplan: error: {located}", err=True)
@@ -56,6 +67,3 @@ def verify(paths: tuple[Path, ...], fmt: str, rule: str, strategy: str) -> None:
     if any(checked.error is not None for checked in results):
         finish(2)
     finish(0 if all(checked.ok for checked in results) else 1)
-
-
-__all__ = ["BadInput", "verify"]

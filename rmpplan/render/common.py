@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rmpplan.cpumask import format_cpulist, format_hexmask
+from rmpplan.memory import Window
 from rmpplan.plan import LeaderPlan, PlanResult
 from rmpplan.topology.machine import Machine
 
@@ -52,3 +53,18 @@ class Display:
 
 
 PLAIN = Display()
+
+
+def verdict_label(ok: bool, findings: int) -> str:
+    return "ok" if ok else f"{findings} finding(s)"
+
+
+def window_lines(window: Window) -> list[str]:
+    """The window as the text format's first lines (end exclusive, as rmpopt_pa_end)."""
+    lines = [f"window: 0x{window.start:x}-0x{window.end:x} ({window.regions} regions)"]
+    if window.capped and window.uncovered_from is not None:
+        lines.append(
+            f"capped: memory from 0x{window.uncovered_from:x} up is not optimized "
+            "(one RMPOPT table covers 2 TB from its base)"
+        )
+    return lines

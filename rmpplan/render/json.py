@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from collections.abc import Sequence
 from typing import Any
 
-from rmpplan.checks import Checked, Finding
+from rmpplan.checks import Checked, Comparison, Finding
 from rmpplan.plan import PlanResult
+from rmpplan.schedule import ScheduleReport
 from rmpplan.render.common import (
     PLAIN,
     SCHEMA_VERSION,
@@ -98,6 +100,64 @@ def render_show(machine: Machine, display: Display = PLAIN) -> str:
                     "online": cpulist(core.online),
                 }
                 for core in machine.cores
+            ],
+        }
+    )
+
+
+def render_compare(result: Comparison, display: Display = PLAIN) -> str:
+    return dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "topology": result.machine.name,
+            "skipped": list(result.skipped),
+            "results": [
+                {
+                    "strategy": str(verdict.strategy),
+                    "rule": str(verdict.rule),
+                    "ok": verdict.ok,
+                    "rmpopt_cpumask": cpulist(verdict.mask),
+                    "findings": [finding(item) for item in verdict.findings],
+                    "notes": list(verdict.notes),
+                }
+                for verdict in result.verdicts
+            ],
+        }
+    )
+
+
+def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
+    window = report.window
+    return dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "topology": report.machine.name,
+            "leader": report.worker,
+            "window": {
+                "start": window.start,
+                "end": window.end,
+                "regions": window.regions,
+                "capped": window.capped,
+                "uncovered_from": window.uncovered_from,
+            },
+            "cost_model": asdict(report.model),
+            "strategies": [
+                {
+                    "strategy": str(item.strategy),
+                    "rule": str(item.rule),
+                    "case": item.case,
+                    "leaders": list(item.leaders),
+                    "followers": item.followers,
+                    "rmpopt_executions": item.rmpopt_executions,
+                    "ipis": item.ipis,
+                    "per_core_min": item.per_core_min,
+                    "per_core_max": item.per_core_max,
+                    "in_window": item.in_window,
+                    "estimate_ms": round(item.cost.total_ms, 3),
+                    "leader_ms": round(item.cost.leader_ms, 3),
+                    "followers_ms": round(item.cost.followers_ms, 3),
+                }
+                for item in report.strategies
             ],
         }
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rmpplan.checks import Checked
+from rmpplan.checks import Checked, Comparison
 from rmpplan.plan import PlanResult
+from rmpplan.schedule import ScheduleReport
 from rmpplan.render.common import (
     PLAIN,
     Display,
@@ -14,6 +15,7 @@ from rmpplan.render.common import (
     machine_summary,
     mask_hex,
     programmed_cores,
+    window_lines,
 )
 from rmpplan.topology.machine import Machine
 
@@ -93,5 +95,44 @@ def render_show(machine: Machine, display: Display = PLAIN) -> str:
         lines.append(
             f"| {core.key[0]} | {core.key[1]} | {core.key[2]} | {_code(cpulist(core.threads))} "
             f"| {_code(cpulist(offline)) if offline else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_compare(result: Comparison, display: Display = PLAIN) -> str:
+    lines = [
+        f"### Strategies and rules on `{result.machine.name}`",
+        "",
+        "| strategy | rule | verdict | counterexample workers | notes |",
+        "|---|---|---|---|---|",
+    ]
+    for verdict in result.verdicts:
+        cpus = sorted({cpu for item in verdict.findings for cpu in item.cpus})
+        checks = ", ".join(f"`{item.check}`" for item in verdict.findings)
+        state = "ok" if verdict.ok else f"**fails**: {checks}"
+        lines.append(
+            f"| `{verdict.strategy}` | `{verdict.rule}` | {state} "
+            f"| {_code(cpulist(cpus)) if cpus else ''} | {_cell('; '.join(verdict.notes))} |"
+        )
+    lines += ["", *(f"- {reason}" for reason in result.skipped)] if result.skipped else []
+    return "\n".join(lines) + "\n"
+
+
+def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
+    lines = [
+        f"### One RMPOPT pass on `{report.machine.name}` from CPU {report.worker}",
+        "",
+        *(f"- {line}" for line in window_lines(report.window)),
+        "",
+        "| strategy | rule | leaders | followers | RMPOPTs | IPIs | per core | in window "
+        "| estimate (ms) |",
+        "|---|---|---|---:|---:|---:|---|---|---:|",
+    ]
+    for item in report.strategies:
+        lines.append(
+            f"| `{item.strategy}` | `{item.rule}` | {_code(cpulist(item.leaders))} "
+            f"| {item.followers} | {item.rmpopt_executions} | {item.ipis} "
+            f"| {item.per_core_min}-{item.per_core_max} | {'yes' if item.in_window else 'NO'} "
+            f"| {item.cost.total_ms:.1f} |"
         )
     return "\n".join(lines) + "\n"

@@ -11,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from rmpplan.checks import Checked
+from rmpplan.checks import Checked, Comparison
 from rmpplan.plan import PlanResult
+from rmpplan.schedule import ScheduleReport
 from rmpplan.render.common import (
     PLAIN,
     Display,
@@ -21,6 +22,7 @@ from rmpplan.render.common import (
     machine_summary,
     mask_hex,
     programmed_cores,
+    window_lines,
 )
 from rmpplan.topology.machine import Machine
 
@@ -163,3 +165,66 @@ def render_show(machine: Machine, display: Display = PLAIN) -> str:
         ]
     )
     return _to_text([tree, facts], display)
+
+
+def render_compare(result: Comparison, display: Display = PLAIN) -> str:
+    title = Text(f"Strategies and rules on {result.machine.name}", style="bold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("Strategy")
+    table.add_column("Rule")
+    table.add_column("Verdict")
+    table.add_column("Check", overflow="fold")
+    table.add_column("Counterexample CPUs", overflow="fold")
+    table.add_column("Notes", overflow="fold", style="dim")
+    for verdict in result.verdicts:
+        notes = "; ".join(verdict.notes)
+        if verdict.ok:
+            table.add_row(
+                str(verdict.strategy), str(verdict.rule), Text("ok", style="green"), "", "", notes
+            )
+            continue
+        for index, item in enumerate(verdict.findings):
+            first = index == 0
+            table.add_row(
+                str(verdict.strategy) if first else "",
+                str(verdict.rule) if first else "",
+                Text("FAIL", style="bold red") if first else "",
+                item.check,
+                cpulist(item.cpus),
+                notes if first else "",
+            )
+    parts: list[RenderableType] = [title, table]
+    parts += [Text(f"note: {reason}", style="yellow") for reason in result.skipped]
+    return _to_text(parts, display)
+
+
+def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
+    title = Text(f"One RMPOPT pass on {report.machine.name} from CPU {report.worker}", style="bold")
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, justify in [
+        ("Strategy", "left"),
+        ("Rule", "left"),
+        ("Leaders", "left"),
+        ("Followers", "right"),
+        ("RMPOPTs", "right"),
+        ("IPIs", "right"),
+        ("Per core", "right"),
+        ("In window", "left"),
+        ("Estimate ms", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for item in report.strategies:
+        even = item.per_core_min == item.per_core_max == report.window.regions
+        table.add_row(
+            str(item.strategy),
+            str(item.rule),
+            cpulist(item.leaders) or "-",
+            str(item.followers),
+            str(item.rmpopt_executions),
+            str(item.ipis),
+            Text(f"{item.per_core_min}-{item.per_core_max}", style="green" if even else "red"),
+            "yes" if item.in_window else Text("NO", style="red"),
+            f"{item.cost.total_ms:.1f}",
+        )
+    lines = [Text(line) for line in window_lines(report.window)]
+    return _to_text([*lines, title, table], display)

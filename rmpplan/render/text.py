@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rmpplan.checks import Checked
+from rmpplan.checks import Checked, Comparison
 from rmpplan.plan import PlanResult
+from rmpplan.schedule import ScheduleReport
 from rmpplan.render.common import (
     PLAIN,
     Display,
@@ -13,6 +14,8 @@ from rmpplan.render.common import (
     machine_summary,
     mask_hex,
     programmed_cores,
+    verdict_label,
+    window_lines,
 )
 from rmpplan.topology.machine import Machine
 
@@ -70,4 +73,31 @@ def render_show(machine: Machine, display: Display = PLAIN) -> str:
             f"{cpu}" + ("" if cpu in machine.online else "(offline)") for cpu in core.threads
         )
         lines.append(f"package {package} die {die} core {number}: {marks}")
+    return "\n".join(lines) + "\n"
+
+
+def render_compare(result: Comparison, display: Display = PLAIN) -> str:
+    lines = [f"topology: {result.machine.name}"]
+    lines += [f"skipped: {reason}" for reason in result.skipped]
+    for verdict in result.verdicts:
+        lines.append(
+            f"{verdict.strategy} {verdict.rule}: {verdict_label(verdict.ok, len(verdict.findings))}"
+        )
+        for item in verdict.findings:
+            lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
+        lines += [f"  note: {note}" for note in verdict.notes]
+    return "\n".join(lines) + "\n"
+
+
+def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
+    lines = window_lines(report.window)
+    lines.append(f"topology: {report.machine.name}; worker CPU {report.worker}")
+    for item in report.strategies:
+        lines.append(
+            f"{item.strategy} ({item.rule}, {item.case}): leaders {cpulist(item.leaders) or '-'}; "
+            f"followers {item.followers}; rmpopt_executions {item.rmpopt_executions}; "
+            f"ipis {item.ipis}; per_core {item.per_core_min}-{item.per_core_max}; "
+            f"in_window {'yes' if item.in_window else 'NO'}; "
+            f"estimate_ms {item.cost.total_ms:.1f}"
+        )
     return "\n".join(lines) + "\n"

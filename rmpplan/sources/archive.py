@@ -134,7 +134,9 @@ class TarTree:
         except IsADirectoryError:
             raise InputError("is a directory, not an archive", path=self.label) from None
         except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as err:
-            raise InputError(f"truncated or corrupt archive: {_reason(err)}", path=self.label) from None
+            raise InputError(
+                f"truncated or corrupt archive: {_reason(err)}", path=self.label
+            ) from None
         self.prefix = self._find_prefix()
 
     # --- reading the archive ------------------------------------------------------------

@@ -25,7 +25,7 @@ from xml.parsers import expat
 
 from rmpplan.errors import InputError
 from rmpplan.sources.assemble import Group, assemble
-from rmpplan.sources.tree import MAX_FILE_BYTES
+from rmpplan.sources.tree import read_file_bytes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -189,13 +189,7 @@ def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
 
 def read_hwloc_xml(path: Path, name: str) -> Machine:
     """Read an hwloc XML file (see the module docstring)."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"larger than {MAX_FILE_BYTES >> 20} MiB", path=str(path))
+    data = read_file_bytes(path)
     try:
         return parse_hwloc_xml(data, name, path.name)
     except InputError as err:

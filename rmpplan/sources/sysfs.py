@@ -247,7 +247,9 @@ def _disagreement(
     mine_file = files[cpu].sibling_file
     their_file = files[other].sibling_file
     if cpu not in theirs:
-        return f"sibling sets disagree: {mine_file} lists {other} but {their_file} does not list {cpu}"
+        return (
+            f"sibling sets disagree: {mine_file} lists {other} but {their_file} does not list {cpu}"
+        )
     return (
         f"sibling sets disagree: {mine_file} is {show_cpus(mine)} "
         f"but {their_file} is {show_cpus(theirs)}"
@@ -261,11 +263,7 @@ def _placement(
     threads = tuple(sorted(siblings))
     where: list[int] = []
     for field, file_name in (("package", "physical_package_id"), ("die", "die_id")):
-        said = {
-            cpu: value
-            for cpu in threads
-            if (value := getattr(files[cpu], field)) is not None
-        }
+        said = {cpu: value for cpu in threads if (value := getattr(files[cpu], field)) is not None}
         values = sorted(set(said.values()))
         if len(values) > 1:
             a = min(said, key=lambda cpu: (said[cpu], cpu))
@@ -287,7 +285,8 @@ def _groups(
 ) -> list[Group]:
     sets = _sibling_sets(label, files, folders, online)
     groups = [
-        _placement(label, siblings, files[cpu].sibling_file, files) for siblings, cpu in sets.items()
+        _placement(label, siblings, files[cpu].sibling_file, files)
+        for siblings, cpu in sets.items()
     ]
     covered = {cpu for group in groups for cpu in group.threads}
     for cpu, info in files.items():

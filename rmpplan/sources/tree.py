@@ -8,6 +8,7 @@ root and use ``/``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +17,8 @@ from rmpplan.errors import InputError
 MAX_FILE_BYTES = 64 << 20
 """The most we read of one file: sysfs files are a page or two; /proc/cpuinfo of an
 8192-CPU machine is about 12 MiB."""
+
+_CHUNK = 1 << 16
 
 
 class Tree(Protocol):
@@ -48,17 +51,25 @@ class DirTree:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.label = str(root)
+        self._base = str(root).rstrip("/") + "/"
 
     def read(self, rel: str) -> str | None:
-        path = self.root / rel
+        # os.open on a string: pathlib costs more than the read for a 4-byte sysfs file.
         try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            fd = os.open(self._base + rel, os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as err:
             raise InputError(f"cannot read {rel}: {err.strerror}", path=self.label) from None
-        if len(raw) > MAX_FILE_BYTES:
+        try:
+            raw = _read_capped(fd)
+        except IsADirectoryError:
+            return None
+        except OSError as err:
+            raise InputError(f"cannot read {rel}: {err.strerror}", path=self.label) from None
+        finally:
+            os.close(fd)
+        if raw is None:
             raise InputError(f"{rel} is larger than {MAX_FILE_BYTES >> 20} MiB", path=self.label)
         return decode(raw)
 
@@ -72,3 +83,39 @@ class DirTree:
 
     def isdir(self, rel: str) -> bool:
         return (self.root / rel).is_dir()
+
+
+def _read_capped(fd: int) -> bytes | None:
+    """All of a file, or None when it holds more than :data:`MAX_FILE_BYTES`."""
+    chunks = []
+    size = 0
+    while chunk := os.read(fd, _CHUNK):
+        size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """A whole input file, at most :data:`MAX_FILE_BYTES`; failures name the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            raw = _read_capped(fd)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path=str(path)) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    if raw is None:
+        raise InputError(f"larger than {MAX_FILE_BYTES >> 20} MiB", path=str(path))
+    return raw
+
+
+def read_file_text(path: Path) -> str:
+    """:func:`read_file_bytes` decoded (UTF-8, a stray byte replaced)."""
+    return decode(read_file_bytes(path))

@@ -113,7 +113,11 @@ def expand(model: TopologyFile, default_name: str) -> Machine:
         assert model.cpus is not None  # the schema guarantees one form
         cpus = [Cpu(c.id, c.package, c.die, c.core, c.online, c.apic_id) for c in model.cpus]
     possible = None if model.possible is None else _cpulist(model.possible, "possible")
-    return build_machine(name, cpus, possible, model.source)
+    after_setup = (
+        _cpulist(model.offline_after_setup, "offline_after_setup"),
+        _cpulist(model.online_after_setup, "online_after_setup"),
+    )
+    return build_machine(name, cpus, possible, model.source, after_setup)
 
 
 def _cpulist(value: str | int | None, key: str) -> frozenset[int]:

@@ -78,11 +78,15 @@ class Machine:
         graph: nx.DiGraph,
         possible: frozenset[int],
         source: str | None = None,
+        after_setup: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset()),
     ) -> None:
         self.name = name
         self.graph = graph
         self.possible = possible
         self.source = source
+        # CPUs the file says go offline / come online between setup and the
+        # handler's run (a hotplug scenario); checked when verified.
+        self.offline_after_setup, self.online_after_setup = after_setup
         cpus: dict[int, Cpu] = {}
         cores: list[Core] = []
         core_of: dict[int, int] = {}
@@ -144,6 +148,7 @@ def build_machine(
     cpus: Iterable[Cpu],
     possible: Iterable[int] | None = None,
     source: str | None = None,
+    after_setup: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset()),
 ) -> Machine:
     """Check the CPUs' structure and build the graph.
 
@@ -189,7 +194,7 @@ def build_machine(
         edges += [(MACHINE_NODE, package), (package, die), (die, core), (core, this)]
     graph.add_nodes_from(nodes)
     graph.add_edges_from(edges)
-    return Machine(name, graph, possible_set, source)
+    return Machine(name, graph, possible_set, source, after_setup)
 
 
 def _key_text(key: CoreKey) -> str:

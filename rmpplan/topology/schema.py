@@ -98,6 +98,13 @@ class TopologyFile(_Strict):
         None, description="Compact form only: present CPUs that are offline."
     )
 
+    offline_after_setup: CpuListText | None = Field(
+        None, description="Hotplug scenario: online CPUs taken offline after setup."
+    )
+    online_after_setup: CpuListText | None = Field(
+        None, description="Hotplug scenario: offline CPUs brought online after setup."
+    )
+
     @model_validator(mode="after")
     def _one_form(self) -> Self:
         if (self.cpus is None) == (self.layout is None):

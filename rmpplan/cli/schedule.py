@@ -1,0 +1,91 @@
+"""``rmpplan schedule``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rmpplan.cli.options import (
+    BadInput,
+    display,
+    emit,
+    format_option,
+    input_errors,
+    rule_option,
+)
+
+
+@click.command()
+@click.argument("topo", type=click.Path(path_type=Path))
+@click.option("--leader", type=int, required=True, help="The online CPU the handler runs on.")
+@click.option(
+    "--memory",
+    metavar="RANGES",
+    help="RAM as in /proc/iomem: A-B with B included, K/M/G/T binary suffixes "
+    "(a suffixed end means the byte before it: 0-2T is 2 TB), comma-separated.",
+)
+@click.option(
+    "--memory-from",
+    type=click.Path(path_type=Path),
+    help="A saved /proc/iomem; its top-level 'System RAM' lines are the RAM.",
+)
+@click.option("--ghz", type=float, default=None, help="Core clock for the cost model.")
+@format_option
+@rule_option
+@input_errors
+def schedule(
+    topo: Path,
+    leader: int,
+    memory: str | None,
+    memory_from: Path | None,
+    ghz: float | None,
+    fmt: str,
+    rule: str,
+) -> None:
+    """Lay out one RMPOPT pass over the kernel's 1 GB window, for every strategy.
+
+    The leader's serial loop, then one IPI round per region to the
+    followers: RMPOPT executions, IPIs, executions per core, whether every
+    address lies in each core's 2 TB table, and an estimate of the time
+    (see docs/cost-model.md).
+    """
+    from dataclasses import replace
+
+    from rmpplan.cli.render import renderer
+    from rmpplan.cost import CostModel
+    from rmpplan.errors import InputError
+    from rmpplan.inputs import load_machine
+    from rmpplan.memory import parse_iomem, parse_memory, rmpopt_window
+    from rmpplan.plan import Rule
+    from rmpplan.schedule import ScheduleReport
+    from rmpplan.schedule import schedule as lay_out
+    from rmpplan.topology.load import read_text
+
+    if (memory is None) == (memory_from is None):
+        raise BadInput("give exactly one of --memory or --memory-from")
+    if memory is not None:
+        try:
+            ranges = parse_memory(memory)
+        except InputError as err:
+            raise InputError(f"--memory: {err.message}") from None
+    else:
+        assert memory_from is not None
+        try:
+            ranges = parse_iomem(read_text(memory_from))
+        except InputError as err:
+            raise err.located(str(memory_from)) from None
+    machine = load_machine(topo)
+    if leader not in machine.online:
+        raise InputError(f"--leader: CPU {leader} is not an online CPU of {machine.name}")
+    model = CostModel()
+    if ghz is not None:
+        try:
+            model = replace(model, ghz=ghz)
+        except ValueError as err:
+            raise InputError(f"--ghz: {err}") from None
+    window = rmpopt_window(ranges)
+    report = ScheduleReport(
+        machine, leader, window, lay_out(machine, leader, window, Rule(rule), model=model), model
+    )
+    emit(renderer(fmt).render_schedule(report, display()))

@@ -1,0 +1,143 @@
+"""Which kind of real-machine source a path is, reading it, and finding sources in a folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rmpplan.errors import InputError
+from rmpplan.sources.sysfs import CPU_DIR, read_sysfs_tree
+from rmpplan.sources.tree import DirTree
+
+if TYPE_CHECKING:
+    from rmpplan.topology.machine import Machine
+
+_HEAD_BYTES = 4096
+_TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+_NOT_SOURCES = (".yaml", ".yml", ".json")  # topology files; the caller finds those
+
+
+class SourceFormat(StrEnum):
+    """A kind of real-machine input."""
+
+    SYSFS = "sysfs"
+    TARBALL = "tarball"
+    HWLOC_XML = "hwloc-xml"
+    LSCPU_JSON = "lscpu-json"
+    LSCPU_CSV = "lscpu-csv"
+
+
+def _is_tar_name(path: Path) -> bool:
+    return path.name.lower().endswith(_TAR_SUFFIXES)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(_HEAD_BYTES)
+    except OSError:
+        return b""
+
+
+def _sniff(path: Path) -> SourceFormat | None:
+    """A regular file's format from its first bytes."""
+    from rmpplan.sources.lscpu import looks_like_lscpu_csv, looks_like_lscpu_json
+
+    head = _head(path)
+    if head.startswith(_COMPRESSED_MAGIC) or head[257:262] == b"ustar":
+        return SourceFormat.TARBALL
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = text.lstrip()
+    if stripped.startswith("<") and "<topology" in text:
+        return SourceFormat.HWLOC_XML
+    if looks_like_lscpu_json(text):
+        return SourceFormat.LSCPU_JSON
+    if looks_like_lscpu_csv(text):
+        return SourceFormat.LSCPU_CSV
+    return None
+
+
+def detect_format(path: Path) -> SourceFormat | None:
+    """The kind of source at ``path``; None when it is none of them (e.g. a YAML topology)."""
+    if path.is_dir():
+        return SourceFormat.SYSFS if (path / CPU_DIR).is_dir() else None
+    if not path.is_file():
+        return None
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return None
+    if _is_tar_name(path):
+        return SourceFormat.TARBALL
+    return _sniff(path)
+
+
+def _name(path: Path) -> str:
+    """The machine's name: the folder's name or the file's stem (``x.tar.gz`` → ``x``)."""
+    if path.is_dir():
+        name = path.resolve().name
+        return name or socket.gethostname() or "localhost"
+    lower = path.name.lower()
+    for suffix in _TAR_SUFFIXES:
+        if lower.endswith(suffix):
+            return path.name[: -len(suffix)]
+    return path.stem
+
+
+def read_source(path: Path, fmt: SourceFormat | None = None) -> Machine:
+    """Read a real-machine source; ``fmt`` None means detect it."""
+    if not path.exists():
+        raise InputError("no such file or directory", path=str(path))
+    if fmt is None:
+        fmt = detect_format(path)
+        if fmt is None:
+            raise InputError(
+                "not a sysfs root (no sys/devices/system/cpu), dump tarball, hwloc XML "
+                "or saved lscpu -J -e / -p output",
+                path=str(path),
+            )
+    name = _name(path)
+    if fmt is SourceFormat.SYSFS:
+        if not path.is_dir():
+            raise InputError("a sysfs root must be a directory", path=str(path))
+        live = path.resolve() == Path("/")
+        kind = "live sysfs" if live else "sysfs dump"
+        return read_sysfs_tree(DirTree(path), name, f"{kind} {name if not live else '/'}")
+    if fmt is SourceFormat.TARBALL:
+        from rmpplan.sources.archive import read_tarball
+
+        return read_tarball(path, name, f"sysfs dump tarball {path.name}")
+    if fmt is SourceFormat.HWLOC_XML:
+        from rmpplan.sources.hwloc_xml import read_hwloc_xml
+
+        return read_hwloc_xml(path, name)
+    from rmpplan.sources.lscpu import read_lscpu_csv, read_lscpu_json
+
+    if fmt is SourceFormat.LSCPU_JSON:
+        return read_lscpu_json(path, name)
+    return read_lscpu_csv(path, name)
+
+
+def find_sources(directory: Path) -> list[Path]:
+    """Real-machine sources below ``directory``, sorted: folders holding
+    ``sys/devices/system/cpu`` (not searched further), dump tarballs, hwloc XML and
+    lscpu ``-p`` output.  Not ``.yaml``/``.yml``/``.json`` files (the caller finds those),
+    not hidden entries, and symbolic links to folders are not followed."""
+    found: list[Path] = []
+    for top, dirs, files in os.walk(directory):
+        here = Path(top)
+        if (here / CPU_DIR).is_dir():
+            found.append(here)
+            dirs.clear()
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for file in files:
+            path = here / file
+            if file.startswith(".") or path.suffix.lower() in _NOT_SOURCES:
+                continue
+            if _is_tar_name(path) or (path.is_file() and _sniff(path) is not None):
+                found.append(path)
+    return sorted(found)
