@@ -34,6 +34,7 @@ def schedule(
     machine: Machine,
     worker: int,
     window: Window,
+    *,
     rule: Rule = Rule.FIRST_SIBLING,
     strategies: Iterable[Strategy] = tuple(Strategy),
     model: CostModel | None = None,

@@ -32,6 +32,7 @@ from rmpplan.cli.options import (
 @hotplug_options
 @input_errors
 def compare(
+    *,
     topo: Path,
     fmt: str,
     rules: tuple[str, ...],

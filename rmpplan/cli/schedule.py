@@ -35,6 +35,7 @@ from rmpplan.cli.options import (
 @rule_option
 @input_errors
 def schedule(
+    *,
     topo: Path,
     leader: int,
     memory: str | None,
@@ -86,6 +87,10 @@ def schedule(
             raise InputError(f"--ghz: {err}") from None
     window = rmpopt_window(ranges)
     report = ScheduleReport(
-        machine, leader, window, lay_out(machine, leader, window, Rule(rule), model=model), model
+        machine,
+        leader,
+        window,
+        lay_out(machine, leader, window, rule=Rule(rule), model=model),
+        model,
     )
     emit(renderer(fmt).render_schedule(report, display()))

@@ -27,6 +27,7 @@ from rmpplan.cli.options import (
 @hotplug_options
 @input_errors
 def verify(
+    *,
     paths: tuple[Path, ...],
     fmt: str,
     rule: str,
@@ -39,9 +40,10 @@ def verify(
     preconditions.
 
     PATHS are topology files or folders (searched recursively); the default
-    is ./topologies. The hotplug flags model CPUs changing state after setup,
-    which the kernel forbids while SNP is active; they show why. Exit 0 when all pass, 1 when a check found a problem,
-    2 when an input could not be read.
+    is ./topologies. The hotplug flags model CPUs changing state after
+    setup, which the kernel forbids while SNP is active; they show why.
+    Exit 0 when all pass, 1 when a check found a problem, 2 when an input
+    could not be read.
     """
     from rmpplan.checks import Checked
     from rmpplan.checks import verify as prove

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from rmpplan.checks import Checked, Comparison, Finding
 from rmpplan.plan import PlanResult
-from rmpplan.schedule import ScheduleReport
 from rmpplan.render.common import (
     PLAIN,
     SCHEMA_VERSION,
@@ -18,6 +17,7 @@ from rmpplan.render.common import (
     mask_hex,
     programmed_cores,
 )
+from rmpplan.schedule import ScheduleReport
 from rmpplan.topology.machine import Machine
 
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from rmpplan.checks import Checked, Comparison
 from rmpplan.plan import PlanResult
-from rmpplan.schedule import ScheduleReport
 from rmpplan.render.common import (
     PLAIN,
     Display,
@@ -17,6 +16,7 @@ from rmpplan.render.common import (
     programmed_cores,
     window_lines,
 )
+from rmpplan.schedule import ScheduleReport
 from rmpplan.topology.machine import Machine
 
 

@@ -13,7 +13,6 @@ from rich.tree import Tree
 
 from rmpplan.checks import Checked, Comparison
 from rmpplan.plan import PlanResult
-from rmpplan.schedule import ScheduleReport
 from rmpplan.render.common import (
     PLAIN,
     Display,
@@ -24,6 +23,7 @@ from rmpplan.render.common import (
     programmed_cores,
     window_lines,
 )
+from rmpplan.schedule import ScheduleReport
 from rmpplan.topology.machine import Machine
 
 # Wide enough that nothing wraps when the output is not a terminal (CI logs).

@@ -24,7 +24,7 @@ import lzma
 import tarfile
 import zlib
 from collections import defaultdict
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
 
 from rmpplan.errors import InputError
 from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, read_sysfs_tree
@@ -48,10 +48,14 @@ _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
 
 
+class _Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Counted:
     """The uncompressed tar stream: counts bytes against the cap and keeps its tail."""
 
-    def __init__(self, raw: IO[bytes], label: str) -> None:
+    def __init__(self, raw: _Reader, label: str) -> None:
         self.raw = raw
         self.label = label
         self.total = 0
@@ -80,7 +84,7 @@ class _Counted:
         return self.tail[start : start + _BLOCK]
 
 
-def _open_stream(handle: IO[bytes]) -> IO[bytes]:
+def _open_stream(handle: IO[bytes]) -> _Reader:
     head = handle.read(6)
     handle.seek(0)
     if head.startswith(_GZIP):
@@ -124,6 +128,7 @@ class TarTree:
         self.hardlinks: dict[str, str] = {}
         self._resolved: dict[str, str | None] = {}
         self._children: dict[str, set[str]] | None = None
+        self.kept = 0
         try:
             with path.open("rb") as handle:
                 self._load(handle)
@@ -143,45 +148,50 @@ class TarTree:
 
     def _load(self, handle: IO[bytes]) -> None:
         stream = _Counted(_open_stream(handle), self.label)
-        archive = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]
-        members = 0
-        kept = 0
-        for member in archive:
-            members += 1
-            if members > MAX_MEMBERS:
-                raise InputError(
-                    f"archive has more than {MAX_MEMBERS} members; refusing it", path=self.label
-                )
-            name = _normalize(member.name, self.label)
-            if member.isdir():
-                self.dirs.add(name)
-            elif member.issym():
-                self.symlinks[name] = member.linkname
-            elif member.islnk():
-                self.hardlinks[name] = _normalize(member.linkname, self.label)
-            elif member.isreg() and _wanted(name):
-                kept += member.size
-                if kept > MAX_KEPT_BYTES:
+        # "r|": one pass over a stream, never seeking back.
+        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+            members = 0
+            for member in archive:
+                members += 1
+                if members > MAX_MEMBERS:
                     raise InputError(
-                        f"archive holds more than {MAX_KEPT_BYTES >> 20} MiB of sysfs text; "
-                        "refusing it",
+                        f"archive has more than {MAX_MEMBERS} members; refusing it",
                         path=self.label,
                     )
-                extracted = archive.extractfile(member)
-                data = extracted.read() if extracted is not None else b""
-                if len(data) != member.size:
-                    raise InputError(
-                        f"truncated archive: member '{name}' is cut short", path=self.label
-                    )
-                self.files[name] = data
-        if members == 0:
-            raise InputError("archive is empty", path=self.label)
-        if stream.block_at(archive.offset) != bytes(_BLOCK):
-            raise InputError(
-                "truncated archive: it ends without the end-of-archive block", path=self.label
-            )
+                self._add(archive, member)
+            if members == 0:
+                raise InputError("archive is empty", path=self.label)
+            if stream.block_at(archive.offset) != bytes(_BLOCK):
+                raise InputError(
+                    "truncated archive: it ends without the end-of-archive block",
+                    path=self.label,
+                )
         while stream.read(1 << 16):  # the rest must decompress cleanly too
             pass
+
+    def _add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
+        name = _normalize(member.name, self.label)
+        if member.isdir():
+            self.dirs.add(name)
+        elif member.issym():
+            self.symlinks[name] = member.linkname
+        elif member.islnk():
+            self.hardlinks[name] = _normalize(member.linkname, self.label)
+        elif member.isreg() and _wanted(name):
+            self.kept += member.size
+            if self.kept > MAX_KEPT_BYTES:
+                raise InputError(
+                    f"archive holds more than {MAX_KEPT_BYTES >> 20} MiB of sysfs text; "
+                    "refusing it",
+                    path=self.label,
+                )
+            extracted = archive.extractfile(member)
+            data = extracted.read() if extracted is not None else b""
+            if len(data) != member.size:
+                raise InputError(
+                    f"truncated archive: member '{name}' is cut short", path=self.label
+                )
+            self.files[name] = data
 
     def _find_prefix(self) -> str:
         prefixes: set[str] = set()
@@ -255,10 +265,11 @@ class TarTree:
         if self._children is None:
             children: defaultdict[str, set[str]] = defaultdict(set)
             for name in (*self.files, *self.dirs, *self.symlinks, *self.hardlinks):
-                while name:
-                    parent, _, leaf = name.rpartition("/")
+                path = name
+                while path:
+                    parent, _, leaf = path.rpartition("/")
                     children[parent].add(leaf)
-                    name = parent
+                    path = parent
             self._children = dict(children)
         return self._children
 

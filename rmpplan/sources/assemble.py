@@ -44,6 +44,7 @@ def assemble(
     name: str,
     groups: Iterable[Group],
     online: Set[int],
+    *,
     possible: Iterable[int] | None = None,
     apic_ids: Mapping[int, int] | None = None,
     source: str | None = None,

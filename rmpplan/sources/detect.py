@@ -88,7 +88,7 @@ def _name(path: Path) -> str:
 
 
 def read_source(path: Path, fmt: SourceFormat | None = None) -> Machine:
-    """Read a real-machine source; ``fmt`` None means detect it."""
+    """Read a real-machine source; ``fmt`` None means detect it.  Every error names ``path``."""
     if not path.exists():
         raise InputError("no such file or directory", path=str(path))
     if fmt is None:
@@ -99,13 +99,19 @@ def read_source(path: Path, fmt: SourceFormat | None = None) -> Machine:
                 "or saved lscpu -J -e / -p output",
                 path=str(path),
             )
-    name = _name(path)
+    try:
+        return _read(path, fmt, _name(path))
+    except InputError as err:
+        raise err.located(str(path)) from None
+
+
+def _read(path: Path, fmt: SourceFormat, name: str) -> Machine:
     if fmt is SourceFormat.SYSFS:
         if not path.is_dir():
-            raise InputError("a sysfs root must be a directory", path=str(path))
+            raise InputError("a sysfs root must be a directory")
         live = path.resolve() == Path("/")
-        kind = "live sysfs" if live else "sysfs dump"
-        return read_sysfs_tree(DirTree(path), name, f"{kind} {name if not live else '/'}")
+        source = "live sysfs /" if live else f"sysfs dump {name}"
+        return read_sysfs_tree(DirTree(path), name, source)
     if fmt is SourceFormat.TARBALL:
         from rmpplan.sources.archive import read_tarball
 

@@ -115,7 +115,7 @@ def _os_index(attrs: dict[str, str]) -> int | None:
 
 
 def _refuse(what: str) -> NoReturn:
-    raise _Refused(f"{what} are not allowed (entity expansion is never done)")
+    raise _Refused(f"{what} are not allowed (no DTD is read, no entity expanded)")
 
 
 def _parser(collector: _Collector) -> expat.XMLParserType:
@@ -124,12 +124,14 @@ def _parser(collector: _Collector) -> expat.XMLParserType:
 
     def doctype(_name: str, _sysid: str | None, _pubid: str | None, internal: int) -> None:
         if internal:
-            _refuse("a DOCTYPE with an internal subset and its declarations")
+            _refuse("DOCTYPE internal subsets")
 
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = lambda *_args: _refuse("ENTITY declarations")
     parser.UnparsedEntityDeclHandler = lambda *_args: _refuse("ENTITY declarations")
     parser.ExternalEntityRefHandler = lambda *_args: _refuse("external entities")
+    # An undeclared &name; is skipped, not an error, when a DTD is named but not read.
+    parser.SkippedEntityHandler = lambda *_args: _refuse("entity references")
     parser.StartElementHandler = collector.start
     parser.EndElementHandler = collector.end
     return parser
@@ -171,7 +173,7 @@ def _groups(collector: _Collector) -> list[Group]:
 def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
     """The machine of an hwloc XML document; errors name the line, not yet the file."""
     if b"<!ENTITY" in data:  # fast refusal; the handlers below catch every other spelling
-        raise InputError("ENTITY declarations are not allowed (entity expansion is never done)")
+        raise InputError("ENTITY declarations are not allowed (no DTD is read, no entity expanded)")
     collector = _Collector()
     parser = _parser(collector)
     try:

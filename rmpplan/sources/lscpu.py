@@ -226,10 +226,9 @@ def check_tuples(tuples: dict[TupleKey, list[int]], rows: dict[int, Row], offlin
             small = min(multi, key=lambda key: (len(multi[key]), min(multi[key])))
             large = max(multi, key=lambda key: (len(multi[key]), -min(multi[key])))
             raise _ambiguous(
-                f"(SOCKET, CORE) tuples of different sizes: {_tuple_text(large)} lists CPUs "
-                f"{show_cpus(multi[large])} but {_tuple_text(small)} lists "
-                f"{show_cpus(multi[small])}, and {offline} offline CPUs cannot be the "
-                f"{missing} missing threads"
+                f"{_tuple_text(large)} lists CPUs {show_cpus(multi[large])} but "
+                f"{_tuple_text(small)} lists {show_cpus(multi[small])}, and {offline} offline "
+                f"CPU(s) cannot account for the {missing} missing thread(s)"
             )
 
 

@@ -206,7 +206,8 @@ def _sibling_sets(
         if cpu not in info.siblings:
             if cpu in online:
                 raise InputError(
-                    f"{info.sibling_file} ({show_cpus(info.siblings)}) does not list cpu{cpu} itself",
+                    f"{info.sibling_file} ({show_cpus(info.siblings)}) does not list "
+                    f"cpu{cpu} itself",
                     path=label,
                 )
             continue  # an offline CPU's cleared mask says nothing
@@ -335,5 +336,6 @@ def read_sysfs_tree(tree: Tree, name: str, source: str | None = None) -> Machine
             path=tree.label,
         )
     groups = _groups(tree.label, files, folders, online)
-    machine = assemble(name, groups, online, possible, apic_ids(tree, present), source)
-    return machine
+    return assemble(
+        name, groups, online, possible=possible, apic_ids=apic_ids(tree, present), source=source
+    )

@@ -1,0 +1,114 @@
+"""Machine → topology document: the compact form when the machine is regular,
+the explicit form otherwise; both load back to the same machine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from rmpplan.cpumask import format_cpulist
+from rmpplan.topology.load import expand_layout
+from rmpplan.topology.machine import Machine, build_machine
+from rmpplan.topology.schema import Layout
+
+
+def _canonical(machine: Machine) -> tuple[object, ...]:
+    """What must survive a round trip: ids, sibling sets, package and die
+    membership, online set and APIC ids (core numbers may change)."""
+    cpus = machine.cpus.values()
+    return (
+        sorted(core.threads for core in machine.cores),
+        sorted((c.id, c.package, c.die, c.online, c.apic_id) for c in cpus),
+    )
+
+
+def regular_layout(machine: Machine) -> Layout | None:
+    """The layout that expands to exactly this machine, if there is one."""
+    packages = sorted({cpu.package for cpu in machine.cpus.values()})
+    dies = sorted({(cpu.package, cpu.die) for cpu in machine.cpus.values()})
+    widths = {len(core.threads) for core in machine.cores}
+    if len(widths) != 1 or packages != list(range(len(packages))):
+        return None
+    if len(dies) % len(packages) or len(machine.cores) % len(dies):
+        return None
+    dies_per_package = len(dies) // len(packages)
+    if dies != [(p, d) for p in range(len(packages)) for d in range(dies_per_package)]:
+        return None
+    offline = machine.present - machine.online
+    for numbering in ("smt-last", "smt-adjacent"):
+        layout = Layout(
+            packages=len(packages),
+            dies_per_package=dies_per_package,
+            cores_per_die=len(machine.cores) // len(dies),
+            threads_per_core=next(iter(widths)),
+            numbering=numbering,
+        )
+        expanded = list(expand_layout(layout, offline))
+        if {cpu.id for cpu in expanded} != set(machine.cpus):
+            continue
+        candidate = build_machine(machine.name, expanded, machine.possible)
+        if _canonical(candidate) == _canonical(machine):
+            return layout
+    return None
+
+
+def to_document(machine: Machine, *, compact: bool = True) -> dict[str, Any]:
+    """The topology file for ``machine`` (keys in the order a reader expects)."""
+    doc: dict[str, Any] = {"name": machine.name}
+    if machine.source:
+        doc["source"] = machine.source
+    if machine.possible != machine.present:
+        doc["possible"] = format_cpulist(machine.possible)
+    layout = regular_layout(machine) if compact else None
+    if layout is not None:
+        offline = machine.present - machine.online
+        if offline:
+            doc["offline"] = format_cpulist(offline)
+        doc["layout"] = layout.model_dump()
+    else:
+        doc["cpus"] = [_cpu_entry(machine, cpu_id) for cpu_id in machine.cpus]
+    if machine.offline_after_setup:
+        doc["offline_after_setup"] = format_cpulist(machine.offline_after_setup)
+    if machine.online_after_setup:
+        doc["online_after_setup"] = format_cpulist(machine.online_after_setup)
+    return doc
+
+
+def _cpu_entry(machine: Machine, cpu_id: int) -> dict[str, Any]:
+    cpu = machine.cpus[cpu_id]
+    entry: dict[str, Any] = {
+        "id": cpu.id,
+        "package": cpu.package,
+        "die": cpu.die,
+        # Cores are numbered in the machine's order (by lowest CPU): unique,
+        # small, and the same whatever order the source listed them in.
+        "core": machine.core_index(cpu.id),
+    }
+    if not cpu.online:
+        entry["online"] = False
+    if cpu.apic_id is not None:
+        entry["apic_id"] = cpu.apic_id
+    return entry
+
+
+class _FlowDumper(yaml.SafeDumper):
+    """Writes each CPU entry on one line: a long file stays readable and diffable."""
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = "id" in data
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
+
+
+_FlowDumper.add_representer(dict, _represent_dict)
+
+
+def dump_yaml(doc: dict[str, Any], header: str = "") -> str:
+    body = yaml.dump(doc, Dumper=_FlowDumper, sort_keys=False, width=100, allow_unicode=True)
+    return header + body
+
+
+def dump_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2) + "\n"
