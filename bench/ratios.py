@@ -113,8 +113,11 @@ def run_once(argv: list[str]) -> Result:
 
 
 def first_line(text: str) -> str:
-    """The first non-blank line of text, or a placeholder."""
-    return next((line.strip() for line in text.splitlines() if line.strip()), "(no stderr)")
+    """The first non-blank line of text (a traceback's last line), or a placeholder."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "(no stderr)"
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 
 def show_argv(argv: list[str]) -> str:
@@ -250,8 +253,10 @@ def measure(rows: list[Row], runs: int, slow_runs: int) -> None:
             row.cpus.append(result.cpu)
             row.rss_kib.append(result.rss_kib)
         live = [row for row in live if row.skip is None]
-        print(f"\rround {i + 1}/{runs}", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+        if sys.stderr.isatty():
+            print(f"\rround {i + 1}/{runs}", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        print("\r", end="", file=sys.stderr, flush=True)
 
 
 def help_imports() -> str:
@@ -352,8 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--slow-runs",
         type=int,
-        default=3,
-        help="runs of the slow `plan --leader all --format json` row (default 3)",
+        default=2,
+        help="runs of the slow `plan --leader all --format json` row (default 2)",
     )
     parser.add_argument("--check", action="store_true", help="exit 3 when a target is missed")
     args = parser.parse_args(argv)

@@ -14,6 +14,7 @@ from rmpplan.cli.options import (
     hotplug_of,
     hotplug_options,
     input_errors,
+    input_format_option,
     warn,
 )
 
@@ -30,9 +31,11 @@ from rmpplan.cli.options import (
     "when the topology has no APIC ids.",
 )
 @hotplug_options
+@input_format_option
 @input_errors
 def compare(
     *,
+    input_format: str | None,
     topo: Path,
     fmt: str,
     rules: tuple[str, ...],
@@ -51,7 +54,7 @@ def compare(
     from rmpplan.inputs import load_machine
     from rmpplan.plan import Rule
 
-    machine = load_machine(topo)
+    machine = load_machine(topo, input_format)
     hotplug = hotplug_of(machine, offline_after_setup, online_after_setup)
     chosen = tuple(Rule(rule) for rule in rules) or tuple(Rule)
     result = run_compare(machine, chosen, hotplug=hotplug, strict_rules=bool(rules))

@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "compare": ("rmpplan.cli.compare", "Verify every handler strategy under every mask rule."),
     "schedule": ("rmpplan.cli.schedule", "Count and cost one RMPOPT pass over the 1 GB window."),
+    "import": (
+        "rmpplan.cli.import_cmd",
+        "Write a topology file from sysfs, a dump, hwloc XML or lscpu.",
+    ),
     "show": ("rmpplan.cli.show", "Show packages, dies, cores and threads of a topology."),
     "mask": ("rmpplan.cli.mask", "Convert between kernel cpulists and hex masks."),
     "schema": ("rmpplan.cli.schema", "Print the JSON Schema of topology files."),
@@ -41,7 +45,10 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None or not _available(entry[0]):
             return None
-        command = getattr(importlib.import_module(entry[0]), cmd_name.replace("-", "_"))
+        module = importlib.import_module(entry[0])
+        # `import` is a Python keyword, so its function is `import_`.
+        attribute = cmd_name.replace("-", "_")
+        command = getattr(module, attribute, None) or getattr(module, attribute + "_")
         assert isinstance(command, click.Command)
         return command
 

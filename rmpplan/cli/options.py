@@ -127,3 +127,20 @@ def hotplug_of(machine: Any, offline: str | None, online: str | None) -> Any:
             raise InputError(f"{flag}: {err.message}") from None
 
     return Hotplug(cpus("--offline-after-setup", offline), cpus("--online-after-setup", online))
+
+
+INPUT_FORMATS = ("topology", "sysfs", "tarball", "hwloc-xml", "lscpu-json", "lscpu-csv")
+
+
+def input_format_option(func: F) -> F:
+    return click.option(
+        "--input-format",
+        type=click.Choice(INPUT_FORMATS),
+        default=None,
+        help="Force the kind of TOPO instead of detecting it.",
+    )(func)
+
+
+def note(message: str) -> None:
+    """A status line for a person, on stderr so that stdout stays data."""
+    click.echo(f"rmpplan: {message}", err=True)

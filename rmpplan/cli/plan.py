@@ -10,6 +10,7 @@ from rmpplan.cli.options import (
     emit,
     format_option,
     input_errors,
+    input_format_option,
     rule_option,
     strategy_option,
     warn,
@@ -28,11 +29,15 @@ from rmpplan.cli.options import (
 @format_option
 @rule_option
 @strategy_option
+@input_format_option
 @input_errors
-def plan(topo: Path, leader_spec: str, fmt: str, rule: str, strategy: str) -> None:
+def plan(
+    *, topo: Path, leader_spec: str, fmt: str, rule: str, strategy: str, input_format: str | None
+) -> None:
     """Build rmpopt_cpumask for TOPO and the followers of each leader.
 
-    TOPO is a topology file (YAML or JSON). The plan is what the kernel
+    TOPO is a topology file (YAML or JSON), a sysfs root or dump tarball,
+    hwloc XML, or saved lscpu output. The plan is what the kernel
     would compute from the CPUs that are online; use `rmpplan verify` to
     judge whether the machine meets the kernel's preconditions.
     """
@@ -42,7 +47,7 @@ def plan(topo: Path, leader_spec: str, fmt: str, rule: str, strategy: str) -> No
     from rmpplan.plan import Rule, Strategy, parse_leaders
     from rmpplan.plan import plan as make_plan
 
-    machine = load_machine(topo)
+    machine = load_machine(topo, input_format)
     leaders = parse_leaders(machine, leader_spec)
     result = make_plan(machine, leaders, Rule(rule), Strategy(strategy))
     offline = machine.present - machine.online

@@ -12,6 +12,7 @@ from rmpplan.cli.options import (
     emit,
     format_option,
     input_errors,
+    input_format_option,
     rule_option,
 )
 
@@ -33,9 +34,11 @@ from rmpplan.cli.options import (
 @click.option("--ghz", type=float, default=None, help="Core clock for the cost model.")
 @format_option
 @rule_option
+@input_format_option
 @input_errors
 def schedule(
     *,
+    input_format: str | None,
     topo: Path,
     leader: int,
     memory: str | None,
@@ -76,7 +79,7 @@ def schedule(
             ranges = parse_iomem(read_text(memory_from))
         except InputError as err:
             raise err.located(str(memory_from)) from None
-    machine = load_machine(topo)
+    machine = load_machine(topo, input_format)
     if leader not in machine.online:
         raise InputError(f"--leader: CPU {leader} is not an online CPU of {machine.name}")
     model = CostModel()

@@ -14,6 +14,7 @@ from rmpplan.cli.options import (
     hotplug_of,
     hotplug_options,
     input_errors,
+    input_format_option,
     rule_option,
     strategy_option,
 )
@@ -25,9 +26,11 @@ from rmpplan.cli.options import (
 @rule_option
 @strategy_option
 @hotplug_options
+@input_format_option
 @input_errors
 def verify(
     *,
+    input_format: str | None,
     paths: tuple[Path, ...],
     fmt: str,
     rule: str,
@@ -56,7 +59,7 @@ def verify(
     results: list[Checked] = []
     for target in targets:
         try:
-            machine = load_machine(target)
+            machine = load_machine(target, input_format)
             hotplug = hotplug_of(machine, offline_after_setup, online_after_setup)
             verdict = prove(machine, Rule(rule), Strategy(strategy), hotplug)
         except InputError as err:

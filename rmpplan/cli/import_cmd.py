@@ -1,0 +1,57 @@
+"""``rmpplan import``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rmpplan.cli.options import emit, input_errors, input_format_option, note
+
+
+@click.command(name="import")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The topology file to write: .yaml/.yml, or .json; '-' for YAML on stdout.",
+)
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@click.option("--explicit", is_flag=True, help="Always list every CPU, even for a regular machine.")
+@input_format_option
+@input_errors
+def import_(
+    *, source: Path, output: Path, force: bool, explicit: bool, input_format: str | None
+) -> None:
+    """Turn a real machine's description into a clean topology file.
+
+    SOURCE is a sysfs root (a dump folder, or / for this machine), a dump
+    tarball, hwloc XML, or saved lscpu output. A regular machine is written
+    in the compact layout form, anything else CPU by CPU; loading the file
+    gives the same CPUs, cores, packages, dies, online, present and possible
+    sets and APIC ids. The file is written atomically and an existing one is
+    kept unless --force is given.
+    """
+    from rmpplan.errors import InputError
+    from rmpplan.files import write_atomic
+    from rmpplan.inputs import load_machine
+    from rmpplan.topology.dump import dump_json, dump_yaml, to_document
+
+    suffix = output.suffix.lower()
+    if str(output) != "-" and suffix not in (".yaml", ".yml", ".json"):
+        raise InputError("unknown output extension; use .yaml, .yml or .json", path=str(output))
+    machine = load_machine(source, input_format)
+    doc = to_document(machine, compact=not explicit)
+    if suffix == ".json":
+        text = dump_json(doc)
+    else:
+        header = f"# Imported by rmpplan from {source}; `rmpplan show` this file to review it.\n"
+        text = dump_yaml(doc, header)
+    if str(output) == "-":
+        emit(text)
+        return
+    write_atomic(output, text, force=force)
+    form = "compact layout" if "layout" in doc else "explicit"
+    note(f"wrote {output} ({len(machine.present)} CPUs, {len(machine.cores)} cores, {form} form)")

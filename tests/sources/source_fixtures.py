@@ -1,0 +1,47 @@
+"""Helpers shared by the source-reader tests: where the data is, and small builders."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rmpplan.sources import read_source
+from rmpplan.sources.sysfs import CPU_DIR
+
+if TYPE_CHECKING:
+    from rmpplan.topology.machine import Machine
+
+DATA = Path(__file__).resolve().parent / "data"
+PROJECT = Path(__file__).resolve().parents[2]
+SHARED_REAL = PROJECT.parent / "shared" / "fixtures" / "real"
+
+
+def first(machine: Machine) -> list[int]:
+    """FIRST: the lowest online thread of every core that has one, sorted."""
+    return sorted(core.online[0] for core in machine.cores if core.online)
+
+
+def sysfs(name: str) -> Machine:
+    """Read one of the generated sysfs trees."""
+    return read_source(DATA / "sysfs" / name)
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (paths relative to sys/devices/system/cpu) below ``root``."""
+    base = root / CPU_DIR
+    base.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def pack(tree: Path, archive: Path, top: str = "dump", mode: str = "w:gz") -> Path:
+    """Pack a sysfs root into a tarball, below the folder ``top`` ("" for none)."""
+    with tarfile.open(archive, mode) as tar:  # type: ignore[call-overload]
+        for path in sorted(tree.rglob("*")):
+            rel = path.relative_to(tree).as_posix()
+            tar.add(path, arcname=f"{top}/{rel}" if top else rel, recursive=False)
+    return archive
