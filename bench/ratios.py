@@ -256,7 +256,7 @@ def measure(rows: list[Row], runs: int, slow_runs: int) -> None:
         if sys.stderr.isatty():
             print(f"\rround {i + 1}/{runs}", end="", file=sys.stderr, flush=True)
     if sys.stderr.isatty():
-        print("\r", end="", file=sys.stderr, flush=True)
+        print("\r" + " " * 20 + "\r", end="", file=sys.stderr, flush=True)
 
 
 def help_imports() -> str:

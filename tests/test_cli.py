@@ -211,3 +211,41 @@ def test_readme_example_is_real_output() -> None:
     result = run(*args)
     assert result.exit_code == 0
     assert result.stdout == match.group(2)
+
+
+def test_import_keeps_existing_file_without_force(tmp_path: Path) -> None:
+    """import refuses to replace a file unless --force, and leaves it untouched."""
+    out = tmp_path / "topo.yaml"
+    out.write_text("precious\n", encoding="utf-8")
+    source = str(TOPOLOGIES / "power9-sparse.yaml")
+    assert_bad_input(run("import", source, "-o", str(out)), "already exists")
+    assert out.read_text(encoding="utf-8") == "precious\n"
+    assert run("import", source, "-o", str(out), "--force").exit_code == 0
+    assert "power9-sparse" in out.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == ["topo.yaml"]  # no temporary left over
+
+
+def test_import_bad_output_extension(tmp_path: Path) -> None:
+    """An output file that is neither YAML nor JSON is bad usage, and nothing is written."""
+    out = tmp_path / "topo.txt"
+    assert_bad_input(run("import", EPYC, "-o", str(out)), "unknown output extension")
+    assert not out.exists()
+
+
+def test_import_bad_source_writes_nothing(tmp_path: Path) -> None:
+    """A source that fails to load leaves no output file behind."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cpus: [\n", encoding="utf-8")
+    out = tmp_path / "out.yaml"
+    assert_bad_input(run("import", str(bad), "-o", str(out)), "YAML syntax error")
+    assert not out.exists()
+
+
+def test_import_layout_round_trip(tmp_path: Path) -> None:
+    """A regular machine is written in the compact form and plans the same."""
+    out = tmp_path / "epyc.json"
+    assert run("import", EPYC, "-o", str(out)).exit_code == 0
+    assert "layout" in json.loads(out.read_text(encoding="utf-8"))
+    before = run("plan", EPYC, "--leader", "all", "--format", "json").stdout
+    after = run("plan", str(out), "--leader", "all", "--format", "json").stdout
+    assert before == after

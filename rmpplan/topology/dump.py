@@ -14,7 +14,7 @@ from rmpplan.topology.machine import Machine, build_machine
 from rmpplan.topology.schema import Layout
 
 
-def _canonical(machine: Machine) -> tuple[object, ...]:
+def canonical(machine: Machine) -> tuple[object, ...]:
     """What must survive a round trip: ids, sibling sets, package and die
     membership, online set and APIC ids (core numbers may change)."""
     cpus = machine.cpus.values()
@@ -49,7 +49,7 @@ def regular_layout(machine: Machine) -> Layout | None:
         if {cpu.id for cpu in expanded} != set(machine.cpus):
             continue
         candidate = build_machine(machine.name, expanded, machine.possible)
-        if _canonical(candidate) == _canonical(machine):
+        if canonical(candidate) == canonical(machine):
             return layout
     return None
 

@@ -220,7 +220,9 @@ def cpuinfo_duplicate_apic() -> Files:
     files = _sets("0-1", "0-1", "0-1")
     files.update(_topology(0, [0], 0, 0))
     files.update(_topology(1, [1], 0, 1))
-    files["../../../../proc/cpuinfo"] = "processor\t: 0\napicid\t\t: 0\n\nprocessor\t: 1\napicid\t\t: 0\n"
+    files["../../../../proc/cpuinfo"] = (
+        "processor\t: 0\napicid\t\t: 0\n\nprocessor\t: 1\napicid\t\t: 0\n"
+    )
     return files
 
 
@@ -271,13 +273,13 @@ XML: dict[str, str] = {
     + "    </object>\n   </object>\n  </object>\n"
     + '  <object type="Package" os_index="1" cpuset="0x000000cc">\n'
     + '   <object type="Die" os_index="0" cpuset="0x00000044">\n'
-    + f'    <object type="L2Cache" cpuset="0x00000044"><object type="Core" os_index="0">'
+    + '    <object type="L2Cache" cpuset="0x00000044"><object type="Core" os_index="0">'
     + f"{_pu(2)}{_pu(6)}</object></object>\n"
     + "   </object>\n"
     + f'   <object type="Die" os_index="1" cpuset="0x00000088">{_pu(3)}{_pu(7)}</object>\n'
     + "  </object>\n </object>\n"
     + ' <distances2 type="NUMANode" nbobjs="1" kind="5" indexing="os">'
-    + "<indexes length=\"2\">0 </indexes><u64values length=\"2\">10 </u64values></distances2>\n"
+    + '<indexes length="2">0 </indexes><u64values length="2">10 </u64values></distances2>\n'
     + "</topology>\n",
     "v3-minimal.xml": _DOCTYPE
     + '<topology version="3.0">\n'
@@ -397,8 +399,11 @@ LSCPU: dict[str, str] = {
     # SMT4 with one thread offlined: tuples of 4 and 3 are fine.
     "smt4-one-offline.csv": _lscpu_p(
         "CPU,Core,Socket,Online",
-        [f"{cpu},{'' if cpu == 3 else cpu // 4},{'' if cpu == 3 else 0},"
-         f"{'N' if cpu == 3 else 'Y'}" for cpu in range(8)],
+        [
+            f"{cpu},{'' if cpu == 3 else cpu // 4},{'' if cpu == 3 else 0},"
+            f"{'N' if cpu == 3 else 'Y'}"
+            for cpu in range(8)
+        ],
     ),
     "old-strings.json": json.dumps(
         {
