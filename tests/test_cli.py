@@ -249,3 +249,127 @@ def test_import_layout_round_trip(tmp_path: Path) -> None:
     before = run("plan", EPYC, "--leader", "all", "--format", "json").stdout
     after = run("plan", str(out), "--leader", "all", "--format", "json").stdout
     assert before == after
+
+
+BAD_FILES = [
+    ("name: x\ncpus:\n  - {id: 0, core: 0, colour: red}\n", "unknown key 'colour'", 3),
+    ("cpus:\n  - {id: '0', core: 0}\n", "valid integer", 2),
+    ("cpus:\n  - {id: 0, core: 0}\ncpus: []\n", "duplicate key 'cpus'", 3),
+    ("cpus:\n  - {id: 4, core: 0}\n  - {id: 4, core: 0}\n", "CPU 4 is listed twice", None),
+    ("cpus:\n  - {id: 4, core: 0}\n  - {id: 4, core: 1}\n", "CPU 4 is in two cores", None),
+    ("cpus:\n  - {id: 8192, core: 0}\n", "cpus[0].id", 2),
+    ("cpus:\n  - {id: -3, core: 0}\n", "cpus[0].id", 2),
+    ("cpus: []\n", "no CPUs", None),
+    ("cpus: [\n", "YAML syntax error", 2),
+    ("possible: 0-3:0/0\ncpus:\n  - {id: 0, core: 0}\n", "EINVAL", None),
+]
+
+
+@pytest.mark.parametrize(("text", "needle", "line"), BAD_FILES, ids=[b[1] for b in BAD_FILES])
+@pytest.mark.parametrize("command", ["plan", "verify", "show"])
+def test_bad_topology_files(
+    tmp_path: Path, command: str, text: str, needle: str, line: int | None
+) -> None:
+    """Every command reports a bad file as FILE[:LINE]: message, exit 2, one line."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    args = [command, str(path)] + (["--leader", "0"] if command == "plan" else [])
+    result = run(*args)
+    assert_bad_input(result, needle)
+    where = f"{path}:{line}: " if line else f"{path}: "
+    assert where in result.stderr
+
+
+def test_not_utf8_file(tmp_path: Path) -> None:
+    """A file that is not UTF-8 is bad input naming the byte."""
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"\xff\xfe")
+    assert_bad_input(run("show", str(path)), "not UTF-8")
+
+
+def test_apic_rule_without_apic_ids_names_cpu() -> None:
+    """--rule apic-primary on a file without APIC ids names the first CPU lacking one."""
+    path = str(TOPOLOGIES / "power9-sparse.yaml")
+    assert_bad_input(run("plan", path, "--leader", "0", "--rule", "apic-primary"), "CPU 0")
+
+
+def test_verify_rule_and_strategy_exit_one() -> None:
+    """verify --strategy clear-cpu fails on an SMT machine and names the workers."""
+    result = run("verify", EPYC, "--strategy", "clear-cpu", "--format", "json")
+    assert result.exit_code == 1
+    findings = json.loads(result.stdout)["results"][0]["findings"]
+    twice = next(f for f in findings if f["check"] == "core-run-twice")
+    assert twice["cpus"] == list(range(384, 768))
+
+
+def test_compare_contract() -> None:
+    """compare: ok is false exactly with findings; case 3 unreachable; exit 0."""
+    result = run("compare", EPYC, "--format", "json")
+    assert result.exit_code == 0
+    rows = {(r["strategy"], r["rule"]): r for r in json.loads(result.stdout)["results"]}
+    assert len(rows) == 8
+    for row in rows.values():
+        assert row["ok"] == (not row["findings"])
+    assert "case 3 unreachable on this machine" in rows[("v8-three-way", "first-sibling")]["notes"]
+    assert rows[("v9-andnot", "apic-primary")]["ok"]
+    clear = rows[("clear-cpu", "first-sibling")]["findings"]
+    assert {f["check"]: f["cpus"] for f in clear}["core-run-twice"] == list(range(384, 768))
+
+
+def test_compare_skips_apic_rule_without_ids() -> None:
+    """Without APIC ids compare skips apic-primary with a warning, unless asked for it."""
+    path = str(TOPOLOGIES / "power9-sparse.yaml")
+    result = run("compare", path, "--format", "json")
+    assert result.exit_code == 0
+    assert {r["rule"] for r in json.loads(result.stdout)["results"]} == {"first-sibling"}
+    assert "apic-primary skipped" in result.stderr
+    assert_bad_input(run("compare", path, "--rule", "apic-primary"), "CPU 0")
+
+
+@pytest.mark.parametrize(
+    ("flags", "check", "cpus"),
+    [
+        (["--offline-after-setup", "2"], "core-missed", [0, 1, 4, 5, 6, 7]),
+        (["--offline-after-setup", "2"], "mask-within-online", [2]),
+        (["--offline-after-setup", "2"], "followers-exclude-worker-core", [3]),
+    ],
+)
+def test_verify_hotplug_flags(flags: list[str], check: str, cpus: list[int]) -> None:
+    """Hotplug flags on verify give the named finding with its counterexample."""
+    path = str(TOPOLOGIES / "xeon-2s-adjacent.yaml")
+    result = run("verify", path, *flags, "--format", "json")
+    assert result.exit_code == 1
+    found = {f["check"]: f["cpus"] for f in json.loads(result.stdout)["results"][0]["findings"]}
+    assert found[check][: len(cpus)] == cpus
+
+
+def test_verify_hotplug_from_file(tmp_path: Path) -> None:
+    """online_after_setup in a file: the onlined CPU's core was never programmed (#UD)."""
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "offline: 3,7\nonline_after_setup: 7\n"
+        "layout: {packages: 1, cores_per_die: 4, threads_per_core: 2}\n",
+        encoding="utf-8",
+    )
+    result = run("verify", str(path), "--format", "json")
+    found = {f["check"]: f["cpus"] for f in json.loads(result.stdout)["results"][0]["findings"]}
+    assert found["unprogrammed-core"] == [7]
+    assert found["online-equals-present"] == [3, 7]
+
+
+def test_display_honours_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Colour only on a terminal and never with NO_COLOR; no wrapping off a terminal."""
+    import sys
+
+    from rmpplan.cli.options import display
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert display().color
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not display().color
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    monkeypatch.delenv("NO_COLOR")
+    assert display().color is False
+    assert display().width is None

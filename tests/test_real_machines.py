@@ -39,14 +39,15 @@ def expected_first() -> dict[str, frozenset[int]]:
     """The README's FIRST list of each machine (``a,b,…,z`` is an arithmetic run)."""
     readme = (require_shared() / "README.md").read_text(encoding="utf-8")
     found: dict[str, frozenset[int]] = {}
-    for name, listed in re.findall(r"^### (\S+)\n(?:.*\n)*?- \*\*FIRST = ([^*]+)\*\*", readme, re.M):
-        listed = listed.strip()
+    for name, listed in re.findall(
+        r"^### (\S+)\n(?:.*\n)*?- \*\*FIRST = ([^*]+)\*\*", readme, re.M
+    ):
         if "…" in listed:
             parts = [int(part) for part in listed.split(",") if part.strip() != "…"]
             step = parts[1] - parts[0]
             found[name] = frozenset(range(parts[0], parts[-1] + 1, step))
         else:
-            found[name] = parse_cpulist(listed)
+            found[name] = parse_cpulist(listed.strip())
     return found
 
 
