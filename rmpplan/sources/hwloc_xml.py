@@ -60,6 +60,7 @@ class _Collector:
     cores: int = 0
     # PU os_index -> (package ordinal, die ordinal, core ordinal); -1 for "none".
     pus: list[tuple[int, int, int, int]] = field(default_factory=list)
+    seen: set[int] = field(default_factory=set)
 
     def enclosing(self, kind: str) -> int:
         for scope in reversed(self.stack):
@@ -94,6 +95,9 @@ class _Collector:
             pu = _os_index(attrs)
             if pu is None:
                 raise _Refused("a PU object has no os_index")
+            if pu in self.seen:
+                raise _Refused(f"PU os_index {pu} appears twice")
+            self.seen.add(pu)
             self.pus.append(
                 (pu, self.enclosing("package"), self.enclosing("die"), self.enclosing("core"))
             )
@@ -185,8 +189,9 @@ def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
     if not collector.pus:
         raise InputError("the hwloc XML has no PU objects")
     version = collector.version or "1.x"
-    pus = frozenset(pu for pu, *_ in collector.pus)
-    return assemble(name, _groups(collector), pus, source=f"hwloc XML {version} {filename}")
+    return assemble(
+        name, _groups(collector), collector.seen, source=f"hwloc XML {version} {filename}"
+    )
 
 
 def read_hwloc_xml(path: Path, name: str) -> Machine:

@@ -264,7 +264,10 @@ def test_present_cpu_without_folder(tmp_path: Path) -> None:
         ({"present": "0-1\n", "possible": "0\n"}, "possible (0) lacks present CPU 1"),
         ({"online": "0-x\n"}, "online: EINVAL"),
         ({"cpu0/topology/physical_package_id": "zero\n"}, "'zero' is not an integer"),
-        ({"cpu1/topology/core_cpus": "xyz\n"}, "cpu1/topology/core_cpus: 'xyz' is not a 32-bit hex word"),
+        (
+            {"cpu1/topology/core_cpus": "xyz\n"},
+            "cpu1/topology/core_cpus: 'xyz' is not a 32-bit hex word",
+        ),
     ],
 )
 def test_bad_set_files(tmp_path: Path, files: dict[str, str], message: str) -> None:
