@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
-from rmpplan.plan import Rule, Strategy, rmpopt_cpumask, sibling_mask
+from rmpplan.plan import Rule, Strategy, base_set, rmpopt_cpumask, sibling_mask, step
 from rmpplan.topology.machine import Machine
 
 
@@ -77,7 +77,7 @@ ONE_MASK_CPU_PER_CORE = "one-mask-cpu-per-core"
 MASK_WITHIN_ONLINE = "mask-within-online"
 FOLLOWERS_WITHIN_MASK = "followers-within-mask"
 UNPROGRAMMED_CORE = "unprogrammed-core"
-FOLLOWERS_EXCLUDE_WORKER_CORE = "followers-exclude-worker-core"
+FOLLOWERS_EXCLUDE_LEADER_CORE = "followers-exclude-leader-core"
 CORE_MISSED = "core-missed"
 CORE_RUN_TWICE = "core-run-twice"
 
@@ -87,7 +87,8 @@ CHECKS: dict[str, str] = {
     MASK_WITHIN_ONLINE: "every CPU of rmpopt_cpumask is online when the handler runs",
     FOLLOWERS_WITHIN_MASK: "every IPI target is a CPU that programmed RMPOPT_BASE",
     UNPROGRAMMED_CORE: "no CPU runs RMPOPT on a core whose RMPOPT_BASE was never set (#UD)",
-    FOLLOWERS_EXCLUDE_WORKER_CORE: "the followers hold no CPU of the worker's core",
+    FOLLOWERS_EXCLUDE_LEADER_CORE: "the online followers hold no CPU of the leader's core "
+    "(the worker's own core, except in v8's case 3)",
     CORE_MISSED: "the leader's core and the followers' cores are all the programmed cores",
     CORE_RUN_TWICE: "no core runs a region twice in one pass",
 }
@@ -121,8 +122,8 @@ def verify(
     all_cpus = strategy is Strategy.V2_ALL_CPUS
     mask = rmpopt_cpumask(machine, rule, setup_online)
     # v2 programmed RMPOPT_BASE on every online CPU and sent to every online CPU.
-    programming = setup_online if all_cpus else mask
-    base = online if all_cpus else mask
+    programming = base_set(strategy, mask, setup_online)
+    base = base_set(strategy, mask, online)
     core_index = machine.core_index
     programmed = {core_index(cpu) for cpu in programming}
 
@@ -160,7 +161,7 @@ def verify(
         )
     per_worker, notes = _per_worker(machine, strategy, base, online, programmed)
     findings += per_worker
-    return Verdict(rule, strategy, mask, tuple(findings), tuple(notes))
+    return Verdict(rule, strategy, programming, tuple(findings), tuple(notes))
 
 
 def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int]) -> list[Finding]:
@@ -243,27 +244,6 @@ class _Baseline:
         return found
 
 
-def _handler_step(
-    strategy: Strategy,
-    worker: int,
-    siblings: frozenset[int],
-    base: frozenset[int],
-    lowest: int | None,
-) -> tuple[int | None, frozenset[int], str | None]:
-    """(leader, CPUs removed from ``base``, v8 case) for one worker; see plan.dispatch."""
-    if strategy is Strategy.V9_ANDNOT:
-        return worker, siblings & base, None
-    if strategy is Strategy.CLEAR_CPU:
-        return worker, frozenset({worker}) & base, None
-    if strategy is Strategy.V2_ALL_CPUS:
-        return None, frozenset(), None
-    if worker in base:
-        return worker, frozenset({worker}), "case 1"
-    if siblings & base:
-        return worker, siblings & base, "case 2"
-    return lowest, frozenset() if lowest is None else frozenset({lowest}), "case 3"
-
-
 def _per_worker(
     machine: Machine,
     strategy: Strategy,
@@ -273,20 +253,16 @@ def _per_worker(
 ) -> tuple[list[Finding], list[str]]:
     core_index = machine.core_index
     baseline = _Baseline(Counter(core_index(cpu) for cpu in base & online), programmed)
-    in_base: Counter[int] = Counter(core_index(cpu) for cpu in base)
     failures = {
         name: _Failures()
-        for name in (UNPROGRAMMED_CORE, FOLLOWERS_EXCLUDE_WORKER_CORE, CORE_MISSED, CORE_RUN_TWICE)
+        for name in (UNPROGRAMMED_CORE, FOLLOWERS_EXCLUDE_LEADER_CORE, CORE_MISSED, CORE_RUN_TWICE)
     }
     cases: Counter[str] = Counter()
     lowest = min(base) if base else None
     for worker in sorted(online):
-        home = core_index(worker)
-        leader, removed, case = _handler_step(
-            strategy, worker, sibling_mask(machine, worker, online), base, lowest
-        )
-        if case is not None:
-            cases[case] += 1
+        move = step(strategy, worker, sibling_mask(machine, worker, online), base, lowest)
+        leader, removed = move.lead, move.removed
+        cases[move.case] += 1
         changed = {core_index(cpu): 0 for cpu in removed}
         if leader is not None:
             changed[core_index(leader)] = 0
@@ -297,14 +273,17 @@ def _per_worker(
         if leader is not None:
             changed[core_index(leader)] += 1
 
-        # The all-CPU loop has no leader, so "the worker's core" has no special place.
-        own_left = in_base[home] - sum(1 for cpu in removed if core_index(cpu) == home)
-        if leader is not None and own_left > 0:
-            failures[FOLLOWERS_EXCLUDE_WORKER_CORE].add(
-                worker,
-                f"with the handler on CPU {worker}, the followers include CPUs "
-                f"of its own {machine.cores[home].label()}",
-            )
+        # The all-CPU loop has no leader, so no core has a special place in it.
+        # An offline follower of the leader's core gets no IPI, so it does no harm.
+        if leader is not None:
+            home = core_index(leader)
+            left = baseline.runs[home] - sum(1 for c in removed & online if core_index(c) == home)
+            if left > 0:
+                failures[FOLLOWERS_EXCLUDE_LEADER_CORE].add(
+                    worker,
+                    f"with the handler on CPU {worker}, the followers include CPUs of the "
+                    f"leader's own {machine.cores[home].label()}",
+                )
         for problem, core in baseline.problems(changed).items():
             count = changed.get(core, baseline.runs[core])
             failures[problem].add(worker, _detail(machine, problem, worker, core, count))

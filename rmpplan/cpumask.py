@@ -9,6 +9,7 @@ because the point of this module is to predict what the kernel would accept.
 
 from __future__ import annotations
 
+import bisect
 import re
 from itertools import chain, compress
 from typing import TYPE_CHECKING, NoReturn
@@ -258,18 +259,64 @@ def parse_cpulist(text: str, nbits: int = NR_CPUS_MAX) -> frozenset[int]:
     return _bits_to_set(_Cpulist(text, nbits).parse())
 
 
-def format_cpulist(cpus: Iterable[int]) -> str:
-    """%*pbl: ascending, runs of two or more as a-b, comma separated, no spaces; empty set -> ''."""
-    ids = _sorted_ids(cpus)
-    parts: list[str] = []
+def _runs(ids: list[int]) -> list[tuple[int, int]]:
+    """Maximal runs of consecutive ids, as (first, last) pairs."""
+    runs: list[tuple[int, int]] = []
     i, n = 0, len(ids)
     while i < n:
         j = i
         while j + 1 < n and ids[j + 1] == ids[j] + 1:
             j += 1
-        parts.append(str(ids[i]) if i == j else f"{ids[i]}-{ids[j]}")
+        runs.append((ids[i], ids[j]))
         i = j + 1
-    return ",".join(parts)
+    return runs
+
+
+def _run_text(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def format_cpulist(cpus: Iterable[int]) -> str:
+    """%*pbl: ascending, runs of two or more as a-b, comma separated, no spaces; empty set -> ''."""
+    return ",".join(_run_text(first, last) for first, last in _runs(_sorted_ids(cpus)))
+
+
+class CpulistMinus:
+    """%*pbl of ``base - removed`` for many small ``removed`` sets.
+
+    Printing every leader's followers (the mask less one core) would walk the
+    whole mask per leader; this keeps the mask's runs as text and rewrites
+    only the runs a removal touches.
+    """
+
+    def __init__(self, base: Iterable[int]) -> None:
+        self._runs = _runs(_sorted_ids(base))
+        self._firsts = [first for first, _ in self._runs]
+        self._pieces = [_run_text(first, last) for first, last in self._runs]
+        self._whole = ",".join(self._pieces)
+
+    def __call__(self, removed: Iterable[int]) -> str:
+        by_run: dict[int, list[int]] = {}
+        for cpu in removed:
+            index = bisect.bisect_right(self._firsts, cpu) - 1
+            if index >= 0 and cpu <= self._runs[index][1]:
+                by_run.setdefault(index, []).append(cpu)
+        if not by_run:
+            return self._whole
+        out: list[str] = []
+        done = 0
+        for index in sorted(by_run):
+            out += self._pieces[done:index]
+            first, last = self._runs[index]
+            for cpu in sorted(by_run[index]):
+                if first < cpu:
+                    out.append(_run_text(first, cpu - 1))
+                first = cpu + 1
+            if first <= last:
+                out.append(_run_text(first, last))
+            done = index + 1
+        out += self._pieces[done:]
+        return ",".join(out)
 
 
 # --- hex mask (bitmap_parse) ----------------------------------------------------------

@@ -19,6 +19,10 @@ class InputError(Exception):
             return self
         return InputError(self.message, path=path, line=self.line)
 
+    def describe(self) -> str:
+        """The message with its line but without the file, for reports that name it."""
+        return (f"line {self.line}: " if self.line is not None else "") + self.message
+
     def __str__(self) -> str:
         where = ""
         if self.path is not None:

@@ -15,6 +15,7 @@ for the worker CPU the (unbound) workqueue happened to run it on:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -129,13 +130,63 @@ def dispatch(
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """A strategy's pass from one worker, as a change to a base set shared by
+    all workers: the followers are ``base - removed``.
+
+    This is :func:`dispatch` in the form that lets many workers be planned or
+    proved without copying the mask for each; a property test holds the two
+    equal.
+    """
+
+    lead: int | None
+    removed: frozenset[int]
+    case: str
+
+
+def base_set(strategy: Strategy, mask: frozenset[int], online: frozenset[int]) -> frozenset[int]:
+    """Who a strategy sends IPIs to before it drops any: the mask, or (v2) every CPU."""
+    return online if strategy is Strategy.V2_ALL_CPUS else mask
+
+
+def step(
+    strategy: Strategy,
+    worker: int,
+    siblings: frozenset[int],
+    base: frozenset[int],
+    lowest: int | None,
+) -> Step:
+    """:func:`dispatch` as a change to ``base``; ``lowest`` is ``min(base)``."""
+    if strategy is Strategy.V9_ANDNOT:
+        return Step(worker, siblings & base, "andnot")
+    if strategy is Strategy.CLEAR_CPU:
+        return Step(worker, frozenset({worker}) & base, "clear_cpu")
+    if strategy is Strategy.V2_ALL_CPUS:
+        return Step(None, frozenset(), "all-cpus")
+    if worker in base:
+        return Step(worker, frozenset({worker}), "case 1")
+    if siblings & base:
+        return Step(worker, siblings & base, "case 2")
+    return Step(lowest, frozenset() if lowest is None else frozenset({lowest}), "case 3")
+
+
+@dataclass(frozen=True, slots=True)
 class LeaderPlan:
-    """The pass as seen from one leader: its core, and who gets the IPIs."""
+    """The pass as seen from one requested leader (the CPU the handler runs on).
+
+    ``lead`` is the CPU that runs the serial loop: the leader itself, the
+    mask's first CPU in v8's case 3, or none in the all-CPU loop. The
+    followers are the result's ``base`` less ``removed``.
+    """
 
     leader: int
     leader_core: tuple[int, ...]
-    followers: frozenset[int]
+    lead: int | None
+    removed: frozenset[int]
+    case: str
+    follower_count: int
     cores_covered: int
+    lead_core_programmed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +197,12 @@ class PlanResult:
     rule: Rule
     strategy: Strategy
     mask: frozenset[int]
+    base: frozenset[int]
+    programmed_cores: int
     plans: tuple[LeaderPlan, ...]
+
+    def followers(self, item: LeaderPlan) -> frozenset[int]:
+        return self.base - item.removed
 
 
 def parse_leaders(machine: Machine, spec: str) -> tuple[int, ...]:
@@ -175,19 +231,45 @@ def plan(
     rule: Rule = Rule.FIRST_SIBLING,
     strategy: Strategy = Strategy.V9_ANDNOT,
 ) -> PlanResult:
-    """The mask and, for each leader, its core and its followers."""
+    """The mask and, for each leader, its core, its followers and the cores covered.
+
+    The cost is O(CPUs + the CPUs each leader removes), not O(leaders x
+    mask): the followers are kept as removals from a shared base, and the
+    covered cores are counted from per-core counts of that base.
+    """
+    online = machine.online
     mask = rmpopt_cpumask(machine, rule)
+    base = base_set(strategy, mask, online)
+    core_index = machine.core_index
+    # Each strategy sends IPIs only to CPUs that programmed RMPOPT_BASE (the
+    # mask, or every online CPU in v2), so the base's cores are the programmed ones.
+    in_base: Counter[int] = Counter(core_index(cpu) for cpu in base)
+    programmed = set(in_base)
+    covered_by_base = len(programmed)
+    lowest = min(base) if base else None
     plans = []
-    # Under v9 the followers depend only on the leader's sibling mask, so they
-    # are computed once per core: ``--leader all`` stays linear in the CPUs.
-    per_core: dict[tuple[int, ...], tuple[frozenset[int], int]] = {}
     for leader in leaders:
         siblings = machine.sibling_mask(leader)
-        known = per_core.get(siblings) if strategy is Strategy.V9_ANDNOT else None
-        if known is None:
-            step = dispatch(machine, mask, leader, strategy)
-            covered = {machine.core_index(cpu) for cpu in step.followers | step.leaders}
-            known = (step.followers, len(covered))
-            per_core[siblings] = known
-        plans.append(LeaderPlan(leader, siblings, *known))
-    return PlanResult(machine, rule, strategy, mask, tuple(plans))
+        move = step(strategy, leader, frozenset(siblings), base, lowest)
+        left = {core_index(cpu): in_base[core_index(cpu)] for cpu in move.removed}
+        for cpu in move.removed:
+            left[core_index(cpu)] -= 1
+        covered = covered_by_base - sum(
+            1 for core, count in left.items() if count == 0 and core in programmed
+        )
+        lead_core = None if move.lead is None else core_index(move.lead)
+        if lead_core in programmed and left.get(lead_core, in_base[lead_core]) == 0:
+            covered += 1
+        plans.append(
+            LeaderPlan(
+                leader=leader,
+                leader_core=siblings,
+                lead=move.lead,
+                removed=move.removed,
+                case=move.case,
+                follower_count=len(base) - len(move.removed),
+                cores_covered=covered,
+                lead_core_programmed=lead_core is None or lead_core in programmed,
+            )
+        )
+    return PlanResult(machine, rule, strategy, mask, base, len(programmed), tuple(plans))

@@ -21,7 +21,7 @@ class StrategySchedule:
     rule: Rule
     case: str
     leaders: tuple[int, ...]
-    followers: int
+    follower_count: int
     rmpopt_executions: int
     ipis: int
     per_core_min: int
@@ -77,7 +77,7 @@ def schedule(
                 rule=rule,
                 case=step.case,
                 leaders=tuple(sorted(step.leaders)),
-                followers=len(targets),
+                follower_count=len(targets),
                 rmpopt_executions=sum(per_core.values()),
                 ipis=ipis,
                 per_core_min=min(per_core.values(), default=0),

@@ -17,7 +17,7 @@ from tests.machines import machines
 
 PER_WORKER = (
     checks.UNPROGRAMMED_CORE,
-    checks.FOLLOWERS_EXCLUDE_WORKER_CORE,
+    checks.FOLLOWERS_EXCLUDE_LEADER_CORE,
     checks.CORE_MISSED,
     checks.CORE_RUN_TWICE,
 )
@@ -44,9 +44,10 @@ def brute_force(
                 problems.add(checks.CORE_RUN_TWICE)
             elif index not in programmed and count:
                 problems.add(checks.UNPROGRAMMED_CORE)
-        home = set(machine.core_of(worker).threads)
-        if step.leaders and step.followers & home:
-            problems.add(checks.FOLLOWERS_EXCLUDE_WORKER_CORE)
+        for lead in step.leaders:
+            home = set(machine.core_of(lead).threads)
+            if step.followers & online & home:
+                problems.add(checks.FOLLOWERS_EXCLUDE_LEADER_CORE)
         for name in problems:
             failed[name].append(worker)
     return failed

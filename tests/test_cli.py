@@ -331,7 +331,6 @@ def test_compare_skips_apic_rule_without_ids() -> None:
     [
         (["--offline-after-setup", "2"], "core-missed", [0, 1, 4, 5, 6, 7]),
         (["--offline-after-setup", "2"], "mask-within-online", [2]),
-        (["--offline-after-setup", "2"], "followers-exclude-worker-core", [3]),
     ],
 )
 def test_verify_hotplug_flags(flags: list[str], check: str, cpus: list[int]) -> None:

@@ -98,8 +98,31 @@ def test_plan_per_core_reuse_matches_dispatch() -> None:
     machine = smt2()
     result = plan(machine, parse_leaders(machine, "all"))
     for item in result.plans:
-        assert item.followers == dispatch(machine, result.mask, item.leader).followers
+        assert result.followers(item) == dispatch(machine, result.mask, item.leader).followers
         assert item.cores_covered == 4
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    machine=machines(),
+    rule=st.sampled_from(list(Rule)),
+    strategy=st.sampled_from(list(Strategy)),
+)
+def test_step_and_plan_agree_with_dispatch(
+    machine: Machine, rule: Rule, strategy: Strategy
+) -> None:
+    """The delta form (base - removed) and plan's counts equal the readable model."""
+    if not machine.online:
+        return
+    result = plan(machine, tuple(sorted(machine.online)), rule, strategy)
+    for item in result.plans:
+        model = dispatch(machine, result.mask, item.leader, strategy)
+        assert result.followers(item) == model.followers
+        assert item.follower_count == len(model.followers)
+        assert (frozenset() if item.lead is None else {item.lead}) == model.leaders
+        runs = {machine.core_index(c) for c in model.followers | model.leaders}
+        programmed = {machine.core_index(c) for c in result.base}
+        assert item.cores_covered == len(runs & programmed)
 
 
 @settings(max_examples=100, deadline=None)

@@ -15,8 +15,19 @@ from rmpplan.cli.options import display, emit, format_option, input_errors, inpu
 @input_format_option
 @input_errors
 def show(*, topo: Path, fmt: str, input_format: str | None) -> None:
-    """Show TOPO's packages, dies, cores and threads; offline CPUs are marked."""
+    """Show TOPO's packages, dies, cores and threads; offline CPUs are marked.
+
+    For a sysfs root (a dump, or / for this machine) it also reports
+    smt/control and whether SNP init would accept the CPUs as they are.
+    """
     from rmpplan.cli.render import renderer
     from rmpplan.inputs import load_machine
+    from rmpplan.sources import SourceFormat, detect_format, live_facts
 
-    emit(renderer(fmt).render_show(load_machine(topo, input_format), display()))
+    machine = load_machine(topo, input_format)
+    facts: list[tuple[str, str]] = []
+    if topo.is_dir() and detect_format(topo) is SourceFormat.SYSFS:
+        live = live_facts(topo)
+        facts.append(("smt/control", live.smt_control or "(not present)"))
+        facts.append(("SNP init", live.explanation))
+    emit(renderer(fmt).render_show(machine, display(), facts))

@@ -65,7 +65,7 @@ def verify(
         except InputError as err:
             located = err.located(str(target))
             click.echo(f"rmpplan: error: {located}", err=True)
-            results.append(Checked(str(target), error=str(located)))
+            results.append(Checked(str(target), error=located.describe()))
             continue
         results.append(Checked(str(target), machine, verdict))
     emit(renderer(fmt).render_verify(results, display()))

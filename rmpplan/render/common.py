@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rmpplan.cpumask import format_cpulist, format_hexmask
+from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
 from rmpplan.memory import Window
 from rmpplan.plan import LeaderPlan, PlanResult
 from rmpplan.topology.machine import Machine
@@ -22,8 +22,19 @@ def mask_hex(machine: Machine, cpus: Iterable[int]) -> str:
     return format_hexmask(cpus, machine.nr_cpu_ids)
 
 
-def programmed_cores(result: PlanResult) -> int:
-    return len({result.machine.core_index(cpu) for cpu in result.mask})
+def follower_lists(result: PlanResult) -> Callable[[LeaderPlan], str]:
+    """Each plan's followers as a cpulist, without re-walking the mask per leader."""
+    minus = CpulistMinus(result.base)
+    return lambda item: minus(item.removed)
+
+
+def lead_note(item: LeaderPlan) -> str:
+    """Where the serial loop runs, when not on the leader itself."""
+    if item.lead == item.leader:
+        return ""
+    if item.lead is None:
+        return "no leader loop: every CPU runs every region"
+    return f"loop runs on CPU {item.lead} ({item.case})"
 
 
 def machine_summary(machine: Machine) -> str:
@@ -35,10 +46,11 @@ def machine_summary(machine: Machine) -> str:
 
 def grouped(plans: Iterable[LeaderPlan]) -> list[tuple[list[int], LeaderPlan]]:
     """Leaders that share a core and followers, for a compact table."""
-    groups: dict[tuple[tuple[int, ...], frozenset[int]], list[int]] = {}
-    first: dict[tuple[tuple[int, ...], frozenset[int]], LeaderPlan] = {}
+    Key = tuple[tuple[int, ...], frozenset[int], str, str]
+    groups: dict[Key, list[int]] = {}
+    first: dict[Key, LeaderPlan] = {}
     for item in plans:
-        key = (item.leader_core, item.followers)
+        key = (item.leader_core, item.removed, item.case, lead_note(item))
         groups.setdefault(key, []).append(item.leader)
         first.setdefault(key, item)
     return [(leaders, first[key]) for key, leaders in groups.items()]

@@ -14,8 +14,8 @@ from rmpplan.render.common import (
     SCHEMA_VERSION,
     Display,
     cpulist,
+    follower_lists,
     mask_hex,
-    programmed_cores,
 )
 from rmpplan.schedule import ScheduleReport
 from rmpplan.topology.machine import Machine
@@ -27,6 +27,7 @@ def dumps(document: dict[str, Any]) -> str:
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
+    followers = follower_lists(result)
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
@@ -36,13 +37,16 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             "strategy": str(result.strategy),
             "rmpopt_cpumask": cpulist(result.mask),
             "rmpopt_cpumask_hex": mask_hex(machine, result.mask),
-            "programmed_cores": programmed_cores(result),
+            "programmed_cores": result.programmed_cores,
             "plans": [
                 {
                     "leader": item.leader,
                     "leader_core": cpulist(item.leader_core),
-                    "followers": cpulist(item.followers),
-                    "follower_count": len(item.followers),
+                    "lead": item.lead,
+                    "lead_core_programmed": item.lead_core_programmed,
+                    "case": item.case,
+                    "followers": followers(item),
+                    "follower_count": item.follower_count,
                     "cores_covered": item.cores_covered,
                 }
                 for item in result.plans
@@ -81,7 +85,9 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     )
 
 
-def render_show(machine: Machine, display: Display = PLAIN) -> str:
+def render_show(
+    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
+) -> str:
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
@@ -91,6 +97,7 @@ def render_show(machine: Machine, display: Display = PLAIN) -> str:
             "present": cpulist(machine.present),
             "online": cpulist(machine.online),
             "possible": cpulist(machine.possible),
+            "facts": dict(facts),
             "cores": [
                 {
                     "package": core.key[0],
@@ -147,7 +154,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
                     "rule": str(item.rule),
                     "case": item.case,
                     "leaders": list(item.leaders),
-                    "followers": item.followers,
+                    "follower_count": item.follower_count,
                     "rmpopt_executions": item.rmpopt_executions,
                     "ipis": item.ipis,
                     "per_core_min": item.per_core_min,

@@ -10,10 +10,11 @@ from rmpplan.render.common import (
     PLAIN,
     Display,
     cpulist,
+    follower_lists,
     grouped,
+    lead_note,
     machine_summary,
     mask_hex,
-    programmed_cores,
     window_lines,
 )
 from rmpplan.schedule import ScheduleReport
@@ -30,7 +31,8 @@ def _cell(text: str) -> str:
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
-    cores = programmed_cores(result)
+    cores = result.programmed_cores
+    followers = follower_lists(result)
     lines = [
         f"### RMPOPT plan for `{machine.name}`",
         "",
@@ -40,14 +42,14 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         f"{cores} cores)",
         f"- hex: {_code(mask_hex(machine, result.mask))}",
         "",
-        "| leader | leader core | followers | count | cores covered |",
-        "|---|---|---|---:|---:|",
+        "| leader | leader core | followers | count | cores covered | note |",
+        "|---|---|---|---:|---:|---|",
     ]
     for leaders, item in grouped(result.plans):
         lines.append(
             f"| {_code(cpulist(leaders))} | {_code(cpulist(item.leader_core))} "
-            f"| {_code(cpulist(item.followers))} | {len(item.followers)} "
-            f"| {item.cores_covered}/{cores} |"
+            f"| {_code(followers(item))} | {item.follower_count} "
+            f"| {item.cores_covered}/{cores} | {lead_note(item)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -81,12 +83,16 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_show(machine: Machine, display: Display = PLAIN) -> str:
+def render_show(
+    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
+) -> str:
     lines = [
         f"### Topology `{machine.name}`",
         "",
         f"{machine_summary(machine)}.",
         "",
+        *(f"- {key}: {value}" for key, value in facts),
+        *([""] if facts else []),
         "| package | die | core | CPUs | offline |",
         "|---:|---:|---:|---|---|",
     ]
@@ -131,7 +137,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     for item in report.strategies:
         lines.append(
             f"| `{item.strategy}` | `{item.rule}` | {_code(cpulist(item.leaders))} "
-            f"| {item.followers} | {item.rmpopt_executions} | {item.ipis} "
+            f"| {item.follower_count} | {item.rmpopt_executions} | {item.ipis} "
             f"| {item.per_core_min}-{item.per_core_max} | {'yes' if item.in_window else 'NO'} "
             f"| {item.cost.total_ms:.1f} |"
         )

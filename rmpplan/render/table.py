@@ -17,10 +17,11 @@ from rmpplan.render.common import (
     PLAIN,
     Display,
     cpulist,
+    follower_lists,
     grouped,
+    lead_note,
     machine_summary,
     mask_hex,
-    programmed_cores,
     window_lines,
 )
 from rmpplan.schedule import ScheduleReport
@@ -59,7 +60,8 @@ def _facts(rows: Sequence[tuple[str, str]]) -> Table:
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
-    cores = programmed_cores(result)
+    cores = result.programmed_cores
+    followers = follower_lists(result)
     title = Text(f"RMPOPT plan for {machine.name}", style="bold")
     facts = _facts(
         [
@@ -76,15 +78,20 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     table.add_column("Followers", overflow="fold")
     table.add_column("Count", justify="right")
     table.add_column("Cores covered", justify="right")
-    for leaders, item in grouped(result.plans):
-        full = item.cores_covered == cores
-        table.add_row(
+    rows = grouped(result.plans)
+    notes = any(lead_note(item) for _, item in rows)
+    if notes:
+        table.add_column("Note", overflow="fold")
+    for leaders, item in rows:
+        full = item.cores_covered == cores and item.lead_core_programmed
+        cells: list[RenderableType] = [
             cpulist(leaders),
             cpulist(item.leader_core),
-            cpulist(item.followers) or "(none)",
-            str(len(item.followers)),
+            followers(item) or "(none)",
+            str(item.follower_count),
             Text(f"{item.cores_covered}/{cores}", style="green" if full else "red"),
-        )
+        ]
+        table.add_row(*cells, *([lead_note(item)] if notes else []))
     return _to_text([title, facts, Text(""), table], display)
 
 
@@ -138,7 +145,9 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     return _to_text(parts, display)
 
 
-def render_show(machine: Machine, display: Display = PLAIN) -> str:
+def render_show(
+    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
+) -> str:
     tree = Tree(Text(f"{machine.name}: {machine_summary(machine)}", style="bold"))
     packages: dict[int, Tree] = {}
     dies: dict[tuple[int, int], Tree] = {}
@@ -157,14 +166,15 @@ def render_show(machine: Machine, display: Display = PLAIN) -> str:
             else:
                 label.append(f"{cpu}(offline)", style="red")
         dies[(package, die)].add(label)
-    facts = _facts(
+    grid = _facts(
         [
             ("possible", cpulist(machine.possible)),
             ("offline", cpulist(machine.present - machine.online) or "(none)"),
             *([("source", machine.source)] if machine.source else []),
+            *facts,
         ]
     )
-    return _to_text([tree, facts], display)
+    return _to_text([tree, grid], display)
 
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
@@ -219,7 +229,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             str(item.strategy),
             str(item.rule),
             cpulist(item.leaders) or "-",
-            str(item.followers),
+            str(item.follower_count),
             str(item.rmpopt_executions),
             str(item.ipis),
             Text(f"{item.per_core_min}-{item.per_core_max}", style="green" if even else "red"),

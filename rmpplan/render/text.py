@@ -10,9 +10,10 @@ from rmpplan.render.common import (
     PLAIN,
     Display,
     cpulist,
+    follower_lists,
+    lead_note,
     machine_summary,
     mask_hex,
-    programmed_cores,
     verdict_label,
     window_lines,
 )
@@ -22,7 +23,8 @@ from rmpplan.topology.machine import Machine
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
-    cores = programmed_cores(result)
+    cores = result.programmed_cores
+    followers = follower_lists(result)
     lines = [
         f"topology: {machine.name}",
         f"machine: {machine_summary(machine)}",
@@ -32,10 +34,11 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         f"rmpopt_cpumask_hex: {mask_hex(machine, result.mask)}",
     ]
     for item in result.plans:
+        note = lead_note(item)
         lines.append(
             f"leader {item.leader}: leader_core {cpulist(item.leader_core)}; "
-            f"followers {cpulist(item.followers) or '(none)'} ({len(item.followers)}); "
-            f"cores covered {item.cores_covered} of {cores}"
+            f"followers {followers(item) or '(none)'} ({item.follower_count}); "
+            f"cores covered {item.cores_covered} of {cores}" + (f"; {note}" if note else "")
         )
     return "\n".join(lines) + "\n"
 
@@ -60,13 +63,16 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_show(machine: Machine, display: Display = PLAIN) -> str:
+def render_show(
+    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
+) -> str:
     lines = [f"topology: {machine.name}", f"machine: {machine_summary(machine)}"]
     if machine.source:
         lines.append(f"source: {machine.source}")
     lines.append(f"possible: {cpulist(machine.possible)}")
     offline = machine.present - machine.online
     lines.append(f"offline: {cpulist(offline) or '(none)'}")
+    lines += [f"{key}: {value}" for key, value in facts]
     for core in machine.cores:
         package, die, number = core.key
         marks = ",".join(
@@ -95,7 +101,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     for item in report.strategies:
         lines.append(
             f"{item.strategy} ({item.rule}, {item.case}): leaders {cpulist(item.leaders) or '-'}; "
-            f"followers {item.followers}; rmpopt_executions {item.rmpopt_executions}; "
+            f"followers {item.follower_count}; rmpopt_executions {item.rmpopt_executions}; "
             f"ipis {item.ipis}; per_core {item.per_core_min}-{item.per_core_max}; "
             f"in_window {'yes' if item.in_window else 'NO'}; "
             f"estimate_ms {item.cost.total_ms:.1f}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import lzma
 import tarfile
 import zlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import IO, TYPE_CHECKING, Protocol
 
 from rmpplan.errors import InputError
@@ -53,35 +53,39 @@ class _Reader(Protocol):
 
 
 class _Counted:
-    """The uncompressed tar stream: counts bytes against the cap and keeps its tail."""
+    """The uncompressed tar stream: counts bytes against the cap and keeps its last chunks."""
 
     def __init__(self, raw: _Reader, label: str) -> None:
         self.raw = raw
         self.label = label
         self.total = 0
-        self.tail = b""
-        self.tail_start = 0
+        self.chunks: deque[tuple[int, bytes]] = deque()  # (offset, data), at least _TAIL long
+        self.kept = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size)
+        if not data:
+            return data
+        self.chunks.append((self.total, data))
+        self.kept += len(data)
+        while self.kept - len(self.chunks[0][1]) >= _TAIL:
+            self.kept -= len(self.chunks.popleft()[1])
         self.total += len(data)
         if self.total > MAX_STREAM_BYTES:
             raise InputError(
                 f"archive expands to more than {MAX_STREAM_BYTES >> 20} MiB; refusing it",
                 path=self.label,
             )
-        tail = self.tail + data
-        if len(tail) > _TAIL:
-            self.tail_start += len(tail) - _TAIL
-            tail = tail[-_TAIL:]
-        self.tail = tail
         return data
 
     def block_at(self, offset: int) -> bytes:
-        start = offset - self.tail_start
-        if start < 0:
-            return b"?"  # cannot happen: tarfile reads at most a record ahead
-        return self.tail[start : start + _BLOCK]
+        """The 512 bytes at ``offset`` (tarfile reads at most a record past it), or fewer
+        when the stream ends first."""
+        if not self.chunks or offset < self.chunks[0][0]:
+            return b""
+        tail = b"".join(data for _, data in self.chunks)
+        start = offset - self.chunks[0][0]
+        return tail[start : start + _BLOCK]
 
 
 def _open_stream(handle: IO[bytes]) -> _Reader:
@@ -128,12 +132,10 @@ class TarTree:
         self.hardlinks: dict[str, str] = {}
         self._resolved: dict[str, str | None] = {}
         self._children: dict[str, set[str]] | None = None
-        self.kept = 0
+        self.kept_bytes = 0
         try:
             with path.open("rb") as handle:
                 self._load(handle)
-        except InputError:
-            raise
         except FileNotFoundError:
             raise InputError("no such file", path=self.label) from None
         except IsADirectoryError:
@@ -178,8 +180,8 @@ class TarTree:
         elif member.islnk():
             self.hardlinks[name] = _normalize(member.linkname, self.label)
         elif member.isreg() and _wanted(name):
-            self.kept += member.size
-            if self.kept > MAX_KEPT_BYTES:
+            self.kept_bytes += member.size
+            if self.kept_bytes > MAX_KEPT_BYTES:
                 raise InputError(
                     f"archive holds more than {MAX_KEPT_BYTES >> 20} MiB of sysfs text; "
                     "refusing it",
@@ -217,9 +219,8 @@ class TarTree:
         """``path`` with every symbolic link followed inside the archive; None if it escapes."""
         if not self.symlinks:
             return path
-        cached = self._resolved.get(path, "")
-        if cached != "":
-            return cached
+        if path in self._resolved:
+            return self._resolved[path]
         pending = [part for part in reversed(path.split("/")) if part]
         done: list[str] = []
         hops = 0

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError
+from rmpplan.sources.hwloc_xml import read_hwloc_xml
+from rmpplan.sources.lscpu import (
+    looks_like_lscpu_csv,
+    looks_like_lscpu_json,
+    read_lscpu_csv,
+    read_lscpu_json,
+)
 from rmpplan.sources.sysfs import CPU_DIR, read_sysfs_tree
 from rmpplan.sources.tree import DirTree
 
@@ -19,6 +27,11 @@ _HEAD_BYTES = 4096
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz")
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
 _NOT_SOURCES = (".yaml", ".yml", ".json")  # topology files; the caller finds those
+# The prolog (declaration, comments, a DOCTYPE with or without [subset]), then <topology.
+_HWLOC_ROOT = re.compile(
+    r"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>\s*)*<topology[\s>/]",
+    re.DOTALL,
+)
 
 
 class SourceFormat(StrEnum):
@@ -45,14 +58,11 @@ def _head(path: Path) -> bytes:
 
 def _sniff(path: Path) -> SourceFormat | None:
     """A regular file's format from its first bytes."""
-    from rmpplan.sources.lscpu import looks_like_lscpu_csv, looks_like_lscpu_json
-
     head = _head(path)
     if head.startswith(_COMPRESSED_MAGIC) or head[257:262] == b"ustar":
         return SourceFormat.TARBALL
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    stripped = text.lstrip()
-    if stripped.startswith("<") and "<topology" in text:
+    if _HWLOC_ROOT.match(text):
         return SourceFormat.HWLOC_XML
     if looks_like_lscpu_json(text):
         return SourceFormat.LSCPU_JSON
@@ -113,15 +123,11 @@ def _read(path: Path, fmt: SourceFormat, name: str) -> Machine:
         source = "live sysfs /" if live else f"sysfs dump {name}"
         return read_sysfs_tree(DirTree(path), name, source)
     if fmt is SourceFormat.TARBALL:
-        from rmpplan.sources.archive import read_tarball
+        from rmpplan.sources.archive import read_tarball  # tarfile and lzma only when needed
 
         return read_tarball(path, name, f"sysfs dump tarball {path.name}")
     if fmt is SourceFormat.HWLOC_XML:
-        from rmpplan.sources.hwloc_xml import read_hwloc_xml
-
         return read_hwloc_xml(path, name)
-    from rmpplan.sources.lscpu import read_lscpu_csv, read_lscpu_json
-
     if fmt is SourceFormat.LSCPU_JSON:
         return read_lscpu_json(path, name)
     return read_lscpu_csv(path, name)

@@ -41,7 +41,7 @@ class _Refused(Exception):
 
 @dataclass(slots=True)
 class _Scope:
-    """An open container object: what kind and its number within its own parent."""
+    """An open element: the kind of object and its ordinal (document order) among its kind."""
 
     kind: str  # "package", "die", "core" or "" (walked through)
     ordinal: int = -1
@@ -54,11 +54,11 @@ class _Collector:
     version: str | None = None
     saw_root: bool = False
     stack: list[_Scope] = field(default_factory=list)
-    # Package ordinal -> os_index; (package ordinal, die ordinal) -> os_index.
+    # By ordinal: each Package's os_index; each Die's (package ordinal, os_index).
     packages: list[int | None] = field(default_factory=list)
     dies: list[tuple[int, int | None]] = field(default_factory=list)
     cores: int = 0
-    # PU os_index -> (package ordinal, die ordinal, core ordinal); -1 for "none".
+    # (PU os_index, package ordinal, die ordinal, core ordinal); -1 when not below one.
     pus: list[tuple[int, int, int, int]] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
 
@@ -113,7 +113,7 @@ def _os_index(attrs: dict[str, str]) -> int | None:
     text = attrs.get("os_index")
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 10:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         raise _Refused(f"os_index '{text[:20]}' is not a number")
     return int(text)
 

@@ -85,8 +85,11 @@ def looks_like_lscpu_csv(head: str) -> bool:
 
 
 def _value(raw: object) -> str | None:
-    if raw is None or isinstance(raw, bool):
-        return None if raw is None else ("yes" if raw else "no")
+    """A cell as text: JSON booleans as yes/no; null, '-' and '' as None."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return "yes" if raw else "no"
     text = str(raw).strip()
     return None if text in ("", "-") else text
 
@@ -173,7 +176,7 @@ def _number(row: Row, column: str) -> int | None:
     text = row.values.get(column)
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 10:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         raise InputError(
             f"{row.where}: {column.upper()} '{text[:20]}' is not a number", line=row.line
         )

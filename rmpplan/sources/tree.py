@@ -117,5 +117,5 @@ def read_file_bytes(path: Path) -> bytes:
 
 
 def read_file_text(path: Path) -> str:
-    """:func:`read_file_bytes` decoded (UTF-8, a stray byte replaced)."""
-    return decode(read_file_bytes(path))
+    """:func:`read_file_bytes` decoded (UTF-8, a leading BOM dropped, a stray byte replaced)."""
+    return read_file_bytes(path).decode("utf-8-sig", errors="replace")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-
 from rmpplan.sources import read_source
 from rmpplan.sources.sysfs import CPU_DIR
+from tests.conftest import require_shared
 
 if TYPE_CHECKING:
     from rmpplan.topology.machine import Machine
@@ -21,14 +19,8 @@ SHARED_REAL = PROJECT.parent / "shared" / "fixtures" / "real"
 
 
 def require_shared_real(path: Path = SHARED_REAL) -> Path:
-    """``path`` if it exists; else skip, or fail when RMPPLAN_REQUIRE_SHARED=1 (CI must not
-    skip the real machines silently)."""
-    if path.is_dir():
-        return path
-    reason = f"{path} is missing (the real-machine fixtures live in <project>/../shared)"
-    if os.environ.get("RMPPLAN_REQUIRE_SHARED") == "1":
-        pytest.fail(reason + "; RMPPLAN_REQUIRE_SHARED=1 forbids skipping")
-    pytest.skip(reason)
+    """The real-machine fixtures folder: skip, or fail under RMPPLAN_REQUIRE_SHARED=1."""
+    return require_shared(path)
 
 
 def first(machine: Machine) -> list[int]:

@@ -56,7 +56,7 @@ def test_read_source_refuses_what_is_not_a_source(tmp_path: Path) -> None:
         read_source(tmp_path / "missing")
     other = tmp_path / "notes.txt"
     other.write_text("hello\n")
-    with pytest.raises(InputError, match="notes.txt: not a sysfs root"):
+    with pytest.raises(InputError, match=r"notes\.txt: not a sysfs root"):
         read_source(other)
 
 
@@ -71,8 +71,7 @@ def test_forced_format_that_does_not_fit(tmp_path: Path) -> None:
 
 
 def test_find_sources(tmp_path: Path) -> None:
-    """Sysfs roots (not entered), tarballs, hwloc XML and lscpu -p are found; YAML/JSON,
-    other XML and hidden folders are left to the caller or skipped."""
+    """Sysfs roots (not entered), tarballs, hwloc XML, lscpu -p; not YAML/JSON or hidden."""
     root = write_tree(
         tmp_path / "a" / "box", {"online": "0\n", "cpu0/topology/core_cpus_list": "0\n"}
     )

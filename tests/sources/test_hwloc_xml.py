@@ -35,8 +35,7 @@ def write(tmp_path: Path, body: str, name: str = "t.xml") -> Path:
 
 
 def test_walks_through_groups_caches_and_numa() -> None:
-    """Group/NUMANode/L3/L2 are walked through; Core os_index repeats but cores do not;
-    PUs below no Core are cores of their own; Die os_index is kept per package."""
+    """Groups, NUMA nodes, caches are walked through; a PU below no Core is a core alone."""
     machine = read_source(XML / "v2-walkthrough.xml")
     assert [(core.threads, core.key) for core in machine.cores] == [
         ((0, 4), (0, 0, 0)),
@@ -99,7 +98,7 @@ def test_billion_laughs_in_utf16_is_refused_by_the_parser(tmp_path: Path) -> Non
 def test_refused_documents(name: str, message: str) -> None:
     """Unsafe or foreign XML is refused with the file and line."""
     path = XML / name
-    assert error(path).startswith(f"{path}{message}")
+    assert error(path, SourceFormat.HWLOC_XML).startswith(f"{path}{message}")
 
 
 def test_external_dtd_is_never_loaded(tmp_path: Path) -> None:
@@ -146,3 +145,5 @@ def test_detection(tmp_path: Path) -> None:
     other = tmp_path / "other.xml"
     other.write_text('<?xml version="1.0"?>\n<svg/>\n')
     assert detect_format(other) is None
+    assert detect_format(XML / "not-hwloc.xml") is None  # <topology/> below another root
+    assert detect_format(XML / "billion-laughs.xml") is SourceFormat.HWLOC_XML

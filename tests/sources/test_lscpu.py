@@ -120,6 +120,7 @@ def test_not_the_right_lscpu_output(name: str, fmt: SourceFormat, message: str) 
         ("# CPU,Socket\n0,0\n", "no CORE column"),
         ("# CPU,Core,Online\n0,0,maybe\n", "ONLINE 'maybe' is not yes or no"),
         ("# CPU,Core\nx,0\n", "CPU 'x' is not a number"),
+        ("# CPU,Core\n\u00b2,0\n", "is not a number"),
         ("# CPU,Core\n", "no CPU lines"),
     ],
 )
@@ -137,3 +138,18 @@ def test_project_topology_json_is_not_lscpu(tmp_path: Path) -> None:
     assert detect_format(path) is None
     assert detect_format(LSCPU / "lscpu-2.38-offline.json") is SourceFormat.LSCPU_JSON
     assert detect_format(LSCPU / "lscpu-p-offline.csv") is SourceFormat.LSCPU_CSV
+
+
+def test_row_order_does_not_matter(tmp_path: Path) -> None:
+    """The same rows in reverse order give the same cores, keys and CPUs."""
+    text = (LSCPU / "lscpu-p-offline.csv").read_text(encoding="utf-8")
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    rows = [line for line in text.splitlines() if not line.startswith("#")]
+    path = tmp_path / "reversed.csv"
+    path.write_text("\n".join(comments + rows[::-1]) + "\n", encoding="utf-8")
+    forward = read_source(LSCPU / "lscpu-p-offline.csv")
+    backward = read_source(path)
+    assert [(c.key, c.threads) for c in forward.cores] == [
+        (c.key, c.threads) for c in backward.cores
+    ]
+    assert dict(forward.cpus) == dict(backward.cpus)

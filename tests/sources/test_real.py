@@ -148,8 +148,7 @@ _LSCPU_OK = [n for n in SYSFS_MACHINES if n not in ("hw-16em64t-4s2c2t-offlines"
 def test_saved_lscpu_output_agrees(
     shared_real: Path, tmp_path: Path, name: str, options: list[str], fmt: SourceFormat
 ) -> None:
-    """lscpu's own -J -e and -p output of each dump reads to the same machine, except the
-    hybrid ARM phone, whose repeated CORE numbers are refused as ambiguous."""
+    """lscpu's -J -e and -p output reads as the dump does; the hybrid ARM phone is refused."""
     saved = tmp_path / f"{name}.{'json' if fmt is SourceFormat.LSCPU_JSON else 'csv'}"
     saved.write_text(_lscpu(shared_real / name, options), encoding="utf-8")
     if name == "ul-arm-A510-A710-A715-X3":

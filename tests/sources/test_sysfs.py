@@ -41,8 +41,7 @@ def test_nul_after_newline_is_stripped() -> None:
 
 
 def test_old_dump_with_hex_masks_and_cpu_online_only() -> None:
-    """No online/present/possible and no *_list: sets come from cpuN and the hex masks; the
-    core whose thread 0 (CPU 2) is offline is covered by its sibling 6."""
+    """Old dump: sets from cpuN/online, cores from hex masks; offline CPU 2's sibling 6 covers."""
     machine = sysfs("old-hex-only")
     assert machine.present == machine.possible == set(range(8))
     assert machine.online == {0, 1, 3, 4, 5, 6, 7}
@@ -202,8 +201,14 @@ def test_sibling_sets_that_overlap_but_differ(tmp_path: Path) -> None:
 
 def test_online_cpu_missing_from_its_own_set(tmp_path: Path) -> None:
     """An online CPU whose sibling set leaves it out is refused."""
-    root = write_tree(tmp_path, {"online": "0-1\n", "cpu0/topology/core_cpus_list": "1\n"})
-    root = write_tree(tmp_path, {"cpu1/topology/core_cpus_list": "1\n"})
+    root = write_tree(
+        tmp_path,
+        {
+            "online": "0-1\n",
+            "cpu0/topology/core_cpus_list": "1\n",
+            "cpu1/topology/core_cpus_list": "1\n",
+        },
+    )
     assert "core_cpus_list (1) does not list cpu0 itself" in str(error(root))
 
 
@@ -293,7 +298,7 @@ def test_folder_name_and_source() -> None:
 
 def test_huge_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file above the size cap is refused, not read whole."""
-    import rmpplan.sources.tree as tree
+    from rmpplan.sources import tree
 
     monkeypatch.setattr(tree, "MAX_FILE_BYTES", 16)
     root = write_tree(tmp_path, {"online": "0" + "," * 100 + "\n"})
@@ -315,7 +320,7 @@ def test_live_machine() -> None:
 def test_require_shared_fails_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A missing shared folder fails (not skips) under RMPPLAN_REQUIRE_SHARED=1."""
     monkeypatch.setenv("RMPPLAN_REQUIRE_SHARED", "1")
-    with pytest.raises(pytest.fail.Exception, match="forbids skipping"):
+    with pytest.raises(pytest.fail.Exception, match="RMPPLAN_REQUIRE_SHARED=1"):
         require_shared_real(tmp_path / "missing")
     monkeypatch.setenv("RMPPLAN_REQUIRE_SHARED", "0")
     with pytest.raises(pytest.skip.Exception, match="is missing"):
