@@ -41,7 +41,9 @@ def machines(
                     smt_last = numbering == "smt-last"
                     index = thread * ncores + k if smt_last else k * threads + thread
                     cpu = ids[index]
-                    online = not (allow_offline and draw(st.booleans()) and draw(st.booleans()))
+                    # CPU 0 of the list stays online: a running machine has one.
+                    offline = allow_offline and bool(cpus) and draw(st.booleans())
+                    online = not (offline and draw(st.booleans()))
                     apic_id = (k << thread_bits | thread) if apic else None
                     cpus.append(Cpu(cpu, package, die, core * core_stride, online, apic_id))
                 k += 1

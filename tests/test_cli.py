@@ -183,7 +183,7 @@ def test_schema_is_json_schema() -> None:
 def test_show_marks_offline() -> None:
     """show marks offline CPUs."""
     result = run("show", str(EXAMPLES / "primary-offline.yaml"), "--format", "text")
-    assert "core 2: 2(offline),10" in result.stdout
+    assert "core 2: 2[apic 4](offline),10[apic 5]" in result.stdout
 
 
 def test_main_returns_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -119,3 +119,19 @@ def test_bundled_shuffled(path: Path, tmp_path: Path) -> None:
     a = _shuffled_copy(machine, tmp_path / "a", 3, ".yaml")
     b = _shuffled_copy(machine, tmp_path / "b", 4, ".yaml")
     assert _outputs(a) == _outputs(b)
+
+
+EXPECTED = GOLDEN / "examples"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_documented_examples(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each failing example in docs/examples gives its reviewed verify report, byte for byte."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    relative = f"docs/examples/{path.name}"
+    result = CliRunner().invoke(cli, ["verify", relative, "--format", "json"])
+    expected = EXPECTED / f"{path.stem}.json"
+    if os.environ.get("RMPPLAN_REGEN_GOLDEN") == "1":
+        expected.write_text(result.stdout, encoding="utf-8")
+    assert result.stdout == expected.read_text(encoding="utf-8")
+    assert result.exit_code == (0 if '"ok": true' in result.stdout[:40] else 1)

@@ -28,7 +28,8 @@ class BadInput(click.ClickException):
 
 
 def input_errors(func: F) -> F:
-    """Turn the core's InputError into BadInput, once, at the edge."""
+    """Turn the core's InputError into BadInput, once, at the edge, naming the
+    command's topology when the error does not name a file itself."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -37,7 +38,9 @@ def input_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as err:
-            raise BadInput(str(err)) from None
+            topology = kwargs.get("topo", kwargs.get("source"))
+            located = err.located(None if topology is None else str(topology))
+            raise BadInput(str(located)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -112,21 +115,28 @@ def hotplug_options(func: F) -> F:
 
 
 def hotplug_of(machine: Any, offline: str | None, online: str | None) -> Any:
-    """The hotplug scenario: the flags when given, else the topology file's."""
+    """The hotplug scenario: the topology file's, with each given flag replacing its list."""
     from rmpplan.checks import Hotplug
     from rmpplan.cpumask import parse_cpulist
     from rmpplan.errors import InputError
 
     if offline is None and online is None:
         return Hotplug.of(machine)
+    # Each flag replaces the file's list of the same kind and keeps the other.
+    from_file = Hotplug.of(machine) or Hotplug()
 
-    def cpus(flag: str, value: str | None) -> frozenset[int]:
+    def cpus(flag: str, value: str | None, default: frozenset[int]) -> frozenset[int]:
+        if value is None:
+            return default
         try:
-            return parse_cpulist(value or "")
+            return parse_cpulist(value)
         except InputError as err:
             raise InputError(f"{flag}: {err.message}") from None
 
-    return Hotplug(cpus("--offline-after-setup", offline), cpus("--online-after-setup", online))
+    return Hotplug(
+        cpus("--offline-after-setup", offline, from_file.offline_after_setup),
+        cpus("--online-after-setup", online, from_file.online_after_setup),
+    )
 
 
 INPUT_FORMATS = ("topology", "sysfs", "tarball", "hwloc-xml", "lscpu-json", "lscpu-csv")

@@ -43,6 +43,7 @@ def plan(
     """
     from rmpplan.cli.options import display
     from rmpplan.cli.render import renderer
+    from rmpplan.cpumask import format_cpulist
     from rmpplan.inputs import load_machine
     from rmpplan.plan import Rule, Strategy, parse_leaders
     from rmpplan.plan import plan as make_plan
@@ -55,5 +56,11 @@ def plan(
         warn(
             f"{machine.name}: {len(offline)} present CPU(s) are offline; SNP init would "
             "refuse this machine (see `rmpplan verify`)"
+        )
+    unprogrammed = [item.leader for item in result.plans if not item.lead_core_programmed]
+    if unprogrammed:
+        warn(
+            f"leader CPU {format_cpulist(unprogrammed)}: the core has no CPU in rmpopt_cpumask "
+            f"under {rule}, so RMPOPT there raises #UD (see `rmpplan verify --rule {rule}`)"
         )
     emit(renderer(fmt).render_plan(result, display()))

@@ -54,20 +54,30 @@ def verify(
     from rmpplan.errors import InputError
     from rmpplan.inputs import discover, load_machine
     from rmpplan.plan import Rule, Strategy
+    from rmpplan.topology.machine import Machine
 
-    targets = discover(paths or (Path("topologies"),))
+    def failed(target: Path, err: InputError, machine: Machine | None = None) -> Checked:
+        located = err.located(str(target))
+        click.echo(f"rmpplan: error: {located}", err=True)
+        return Checked(str(target), machine, error=located.describe())
+
     results: list[Checked] = []
-    for target in targets:
+    for path in paths or (Path("topologies"),):
         try:
-            machine = load_machine(target, input_format)
-            hotplug = hotplug_of(machine, offline_after_setup, online_after_setup)
-            verdict = prove(machine, Rule(rule), Strategy(strategy), hotplug)
+            targets = discover([path])
         except InputError as err:
-            located = err.located(str(target))
-            click.echo(f"rmpplan: error: {located}", err=True)
-            results.append(Checked(str(target), error=located.describe()))
+            results.append(failed(path, err))
             continue
-        results.append(Checked(str(target), machine, verdict))
+        for target in targets:
+            machine = None
+            try:
+                machine = load_machine(target, input_format)
+                hotplug = hotplug_of(machine, offline_after_setup, online_after_setup)
+                verdict = prove(machine, Rule(rule), Strategy(strategy), hotplug)
+            except InputError as err:
+                results.append(failed(target, err, machine))
+                continue
+            results.append(Checked(str(target), machine, verdict))
     emit(renderer(fmt).render_verify(results, display()))
     if any(checked.error is not None for checked in results):
         finish(2)

@@ -29,12 +29,15 @@ def follower_lists(result: PlanResult) -> Callable[[LeaderPlan], str]:
 
 
 def lead_note(item: LeaderPlan) -> str:
-    """Where the serial loop runs, when not on the leader itself."""
-    if item.lead == item.leader:
-        return ""
+    """Where the serial loop runs when not on the leader itself, and a #UD."""
+    notes = []
     if item.lead is None:
-        return "no leader loop: every CPU runs every region"
-    return f"loop runs on CPU {item.lead} ({item.case})"
+        notes.append("no leader loop: every CPU runs every region")
+    elif item.lead != item.leader:
+        notes.append(f"loop runs on CPU {item.lead} ({item.case})")
+    if not item.lead_core_programmed:
+        notes.append("#UD: the leader's core never set RMPOPT_BASE")
+    return "; ".join(notes)
 
 
 def machine_summary(machine: Machine) -> str:

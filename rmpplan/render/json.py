@@ -105,6 +105,7 @@ def render_show(
                     "core": core.key[2],
                     "cpus": cpulist(core.threads),
                     "online": cpulist(core.online),
+                    "apic_ids": [machine.cpus[cpu].apic_id for cpu in core.threads],
                 }
                 for core in machine.cores
             ],

@@ -75,9 +75,7 @@ def render_show(
     lines += [f"{key}: {value}" for key, value in facts]
     for core in machine.cores:
         package, die, number = core.key
-        marks = ",".join(
-            f"{cpu}" + ("" if cpu in machine.online else "(offline)") for cpu in core.threads
-        )
+        marks = ",".join(_thread(machine, cpu) for cpu in core.threads)
         lines.append(f"package {package} die {die} core {number}: {marks}")
     return "\n".join(lines) + "\n"
 
@@ -107,3 +105,13 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             f"estimate_ms {item.cost.total_ms:.1f}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _thread(machine: Machine, cpu: int) -> str:
+    """One CPU of ``show``: its number, APIC id when known, and offline state."""
+    apic = machine.cpus[cpu].apic_id
+    return (
+        f"{cpu}"
+        + ("" if apic is None else f"[apic {apic}]")
+        + ("" if cpu in machine.online else "(offline)")
+    )

@@ -170,6 +170,8 @@ def build_machine(
         seen[cpu.id] = cpu
     if not seen:
         raise InputError("the topology has no CPUs")
+    if not any(cpu.online for cpu in seen.values()):
+        raise InputError("no CPU is online; a running machine has at least one")
     possible_set = frozenset(seen) if possible is None else frozenset(possible)
     missing = sorted(set(seen) - possible_set)
     if missing:

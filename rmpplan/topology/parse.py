@@ -81,9 +81,14 @@ def _scalar(node: ScalarNode) -> Any:
     if tag == _FLOAT:
         lowered = value.lower()
         return float(lowered.replace(".", "") if lowered.endswith((".inf", ".nan")) else value)
-    raise InputError(
-        f"YAML error: tag !!{_clip(tag.removeprefix('tag:yaml.org,2002:'))} is not allowed "
-        "(plain data only)",
+    raise _bad_tag(node)
+
+
+def _bad_tag(node: Node) -> InputError:
+    tag = str(node.tag)
+    shown = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml") else tag
+    return InputError(
+        f"YAML error: tag {_clip(shown)} is not allowed (plain data only)",
         line=node.start_mark.line + 1,
     )
 
@@ -120,11 +125,7 @@ def _build(root: Node) -> Any:
                     raise InputError(f"duplicate key {_clip(repr(key))}", line=line)
                 result[key] = build(value_node)
             return result
-        tag = str(node.tag).removeprefix("tag:yaml.org,2002:")
-        raise InputError(
-            f"YAML error: tag !!{_clip(tag)} is not allowed (plain data only)",
-            line=node.start_mark.line + 1,
-        )
+        raise _bad_tag(node)
 
     return build(root)
 

@@ -84,7 +84,11 @@ class TopologyFile(_Strict):
 
     model_config = ConfigDict(
         title="rmpplan topology",
-        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            # What _one_form checks, said so that editors can check it too.
+            "oneOf": [{"required": ["cpus"]}, {"required": ["layout"]}],
+        },
     )
 
     name: str | None = Field(None, description="Defaults to the file's stem.")
