@@ -7,7 +7,7 @@ table reports each command's median wall time, median CPU time (user + sys
 of the child) and peak RSS (the child's own ``ru_maxrss``, read with
 ``os.wait4``), then the ratios of medians with their targets.
 
-Usage: ``python bench/ratios.py [--runs N] [--slow-runs M] [--check]``
+Usage: ``python bench/ratios.py [--runs N] [--check]``
 (``make bench`` runs it with the project's venv). Exit 1 when a measured
 command fails; with ``--check``, exit 3 when a target is missed.
 """
@@ -59,7 +59,6 @@ class Row:
     label: str
     argv: list[str]
     optional: bool = False
-    slow: bool = False
     skip: str | None = None
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
@@ -166,7 +165,6 @@ def build_rows() -> list[Row]:
             "plan_all",
             "plan max-8192 --leader all --format json",
             [*rmpplan, "plan", MAX, "--leader", "all", "--format", "json"],
-            slow=True,
         ),
         Row(
             "plan_epyc",
@@ -222,7 +220,7 @@ RSS_TARGET_MIB = 150.0
 def warm_up(rows: list[Row]) -> None:
     """Run every fast row once, untimed: fills caches and finds unavailable optional rows."""
     for row in rows:
-        if row.skip is not None or row.slow:
+        if row.skip is not None:
             continue
         result = run_once(row.argv)
         if result.code == 0:
@@ -234,16 +232,12 @@ def warm_up(rows: list[Row]) -> None:
             next(r for r in rows if r.key == "hwloc_calc").skip = "(plan on the XML failed)"
 
 
-def measure(rows: list[Row], runs: int, slow_runs: int) -> None:
-    """Time the rows round-robin, rotating the start each round; slow rows run spread out."""
+def measure(rows: list[Row], runs: int) -> None:
+    """Time the rows round-robin, rotating the start each round."""
     live = [row for row in rows if row.skip is None]
-    slow = min(slow_runs, runs)
-    slow_rounds = {((2 * k + 1) * runs) // (2 * slow) for k in range(slow)}  # segment centres
     for i in range(runs):
         shift = i % len(live)
         for row in live[shift:] + live[:shift]:
-            if row.slow and i not in slow_rounds:
-                continue
             result = run_once(row.argv)
             if result.code != 0:
                 if not row.optional:
@@ -300,11 +294,11 @@ def verdict(value: float, target: float | None) -> tuple[str, str, bool]:
     return f"<= {target:g}", "met" if met else "MISSED", not met
 
 
-def report(rows: list[Row], runs: int, slow_runs: int, probe: str) -> bool:
+def report(rows: list[Row], runs: int, probe: str) -> bool:
     """Print the tables; True when any target was missed."""
     by_key = {row.key: row for row in rows}
     print(
-        f"rmpplan bench: {runs} runs each (slow rows {min(slow_runs, runs)}), round-robin, "
+        f"rmpplan bench: {runs} runs each, round-robin, "
         f"medians; {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     print()
@@ -355,27 +349,20 @@ def main(argv: list[str] | None = None) -> int:
     """Parse flags, measure, print; exit 1 on a failed command, 3 on a missed target (--check)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="runs per command (default 15)")
-    parser.add_argument(
-        "--slow-runs",
-        type=int,
-        default=1,
-        help="runs of the slow `plan --leader all --format json` row (default 1: it takes "
-        "~12 s, and the whole benchmark must stay under ~2 minutes)",
-    )
     parser.add_argument("--check", action="store_true", help="exit 3 when a target is missed")
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.slow_runs < 1:
-        parser.error("--runs and --slow-runs must be at least 1")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     started = time.perf_counter()
     try:
         rows = build_rows()
         probe = help_imports()
         warm_up(rows)
-        measure(rows, args.runs, args.slow_runs)
+        measure(rows, args.runs)
     except (BenchError, OSError) as err:
         print(f"bench: error: {err}", file=sys.stderr)
         return 1
-    missed = report(rows, args.runs, args.slow_runs, probe)
+    missed = report(rows, args.runs, probe)
     print(f"benchmark took {time.perf_counter() - started:.0f} s")
     return 3 if missed and args.check else 0
 
