@@ -198,12 +198,18 @@ def build_rows() -> list[Row]:
     dump = largest_sysfs_dump()
     if dump is None:
         show = Row("show", "show <largest sysfs dump>", [], optional=True)
-        show.skip = f"no sysfs dumps under {REAL}"
+        load = Row("import", "import <largest sysfs dump>", [], optional=True)
+        show.skip = load.skip = f"no sysfs dumps under {REAL}"
     else:
         path, count = dump
         show = Row("show", f"show {path.name} ({count} cpus)", [*rmpplan, "show", str(path)])
-        show.optional = True
-    rows.append(show)
+        load = Row(
+            "import",
+            f"import {path.name} -o -",
+            [*rmpplan, "import", str(path), "-o", "-"],
+        )
+        show.optional = load.optional = True
+    rows += [show, load]
     return rows
 
 
