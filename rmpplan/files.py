@@ -1,4 +1,5 @@
-"""Writing output files so that a failure never leaves a user's file half-written."""
+"""Reading input files with a size cap, and writing output files so that a
+failure never leaves a user's file half-written."""
 
 from __future__ import annotations
 
@@ -7,6 +8,41 @@ import tempfile
 from pathlib import Path
 
 from rmpplan.errors import InputError
+
+MAX_FILE_BYTES = 64 << 20
+"""No topology description is near this; a bigger input is a mistake or an attack."""
+_CHUNK = 1 << 16
+
+
+def read_capped(fd: int, limit: int = MAX_FILE_BYTES) -> bytes | None:
+    """All of an open file, or None when it holds more than ``limit`` bytes."""
+    chunks = []
+    size = 0
+    while chunk := os.read(fd, _CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """A whole input file, at most :data:`MAX_FILE_BYTES`; failures name the file."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            raw = read_capped(fd)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise InputError("no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path=str(path)) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    if raw is None:
+        raise InputError(f"larger than {MAX_FILE_BYTES >> 20} MiB", path=str(path))
+    return raw
 
 
 def write_atomic(path: Path, text: str, *, force: bool = False) -> None:

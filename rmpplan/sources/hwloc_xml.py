@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
 from rmpplan.errors import InputError
+from rmpplan.files import read_file_bytes
 from rmpplan.sources.assemble import Group, assemble
-from rmpplan.sources.tree import read_file_bytes
 
 if TYPE_CHECKING:
     from pathlib import Path

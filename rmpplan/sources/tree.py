@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Protocol
 
 from rmpplan.errors import InputError
+from rmpplan.files import MAX_FILE_BYTES, read_capped, read_file_bytes
 
-MAX_FILE_BYTES = 64 << 20
 """The most we read of one file: sysfs files are a page or two; /proc/cpuinfo of an
 8192-CPU machine is about 12 MiB."""
-
-_CHUNK = 1 << 16
 
 
 class Tree(Protocol):
@@ -62,7 +60,7 @@ class DirTree:
         except OSError as err:
             raise InputError(f"cannot read {rel}: {err.strerror}", path=self.label) from None
         try:
-            raw = _read_capped(fd)
+            raw = read_capped(fd, MAX_FILE_BYTES)
         except IsADirectoryError:
             return None
         except OSError as err:
@@ -83,37 +81,6 @@ class DirTree:
 
     def isdir(self, rel: str) -> bool:
         return (self.root / rel).is_dir()
-
-
-def _read_capped(fd: int) -> bytes | None:
-    """All of a file, or None when it holds more than :data:`MAX_FILE_BYTES`."""
-    chunks = []
-    size = 0
-    while chunk := os.read(fd, _CHUNK):
-        size += len(chunk)
-        if size > MAX_FILE_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def read_file_bytes(path: Path) -> bytes:
-    """A whole input file, at most :data:`MAX_FILE_BYTES`; failures name the file."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            raw = _read_capped(fd)
-        finally:
-            os.close(fd)
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", path=str(path)) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
-    if raw is None:
-        raise InputError(f"larger than {MAX_FILE_BYTES >> 20} MiB", path=str(path))
-    return raw
 
 
 def read_file_text(path: Path) -> str:

@@ -12,6 +12,7 @@ from yaml.nodes import Node
 
 from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError
+from rmpplan.files import read_file_bytes
 from rmpplan.topology.machine import NR_CPUS_MAX, Cpu, Machine, build_machine
 from rmpplan.topology.parse import _clip, decode, load_json, load_yaml, locate
 from rmpplan.topology.schema import Layout, TopologyFile
@@ -21,14 +22,7 @@ TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
 
 def read_text(path: Path) -> str:
     """A file's UTF-8 text; every failure is an :class:`InputError` naming it."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a topology file", path=str(path)) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+    raw = read_file_bytes(path)
     try:
         return decode(raw)
     except InputError as err:

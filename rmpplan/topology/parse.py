@@ -20,9 +20,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rmpplan.errors import InputError
 
-MAX_FILE_BYTES = 64 << 20
-
-
 # libyaml's parser is several times faster on an 8192-CPU explicit file. Only
 # its composer is used: scalars are resolved and built by the code below.
 _ParserBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -136,8 +133,6 @@ def _clip(text: str, limit: int = 40) -> str:
 
 def decode(raw: bytes) -> str:
     """UTF-8 text of a file, or a one-line error saying where it is not."""
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"file is larger than {MAX_FILE_BYTES >> 20} MiB")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
