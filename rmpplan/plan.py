@@ -238,8 +238,9 @@ def plan(
     covered cores are counted from per-core counts of that base.
     """
     online = machine.online
-    mask = rmpopt_cpumask(machine, rule)
-    base = base_set(strategy, mask, online)
+    # v2 programs every online CPU, so that is its mask; the others use the rule's.
+    mask = base_set(strategy, rmpopt_cpumask(machine, rule), online)
+    base = mask
     core_index = machine.core_index
     # Each strategy sends IPIs only to CPUs that programmed RMPOPT_BASE (the
     # mask, or every online CPU in v2), so the base's cores are the programmed ones.

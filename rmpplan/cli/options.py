@@ -147,7 +147,7 @@ def input_format_option(func: F) -> F:
         "--input-format",
         type=click.Choice(INPUT_FORMATS),
         default=None,
-        help="Force the kind of TOPO instead of detecting it.",
+        help="Force the kind of input instead of detecting it from its content.",
     )(func)
 
 

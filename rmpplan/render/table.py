@@ -237,4 +237,4 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             f"{item.cost.total_ms:.1f}",
         )
     lines = [Text(line) for line in window_lines(report.window)]
-    return _to_text([*lines, title, table], display)
+    return _to_text([title, *lines, Text(""), table], display)

@@ -66,11 +66,10 @@ def _scalar(node: ScalarNode) -> Any:
     if tag == _STR:
         return value
     if tag == _INT:
-        digits = value.lstrip("+-")
-        sign = -1 if value.startswith("-") else 1
-        if digits[:2] in ("0x", "0o"):
-            return sign * int(digits[2:], 16 if digits[1] == "x" else 8)
-        return sign * int(digits, 10)
+        # The resolver lets hex and octal through unsigned only, as YAML 1.2 does.
+        if value[:2] in ("0x", "0o"):
+            return int(value[2:], 16 if value[1] == "x" else 8)
+        return int(value, 10)
     if tag == _BOOL:
         return value.lower() == "true"
     if tag == _NULL:
