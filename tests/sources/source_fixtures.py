@@ -6,7 +6,10 @@ import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rmpplan.sources import read_source
+import pytest
+
+from rmpplan.errors import InputError
+from rmpplan.sources import SourceFormat, read_source
 from rmpplan.sources.sysfs import CPU_DIR
 from tests.conftest import require_shared
 
@@ -51,3 +54,13 @@ def pack(tree: Path, archive: Path, top: str = "dump", mode: str = "w:gz") -> Pa
             rel = path.relative_to(tree).as_posix()
             tar.add(path, arcname=f"{top}/{rel}" if top else rel, recursive=False)
     return archive
+
+
+def read_error(path: Path, fmt: SourceFormat | None = None) -> str:
+    """The one-line message reading ``path`` gives; it names the file."""
+    with pytest.raises(InputError) as caught:
+        read_source(path, fmt)
+    text = str(caught.value)
+    assert "\n" not in text
+    assert text.startswith(str(path))
+    return text

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from rmpplan.errors import InputError
 from rmpplan.sources import SourceFormat, detect_format, read_source
 from rmpplan.sources.lscpu import parse_lscpu_json
-from tests.sources.source_fixtures import DATA, first
+from tests.sources.source_fixtures import DATA, first, read_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,14 +16,7 @@ if TYPE_CHECKING:
 LSCPU = DATA / "lscpu"
 
 
-def error(path: Path, fmt: SourceFormat | None = None) -> str:
-    """The one-line message reading ``path`` gives."""
-    with pytest.raises(InputError) as caught:
-        read_source(path, fmt)
-    text = str(caught.value)
-    assert "\n" not in text
-    assert text.startswith(str(path))
-    return text
+error = read_error
 
 
 def test_lscpu_238_json_with_bare_dashes() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -141,11 +140,9 @@ def test_nosmt_leaves_siblings_present_and_offline() -> None:
     assert [core.threads for core in machine.cores] == [(cpu,) for cpu in range(8)]
 
 
-def test_8192_possible_is_fast() -> None:
-    """possible 0-8191 with 4 present CPUs: nr_cpu_ids 8192, read quickly."""
-    start = time.perf_counter()
+def test_8192_possible() -> None:
+    """possible 0-8191 with 4 present CPUs: nr_cpu_ids 8192 (its speed is in bench/)."""
     machine = sysfs("possible-8192")
-    assert time.perf_counter() - start < 0.5
     assert machine.nr_cpu_ids == 8192
     assert machine.present == {0, 1, 2, 3}
 
