@@ -372,3 +372,12 @@ def test_display_honours_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR")
     assert display().color is False
     assert display().width is None
+
+
+def test_no_command_prints_help_and_exits_two() -> None:
+    """`rmpplan` alone is bad usage: the help goes to stderr, exit 2, no error prefix."""
+    result = run()
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: rmpplan")
+    assert "plan" in result.stderr
+    assert result.stdout == ""

@@ -66,6 +66,10 @@ class LazyGroup(click.Group):
             code = result if isinstance(result, int) else 0
         except click.exceptions.Exit as done:
             code = done.exit_code
+        except click.exceptions.NoArgsIsHelpError as err:
+            # `rmpplan` alone: the help is the answer, on stderr as usage errors are.
+            code = err.exit_code
+            click.echo(err.ctx.get_help() if err.ctx else err.format_message(), err=True)
         except click.ClickException as err:
             code = err.exit_code
             message = err.format_message()
@@ -95,7 +99,12 @@ Exit codes: 0 ok; 1 a check found a problem; 2 bad usage or bad input.
 Docs: docs/cli.md, docs/topology-format.md."""
 
 
-@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="rmpplan",
+    cls=LazyGroup,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="rmpplan")
 def cli() -> None:
     """Plan and prove how AMD's RMPOPT instruction is spread over a machine's CPUs."""
