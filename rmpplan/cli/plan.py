@@ -57,6 +57,11 @@ def plan(
             f"{machine.name}: {len(offline)} present CPU(s) are offline; SNP init would "
             "refuse this machine (see `rmpplan verify`)"
         )
+    if machine.offline_after_setup or machine.online_after_setup:
+        warn(
+            f"{machine.name}: the file's hotplug scenario is ignored here; the plan is the "
+            "one made at setup (`rmpplan verify` checks the scenario)"
+        )
     unprogrammed = [item.leader for item in result.plans if not item.lead_core_programmed]
     if unprogrammed:
         warn(

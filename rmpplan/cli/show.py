@@ -40,5 +40,6 @@ def show(*, topo: Path, fmt: str, input_format: str | None) -> None:
     if topo.is_dir() and detect_format(topo) is SourceFormat.SYSFS:
         live = live_facts(topo)
         facts.append(("smt/control", live.smt_control or "(not present)"))
+        facts.append(("SNP init accepts", "yes" if live.online_equals_present else "no"))
         facts.append(("SNP init", live.explanation))
     emit(renderer(fmt).render_show(machine, display(), facts))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -97,7 +98,8 @@ def render_show(
             "present": cpulist(machine.present),
             "online": cpulist(machine.online),
             "possible": cpulist(machine.possible),
-            "facts": dict(facts),
+            # Labels become keys a program can use: "SNP init accepts" -> "snp_init_accepts".
+            "facts": {re.sub(r"\W+", "_", key).lower(): value for key, value in facts},
             "cores": [
                 {
                     "package": core.key[0],
