@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
-from rmpplan.plan import Rule, Strategy, base_set, rmpopt_cpumask, sibling_mask, step
+from rmpplan.plan import Rule, Strategy, base_set, rmpopt_cpumask, step
 from rmpplan.topology.machine import Machine
 
 
@@ -260,7 +260,7 @@ def _per_worker(
     cases: Counter[str] = Counter()
     lowest = min(base) if base else None
     for worker in sorted(online):
-        move = step(strategy, worker, sibling_mask(machine, worker, online), base, lowest)
+        move = step(strategy, worker, frozenset(machine.sibling_mask(worker, online)), base, lowest)
         leader, removed = move.lead, move.removed
         cases[move.case] += 1
         changed = {core_index(cpu): 0 for cpu in removed}

@@ -50,8 +50,6 @@ def rmpopt_cpumask(
     default).
     """
     if online is None:
-        if rule is Rule.FIRST_SIBLING:
-            return frozenset(core.online[0] for core in machine.cores if core.online)
         online = machine.online
     if rule is Rule.FIRST_SIBLING:
         firsts = (next((t for t in core.threads if t in online), None) for core in machine.cores)
@@ -91,14 +89,6 @@ class Dispatch:
     case: str
 
 
-def sibling_mask(machine: Machine, cpu: int, online: frozenset[int]) -> frozenset[int]:
-    """``topology_sibling_cpumask(cpu)`` when ``online`` are the online CPUs:
-    the core's online threads, or nothing for an offline CPU."""
-    if cpu not in online:
-        return frozenset()
-    return frozenset(t for t in machine.core_of(cpu).threads if t in online)
-
-
 def dispatch(
     machine: Machine,
     mask: frozenset[int],
@@ -113,7 +103,7 @@ def dispatch(
     """
     if online is None:
         online = machine.online
-    siblings = sibling_mask(machine, worker, online)
+    siblings = frozenset(machine.sibling_mask(worker, online))
     if strategy is Strategy.V9_ANDNOT:
         return Dispatch(worker, frozenset({worker}), mask - siblings, "andnot")
     if strategy is Strategy.CLEAR_CPU:

@@ -70,10 +70,6 @@ class Display:
 PLAIN = Display()
 
 
-def verdict_label(ok: bool, findings: int) -> str:
-    return "ok" if ok else f"{findings} finding(s)"
-
-
 def window_lines(window: Window) -> list[str]:
     """The window as the text format's first lines (end exclusive, as rmpopt_pa_end)."""
     lines = [f"window: 0x{window.start:x}-0x{window.end:x} ({window.regions} regions)"]

@@ -14,7 +14,6 @@ from rmpplan.render.common import (
     lead_note,
     machine_summary,
     mask_hex,
-    verdict_label,
     window_lines,
 )
 from rmpplan.schedule import ScheduleReport
@@ -84,9 +83,8 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     lines = [f"topology: {result.machine.name}"]
     lines += [f"skipped: {reason}" for reason in result.skipped]
     for verdict in result.verdicts:
-        lines.append(
-            f"{verdict.strategy} {verdict.rule}: {verdict_label(verdict.ok, len(verdict.findings))}"
-        )
+        state = "ok" if verdict.ok else f"{len(verdict.findings)} finding(s)"
+        lines.append(f"{verdict.strategy} {verdict.rule}: {state}")
         for item in verdict.findings:
             lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
         lines += [f"  note: {note}" for note in verdict.notes]

@@ -89,7 +89,7 @@ def _path_text(loc: tuple[int | str, ...]) -> str:
     for step in loc:
         if isinstance(step, int):
             text += f"[{step}]"
-        elif step not in ("str", "int", "function-after[_fits(), Layout]"):
+        elif step not in ("str", "int"):
             text += ("." if text else "") + step
     return text
 

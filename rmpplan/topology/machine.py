@@ -132,12 +132,17 @@ class Machine:
     def core_of(self, cpu: int) -> Core:
         return self.cores[self._core_of[cpu]]
 
-    def sibling_mask(self, cpu: int) -> tuple[int, ...]:
+    def sibling_mask(self, cpu: int, online: frozenset[int] | None = None) -> tuple[int, ...]:
         """``topology_sibling_cpumask(cpu)``: the online threads of cpu's core,
-        cpu included; empty for an offline CPU, whose mask the kernel clears."""
-        if not self.cpus[cpu].online:
+        cpu included; empty for an offline CPU, whose mask the kernel clears.
+
+        ``online`` is the online set at that moment (the machine's own by default).
+        """
+        if online is None:
+            return self.core_of(cpu).online if self.cpus[cpu].online else ()
+        if cpu not in online:
             return ()
-        return self.core_of(cpu).online
+        return tuple(t for t in self.core_of(cpu).threads if t in online)
 
     def max_threads_per_core(self) -> int:
         return max(len(core.threads) for core in self.cores)
