@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
-from rmpplan.plan import Rule, Strategy, base_set, rmpopt_cpumask, step
+from rmpplan.hotplug import Hotplug
+from rmpplan.plan import base_set, rmpopt_cpumask, step
+from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
 
@@ -20,40 +22,9 @@ from rmpplan.topology.machine import Machine
 class Finding:
     """A violated invariant: which check, what went wrong, and the CPUs that show it."""
 
-    check: str
+    check: Check
     message: str
     cpus: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Hotplug:
-    """CPUs that change state between setup (mask and MSRs) and the handler's run."""
-
-    offline_after_setup: frozenset[int] = frozenset()
-    online_after_setup: frozenset[int] = frozenset()
-
-    @classmethod
-    def of(cls, machine: Machine) -> Hotplug | None:
-        """The scenario a topology file describes, if any."""
-        if not (machine.offline_after_setup or machine.online_after_setup):
-            return None
-        return cls(machine.offline_after_setup, machine.online_after_setup)
-
-    def handler_online(self, machine: Machine) -> frozenset[int]:
-        """The online set when the handler runs; refuses changes that are no change."""
-        for cpu in sorted(self.offline_after_setup | self.online_after_setup):
-            if cpu not in machine.cpus:
-                raise InputError(f"hotplug: CPU {cpu} is not a present CPU")
-        both = self.offline_after_setup & self.online_after_setup
-        if both:
-            raise InputError(f"hotplug: CPU {min(both)} is both onlined and offlined")
-        not_online = sorted(self.offline_after_setup - machine.online)
-        if not_online:
-            raise InputError(f"hotplug: CPU {not_online[0]} is already offline at setup")
-        not_offline = sorted(self.online_after_setup & machine.online)
-        if not_offline:
-            raise InputError(f"hotplug: CPU {not_offline[0]} is already online at setup")
-        return (machine.online - self.offline_after_setup) | self.online_after_setup
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,29 +42,6 @@ class Verdict:
         return not self.findings
 
 
-# Check names, in the order findings are reported.
-ONLINE_EQUALS_PRESENT = "online-equals-present"
-ONE_MASK_CPU_PER_CORE = "one-mask-cpu-per-core"
-MASK_WITHIN_ONLINE = "mask-within-online"
-FOLLOWERS_WITHIN_MASK = "followers-within-mask"
-UNPROGRAMMED_CORE = "unprogrammed-core"
-FOLLOWERS_EXCLUDE_LEADER_CORE = "followers-exclude-leader-core"
-CORE_MISSED = "core-missed"
-CORE_RUN_TWICE = "core-run-twice"
-
-CHECKS: dict[str, str] = {
-    ONLINE_EQUALS_PRESENT: "SNP init (snp_prepare) requires every present CPU to be online",
-    ONE_MASK_CPU_PER_CORE: "rmpopt_cpumask has exactly one CPU in each core with an online thread",
-    MASK_WITHIN_ONLINE: "every CPU of rmpopt_cpumask is online when the handler runs",
-    FOLLOWERS_WITHIN_MASK: "every IPI target is a CPU that programmed RMPOPT_BASE",
-    UNPROGRAMMED_CORE: "no CPU runs RMPOPT on a core whose RMPOPT_BASE was never set (#UD)",
-    FOLLOWERS_EXCLUDE_LEADER_CORE: "the online followers hold no CPU of the leader's core "
-    "(the worker's own core, except in v8's case 3)",
-    CORE_MISSED: "the leader's core and the followers' cores are all the programmed cores",
-    CORE_RUN_TWICE: "no core runs a region twice in one pass",
-}
-
-
 def verify(
     machine: Machine,
     rule: Rule = Rule.FIRST_SIBLING,
@@ -102,7 +50,7 @@ def verify(
 ) -> Verdict:
     """Prove the pass for every CPU the handler could run on.
 
-    ``hotplug`` (default: the scenario in the topology file, if any) changes
+    ``hotplug`` (default: the scenario in the topology file) changes
     which CPUs are online when the handler runs; the mask and RMPOPT_BASE
     stay as they were set up.
 
@@ -117,8 +65,8 @@ def verify(
     """
     setup_online = machine.online
     if hotplug is None:
-        hotplug = Hotplug.of(machine)
-    online = setup_online if hotplug is None else hotplug.handler_online(machine)
+        hotplug = machine.hotplug
+    online = hotplug.handler_online(machine) if hotplug else setup_online
     all_cpus = strategy is Strategy.V2_ALL_CPUS
     mask = rmpopt_cpumask(machine, rule, setup_online)
     # v2 programmed RMPOPT_BASE on every online CPU and sent to every online CPU.
@@ -132,7 +80,7 @@ def verify(
     if offline:
         findings.append(
             Finding(
-                ONLINE_EQUALS_PRESENT,
+                Check.ONLINE_EQUALS_PRESENT,
                 f"SNP init refuses: {len(offline)} present CPU(s) offline at setup "
                 f"({_cpus(offline)}); snp_prepare() needs online == present",
                 tuple(offline),
@@ -144,7 +92,7 @@ def verify(
         if gone:
             findings.append(
                 Finding(
-                    MASK_WITHIN_ONLINE,
+                    Check.MASK_WITHIN_ONLINE,
                     f"rmpopt_cpumask CPU(s) {_cpus(gone)} are offline when the handler runs; "
                     "IPIs skip them, so their cores are not optimized",
                     tuple(gone),
@@ -154,7 +102,7 @@ def verify(
     if strays:
         findings.append(
             Finding(
-                FOLLOWERS_WITHIN_MASK,
+                Check.FOLLOWERS_WITHIN_MASK,
                 f"IPI target(s) {_cpus(strays)} never programmed RMPOPT_BASE",
                 tuple(strays),
             )
@@ -183,7 +131,7 @@ def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int
     if uncovered:
         found.append(
             Finding(
-                ONE_MASK_CPU_PER_CORE,
+                Check.ONE_MASK_CPU_PER_CORE,
                 f"no rmpopt_cpumask CPU in {first_uncovered}; its online threads can run "
                 "the handler on an unprogrammed core",
                 tuple(sorted(uncovered)),
@@ -192,7 +140,7 @@ def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int
     if doubled:
         found.append(
             Finding(
-                ONE_MASK_CPU_PER_CORE,
+                Check.ONE_MASK_CPU_PER_CORE,
                 f"more than one rmpopt_cpumask CPU in {first_doubled}",
                 tuple(sorted(doubled)),
             )
@@ -218,20 +166,20 @@ class _Baseline:
     def __init__(self, runs: Counter[int], programmed: set[int]) -> None:
         self.runs = runs
         self.programmed = programmed
-        self.wrong: dict[str, list[int]] = {}
+        self.wrong: dict[Check, list[int]] = {}
         for core in sorted(programmed | set(runs)):
             problem = self.verdict(core, runs[core])
             if problem is not None:
                 self.wrong.setdefault(problem, []).append(core)
 
-    def verdict(self, core: int, runs: int) -> str | None:
+    def verdict(self, core: int, runs: int) -> Check | None:
         if core in self.programmed:
-            return None if runs == 1 else (CORE_MISSED if runs == 0 else CORE_RUN_TWICE)
-        return UNPROGRAMMED_CORE if runs else None
+            return None if runs == 1 else (Check.CORE_MISSED if runs == 0 else Check.CORE_RUN_TWICE)
+        return Check.UNPROGRAMMED_CORE if runs else None
 
-    def problems(self, changed: dict[int, int]) -> dict[str, int]:
+    def problems(self, changed: dict[int, int]) -> dict[Check, int]:
         """Each problem with the lowest core that shows it, given a worker's changes."""
-        found: dict[str, int] = {}
+        found: dict[Check, int] = {}
         for problem, cores in self.wrong.items():
             # At most len(changed) + 1 steps: the loop stops at the first unchanged core.
             first = next((core for core in cores if core not in changed), None)
@@ -255,13 +203,18 @@ def _per_worker(
     baseline = _Baseline(Counter(core_index(cpu) for cpu in base & online), programmed)
     failures = {
         name: _Failures()
-        for name in (UNPROGRAMMED_CORE, FOLLOWERS_EXCLUDE_LEADER_CORE, CORE_MISSED, CORE_RUN_TWICE)
+        for name in (
+            Check.UNPROGRAMMED_CORE,
+            Check.FOLLOWERS_EXCLUDE_LEADER_CORE,
+            Check.CORE_MISSED,
+            Check.CORE_RUN_TWICE,
+        )
     }
-    cases: Counter[str] = Counter()
-    lowest = min(base) if base else None
+    cases: Counter[Case] = Counter()
+    first = min(base, default=None)
     for worker in sorted(online):
-        move = step(strategy, worker, frozenset(machine.sibling_mask(worker, online)), base, lowest)
-        leader, removed = move.lead, move.removed
+        move = step(strategy, worker, frozenset(machine.sibling_mask(worker, online)), base, first)
+        leader, removed = move.leader, move.removed
         cases[move.case] += 1
         changed = {core_index(cpu): 0 for cpu in removed}
         if leader is not None:
@@ -279,7 +232,7 @@ def _per_worker(
             home = core_index(leader)
             left = baseline.runs[home] - sum(1 for c in removed & online if core_index(c) == home)
             if left > 0:
-                failures[FOLLOWERS_EXCLUDE_LEADER_CORE].add(
+                failures[Check.FOLLOWERS_EXCLUDE_LEADER_CORE].add(
                     worker,
                     f"with the handler on CPU {worker}, the followers include CPUs of the "
                     f"leader's own {machine.cores[home].label()}",
@@ -296,7 +249,7 @@ def _per_worker(
     return findings, _notes(strategy, cases, len(online))
 
 
-def _notes(strategy: Strategy, cases: Counter[str], workers: int) -> list[str]:
+def _notes(strategy: Strategy, cases: Counter[Case], workers: int) -> list[str]:
     """What is worth knowing but not wrong: which v8 branches are live code here."""
     if strategy is Strategy.V2_ALL_CPUS:
         return ["v2 programs and runs every online CPU; the rule does not apply"]
@@ -306,16 +259,16 @@ def _notes(strategy: Strategy, cases: Counter[str], workers: int) -> list[str]:
         f"{case} taken by {cases[case]} of {workers} worker CPUs"
         if cases[case]
         else f"{case} unreachable on this machine"
-        for case in ("case 1", "case 2", "case 3")
+        for case in (Case.CASE_1, Case.CASE_2, Case.CASE_3)
     ]
 
 
-def _detail(machine: Machine, problem: str, worker: int, core: int, runs: int) -> str:
+def _detail(machine: Machine, problem: Check, worker: int, core: int, runs: int) -> str:
     where = f"{machine.cores[core].label()} (CPUs {_cpus(machine.cores[core].threads)})"
     start = f"with the handler on CPU {worker}, "
-    if problem == CORE_MISSED:
+    if problem == Check.CORE_MISSED:
         return start + f"{where} is never optimized"
-    if problem == CORE_RUN_TWICE:
+    if problem == Check.CORE_RUN_TWICE:
         return start + f"{where} runs every region {runs} times"
     return start + f"RMPOPT runs on {where}, whose RMPOPT_BASE was never set (#UD)"
 

@@ -1,7 +1,25 @@
 """Domain errors: every way input can be wrong, raised by the core and turned
-into a one-line message and exit 2 at the command-line edge."""
+into a one-line message and exit 2 at the command-line edge.
+
+Context is added with :meth:`InputError.within` (a prefix such as a key or a
+flag) and :meth:`InputError.located` (the file), both of which keep the
+error's class, line and errno; user text is quoted with :func:`quote`.
+"""
 
 from __future__ import annotations
+
+from typing import Self
+
+QUOTE_MAX = 40
+"""Never echo more than this much of (possibly huge, possibly hostile) input."""
+
+
+def quote(text: str, limit: int = QUOTE_MAX) -> str:
+    """``text`` for a one-line message: clipped to ``limit`` characters with an
+    ellipsis, and every character that is not printable escaped."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class InputError(Exception):
@@ -13,11 +31,22 @@ class InputError(Exception):
         self.path = path
         self.line = line
 
-    def located(self, path: str | None = None) -> InputError:
+    def _with(self, **changes: object) -> Self:
+        # Not copy.copy: it would call a subclass's __init__ with the wrong arguments.
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__, **changes)
+        Exception.__init__(clone, clone.message)
+        return clone
+
+    def within(self, context: str) -> Self:
+        """The same error (class, line, errno kept) with ``context: `` before its message."""
+        return self._with(message=f"{context}: {self.message}")
+
+    def located(self, path: str | None = None) -> Self:
         """The same error, naming ``path`` when it did not name a file yet."""
         if self.path is not None or path is None:
             return self
-        return InputError(self.message, path=path, line=self.line)
+        return self._with(path=path)
 
     def describe(self) -> str:
         """The message with its line but without the file, for reports that name it."""
@@ -30,6 +59,14 @@ class InputError(Exception):
         return where + self.message
 
 
+class OptionError(InputError):
+    """A command-line value that does not fit the machine it was given with
+    (``--leader 999`` on a 16-CPU machine): the file is fine, so no file is named."""
+
+    def located(self, path: str | None = None) -> Self:
+        return self
+
+
 class MaskError(InputError):
     """A cpulist or hex mask the kernel would refuse; ``errno`` is the kernel's
     error class (``EINVAL``, ``ERANGE`` or ``EOVERFLOW``)."""
@@ -37,4 +74,3 @@ class MaskError(InputError):
     def __init__(self, errno: str, message: str) -> None:
         super().__init__(f"{errno}: {message}")
         self.errno = errno
-        self.reason = message

@@ -6,29 +6,26 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rmpplan.errors import InputError
+from rmpplan.terms import InputFormat
 from rmpplan.topology.load import TOPOLOGY_SUFFIXES, load_topology_file
 from rmpplan.topology.machine import Machine
 
-TOPOLOGY = "topology"
 
+def input_format_of(path: Path, given: InputFormat | None = None) -> InputFormat:
+    """What ``path`` holds: ``given`` when set, else detected from its name and content."""
+    if given is not None:
+        return given
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return InputFormat.TOPOLOGY
+    from rmpplan.sources import detect_format
 
-def load_machine(path: Path, input_format: str | None = None) -> Machine:
-    """Load a topology file, a sysfs tree or dump, hwloc XML or saved lscpu output."""
-    if input_format == TOPOLOGY or (
-        input_format is None and path.suffix.lower() in (".yaml", ".yml")
-    ):
-        return load_topology_file(path)
-    from rmpplan.sources import SourceFormat, detect_format, read_source
-
-    if input_format is not None:
-        return read_source(path, SourceFormat(input_format))
     if not path.exists():
         raise InputError("no such file or directory", path=str(path))
     detected = detect_format(path)
     if detected is not None:
-        return read_source(path, detected)
+        return InputFormat(detected.value)
     if path.suffix.lower() in TOPOLOGY_SUFFIXES:
-        return load_topology_file(path)
+        return InputFormat.TOPOLOGY
     if path.is_dir():
         raise InputError(
             "is a directory but not a sysfs root (no sys/devices/system/cpu)", path=str(path)
@@ -38,6 +35,22 @@ def load_machine(path: Path, input_format: str | None = None) -> Machine:
         "tarball, hwloc XML, or saved lscpu output (or give --input-format)",
         path=str(path),
     )
+
+
+def load_machine(path: Path, input_format: InputFormat | None = None) -> Machine:
+    """Load a topology file, a sysfs tree or dump, hwloc XML or saved lscpu output.
+
+    Every error names ``path`` (and its line, where known).
+    """
+    try:
+        kind = input_format_of(path, input_format)
+        if kind.source is None:
+            return load_topology_file(path)
+        from rmpplan.sources import read_source
+
+        return read_source(path, kind.source)
+    except InputError as err:
+        raise err.located(str(path)) from None
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:

@@ -1,44 +1,37 @@
 """Mask rules and handler strategies: which CPU runs RMPOPT, and where.
 
-Each strategy is a small model of what one version of the Linux handler did
-for the worker CPU the (unbound) workqueue happened to run it on:
-
-* ``v9-andnot``: followers = mask andnot topology_sibling_cpumask(worker);
-  the worker leads locally.
-* ``v8-three-way``: (1) worker in the mask → clear_cpu(worker); (2) a
-  sibling in the mask → andnot; (3) neither → the mask's first CPU leads
-  through work_on_cpu and is cleared from the followers.
-* ``clear-cpu``: followers = mask with only the worker cleared; the worker
-  leads locally (right only when the worker is its core's mask CPU).
-* ``v2-all-cpus``: no leader; every online CPU runs every region.
+Each strategy is defined once, as the change its handler makes to a base set
+shared by every worker (:data:`HANDLERS`); :func:`dispatch` (one worker) and
+:func:`plan` (many) are derived from that one definition. The words worker,
+leader and followers are those of :mod:`rmpplan.terms`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 from rmpplan.errors import InputError
-from rmpplan.topology.machine import NR_CPUS_MAX, Machine
+from rmpplan.terms import Case, Rule, Strategy
+from rmpplan.topology.machine import Machine
 
-
-class Rule(StrEnum):
-    """How ``rmpopt_cpumask`` picks one thread per core."""
-
-    FIRST_SIBLING = "first-sibling"
-    """cpumask_first(topology_sibling_cpumask(cpu)): the lowest online thread of each core."""
-    APIC_PRIMARY = "apic-primary"
-    """topology_is_primary_thread(): online CPUs whose APIC id has the SMT bits clear."""
-
-
-class Strategy(StrEnum):
-    """Which version of the handler runs the pass."""
-
-    V9_ANDNOT = "v9-andnot"
-    V8_THREE_WAY = "v8-three-way"
-    CLEAR_CPU = "clear-cpu"
-    V2_ALL_CPUS = "v2-all-cpus"
+__all__ = [
+    "HANDLERS",
+    "Case",
+    "Dispatch",
+    "PlanResult",
+    "Rule",
+    "Step",
+    "Strategy",
+    "WorkerPlan",
+    "apic_primaries",
+    "base_set",
+    "dispatch",
+    "plan",
+    "rmpopt_cpumask",
+    "step",
+]
 
 
 def rmpopt_cpumask(
@@ -76,17 +69,85 @@ def apic_primaries(machine: Machine) -> frozenset[int]:
 
 
 @dataclass(frozen=True, slots=True)
-class Dispatch:
-    """One pass as a strategy runs it from one worker CPU.
+class Step:
+    """A strategy's pass from one worker, as a change to the base set shared by
+    all workers: ``leader`` runs the serial loop (None: nobody does), and the
+    followers are ``base - removed``."""
 
-    ``leaders`` run the whole range serially first (one CPU, or none for the
-    all-CPU loop); ``followers`` are then sent one IPI per region.
-    """
+    leader: int | None
+    removed: frozenset[int]
+    case: Case
+
+
+StepFn = Callable[[int, frozenset[int], frozenset[int], "int | None"], Step]
+"""(worker, its online siblings, base, ``min(base)``) -> the step."""
+
+
+def _v9_andnot(
+    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
+) -> Step:
+    # cpumask_andnot(follower_mask, rmpopt_cpumask, topology_sibling_cpumask(this_cpu))
+    return Step(worker, siblings & base, Case.ANDNOT)
+
+
+def _clear_cpu(
+    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
+) -> Step:
+    # v3-v5: cpumask_clear_cpu(this_cpu, mask); right only on the core's mask CPU.
+    return Step(worker, frozenset({worker}) & base, Case.CLEAR_CPU)
+
+
+def _v2_all_cpus(
+    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
+) -> Step:
+    # v2: on_each_cpu_mask(cpu_online_mask) per region, no leader loop.
+    return Step(None, frozenset(), Case.ALL_CPUS)
+
+
+def _v8_three_way(
+    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
+) -> Step:
+    if worker in base:  # (1) this_cpu is in the mask: clear it
+        return Step(worker, frozenset({worker}), Case.CASE_1)
+    if siblings & base:  # (2) a sibling is: drop the whole core
+        return Step(worker, siblings & base, Case.CASE_2)
+    # (3) neither: the mask's first CPU leads via work_on_cpu (nobody when it is empty).
+    return Step(first, frozenset() if first is None else frozenset({first}), Case.CASE_3)
+
+
+HANDLERS: Mapping[Strategy, StepFn] = {
+    Strategy.V9_ANDNOT: _v9_andnot,
+    Strategy.V8_THREE_WAY: _v8_three_way,
+    Strategy.CLEAR_CPU: _clear_cpu,
+    Strategy.V2_ALL_CPUS: _v2_all_cpus,
+}
+"""Each strategy's handler, defined once; a test holds it total over :class:`Strategy`."""
+
+
+def base_set(strategy: Strategy, mask: frozenset[int], online: frozenset[int]) -> frozenset[int]:
+    """Who a strategy sends IPIs to before it drops any: the mask, or (v2) every online CPU."""
+    return online if strategy is Strategy.V2_ALL_CPUS else mask
+
+
+def step(
+    strategy: Strategy,
+    worker: int,
+    siblings: frozenset[int],
+    base: frozenset[int],
+    first: int | None,
+) -> Step:
+    """What ``strategy``'s handler does on ``worker``; ``first`` is ``min(base)``."""
+    return HANDLERS[strategy](worker, siblings, base, first)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    """One pass as a strategy runs it from one worker CPU."""
 
     worker: int
-    leaders: frozenset[int]
+    leader: int | None
     followers: frozenset[int]
-    case: str
+    case: Case
 
 
 def dispatch(
@@ -96,171 +157,126 @@ def dispatch(
     strategy: Strategy = Strategy.V9_ANDNOT,
     online: frozenset[int] | None = None,
 ) -> Dispatch:
-    """What ``strategy`` does when its handler runs on ``worker``.
+    """What ``strategy`` does when its handler runs on ``worker``, as whole sets.
 
     ``online`` is the online set when the handler runs (the machine's own by
     default); it decides the sibling mask and, for the all-CPU loop, who runs.
     """
     if online is None:
         online = machine.online
+    base = base_set(strategy, mask, online)
     siblings = frozenset(machine.sibling_mask(worker, online))
-    if strategy is Strategy.V9_ANDNOT:
-        return Dispatch(worker, frozenset({worker}), mask - siblings, "andnot")
-    if strategy is Strategy.CLEAR_CPU:
-        return Dispatch(worker, frozenset({worker}), mask - {worker}, "clear_cpu")
-    if strategy is Strategy.V2_ALL_CPUS:
-        return Dispatch(worker, frozenset(), online, "all-cpus")
-    if worker in mask:
-        return Dispatch(worker, frozenset({worker}), mask - {worker}, "case 1")
-    if siblings & mask:
-        return Dispatch(worker, frozenset({worker}), mask - siblings, "case 2")
-    # Case 3: the mask's first CPU leads (none at all when the mask is empty).
-    leaders = frozenset({min(mask)}) if mask else frozenset()
-    return Dispatch(worker, leaders, mask - leaders, "case 3")
+    move = step(strategy, worker, siblings, base, min(base, default=None))
+    return Dispatch(worker, move.leader, base - move.removed, move.case)
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """A strategy's pass from one worker, as a change to a base set shared by
-    all workers: the followers are ``base - removed``.
+class WorkerPlan:
+    """The pass as seen from one worker (a CPU given to ``--leader``).
 
-    This is :func:`dispatch` in the form that lets many workers be planned or
-    proved without copying the mask for each; a property test holds the two
-    equal.
+    ``leader`` is the CPU that runs the serial loop: the worker itself, the
+    mask's first CPU in v8's case 3, or None in the all-CPU loop. The
+    followers are the result's ``mask`` less ``removed``.
     """
 
-    lead: int | None
+    worker: int
+    worker_core: tuple[int, ...]
+    leader: int | None
     removed: frozenset[int]
-    case: str
-
-
-def base_set(strategy: Strategy, mask: frozenset[int], online: frozenset[int]) -> frozenset[int]:
-    """Who a strategy sends IPIs to before it drops any: the mask, or (v2) every CPU."""
-    return online if strategy is Strategy.V2_ALL_CPUS else mask
-
-
-def step(
-    strategy: Strategy,
-    worker: int,
-    siblings: frozenset[int],
-    base: frozenset[int],
-    lowest: int | None,
-) -> Step:
-    """:func:`dispatch` as a change to ``base``; ``lowest`` is ``min(base)``."""
-    if strategy is Strategy.V9_ANDNOT:
-        return Step(worker, siblings & base, "andnot")
-    if strategy is Strategy.CLEAR_CPU:
-        return Step(worker, frozenset({worker}) & base, "clear_cpu")
-    if strategy is Strategy.V2_ALL_CPUS:
-        return Step(None, frozenset(), "all-cpus")
-    if worker in base:
-        return Step(worker, frozenset({worker}), "case 1")
-    if siblings & base:
-        return Step(worker, siblings & base, "case 2")
-    return Step(lowest, frozenset() if lowest is None else frozenset({lowest}), "case 3")
-
-
-@dataclass(frozen=True, slots=True)
-class LeaderPlan:
-    """The pass as seen from one requested leader (the CPU the handler runs on).
-
-    ``lead`` is the CPU that runs the serial loop: the leader itself, the
-    mask's first CPU in v8's case 3, or none in the all-CPU loop. The
-    followers are the result's ``base`` less ``removed``.
-    """
-
-    leader: int
-    leader_core: tuple[int, ...]
-    lead: int | None
-    removed: frozenset[int]
-    case: str
+    case: Case
     follower_count: int
     cores_covered: int
-    lead_core_programmed: bool
+    leader_core_programmed: bool
 
 
 @dataclass(frozen=True, slots=True)
 class PlanResult:
-    """``rmpopt_cpumask`` and the plan for each requested leader."""
+    """``rmpopt_cpumask`` (every online CPU under v2), the plan for each worker,
+    and what a reader should be warned of."""
 
     machine: Machine
     rule: Rule
     strategy: Strategy
     mask: frozenset[int]
-    base: frozenset[int]
     programmed_cores: int
-    plans: tuple[LeaderPlan, ...]
-
-    def followers(self, item: LeaderPlan) -> frozenset[int]:
-        return self.base - item.removed
-
-
-def parse_leaders(machine: Machine, spec: str) -> tuple[int, ...]:
-    """``all`` (every online CPU) or a kernel cpulist of online CPUs."""
-    from rmpplan.cpumask import parse_cpulist
-
-    if spec.strip().lower() == "all":
-        return tuple(sorted(machine.online))
-    try:
-        leaders = parse_cpulist(spec, NR_CPUS_MAX)
-    except InputError as err:
-        raise InputError(f"--leader: {err.message}") from None
-    if not leaders:
-        raise InputError("--leader names no CPU")
-    for cpu in sorted(leaders):
-        if cpu not in machine.cpus:
-            raise InputError(f"--leader: CPU {cpu} is not a CPU of {machine.name}")
-        if cpu not in machine.online:
-            raise InputError(f"--leader: CPU {cpu} is offline in {machine.name}")
-    return tuple(sorted(leaders))
+    plans: tuple[WorkerPlan, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def plan(
     machine: Machine,
-    leaders: tuple[int, ...],
+    workers: tuple[int, ...],
     rule: Rule = Rule.FIRST_SIBLING,
     strategy: Strategy = Strategy.V9_ANDNOT,
 ) -> PlanResult:
-    """The mask and, for each leader, its core, its followers and the cores covered.
+    """The mask and, for each worker, its core, its followers and the cores covered.
 
-    The cost is O(CPUs + the CPUs each leader removes), not O(leaders x
-    mask): the followers are kept as removals from a shared base, and the
-    covered cores are counted from per-core counts of that base.
+    The cost is O(CPUs + the CPUs each worker removes), not O(workers x
+    mask): the followers are kept as removals from the shared mask, and the
+    covered cores are counted from per-core counts of that mask.
     """
     online = machine.online
     # v2 programs every online CPU, so that is its mask; the others use the rule's.
     mask = base_set(strategy, rmpopt_cpumask(machine, rule), online)
-    base = mask
     core_index = machine.core_index
-    # Each strategy sends IPIs only to CPUs that programmed RMPOPT_BASE (the
-    # mask, or every online CPU in v2), so the base's cores are the programmed ones.
-    in_base: Counter[int] = Counter(core_index(cpu) for cpu in base)
-    programmed = set(in_base)
-    covered_by_base = len(programmed)
-    lowest = min(base) if base else None
+    # Every strategy sends IPIs only to CPUs that programmed RMPOPT_BASE, so the
+    # mask's cores are the programmed ones.
+    in_mask: Counter[int] = Counter(core_index(cpu) for cpu in mask)
+    programmed = set(in_mask)
+    first = min(mask, default=None)
     plans = []
-    for leader in leaders:
-        siblings = machine.sibling_mask(leader)
-        move = step(strategy, leader, frozenset(siblings), base, lowest)
-        left = {core_index(cpu): in_base[core_index(cpu)] for cpu in move.removed}
+    for worker in workers:
+        siblings = machine.sibling_mask(worker)
+        move = step(strategy, worker, frozenset(siblings), mask, first)
+        left = {core_index(cpu): in_mask[core_index(cpu)] for cpu in move.removed}
         for cpu in move.removed:
             left[core_index(cpu)] -= 1
-        covered = covered_by_base - sum(
-            1 for core, count in left.items() if count == 0 and core in programmed
-        )
-        lead_core = None if move.lead is None else core_index(move.lead)
-        if lead_core in programmed and left.get(lead_core, in_base[lead_core]) == 0:
+        covered = len(programmed) - sum(1 for count in left.values() if count == 0)
+        leader_core = None if move.leader is None else core_index(move.leader)
+        if leader_core in programmed and left.get(leader_core, in_mask[leader_core]) == 0:
             covered += 1
         plans.append(
-            LeaderPlan(
-                leader=leader,
-                leader_core=siblings,
-                lead=move.lead,
+            WorkerPlan(
+                worker=worker,
+                worker_core=siblings,
+                leader=move.leader,
                 removed=move.removed,
                 case=move.case,
-                follower_count=len(base) - len(move.removed),
+                follower_count=len(mask) - len(move.removed),
                 cores_covered=covered,
-                lead_core_programmed=lead_core is None or lead_core in programmed,
+                leader_core_programmed=leader_core is None or leader_core in programmed,
             )
         )
-    return PlanResult(machine, rule, strategy, mask, base, len(programmed), tuple(plans))
+    return PlanResult(
+        machine,
+        rule,
+        strategy,
+        mask,
+        len(programmed),
+        tuple(plans),
+        _warnings(machine, rule, plans),
+    )
+
+
+def _warnings(machine: Machine, rule: Rule, plans: list[WorkerPlan]) -> tuple[str, ...]:
+    from rmpplan.cpumask import format_cpulist
+
+    found = []
+    offline = machine.present - machine.online
+    if offline:
+        found.append(
+            f"{machine.name}: {len(offline)} present CPU(s) are offline; SNP init would "
+            "refuse this machine (see `rmpplan verify`)"
+        )
+    if machine.hotplug:
+        found.append(
+            f"{machine.name}: the file's hotplug scenario is ignored here; the plan is the "
+            "one made at setup (`rmpplan verify` checks the scenario)"
+        )
+    unprogrammed = [item.worker for item in plans if not item.leader_core_programmed]
+    if unprogrammed:
+        found.append(
+            f"leader CPU {format_cpulist(unprogrammed)}: the core has no CPU in rmpopt_cpumask "
+            f"under {rule}, so RMPOPT there raises #UD (see `rmpplan verify --rule {rule}`)"
+        )
+    return tuple(found)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from rmpplan.cost import CostModel, PhaseCost, estimate
 from rmpplan.memory import SZ_2T, Window
-from rmpplan.plan import Rule, Strategy, dispatch, rmpopt_cpumask
+from rmpplan.plan import dispatch, rmpopt_cpumask
+from rmpplan.terms import Case, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
 
@@ -19,7 +20,7 @@ class StrategySchedule:
 
     strategy: Strategy
     rule: Rule
-    case: str
+    case: Case
     leaders: tuple[int, ...]
     follower_count: int
     rmpopt_executions: int
@@ -52,11 +53,12 @@ def schedule(
     results = []
     for strategy in strategies:
         step = dispatch(machine, mask, worker, strategy)
+        leaders = () if step.leader is None else (step.leader,)
         targets = step.followers & machine.online
         per_core: Counter[int] = Counter(
-            {index: 0 for index, c in enumerate(machine.cores) if c.online}
+            {index: 0 for index, c in enumerate(machine.cores) if c.online_threads}
         )
-        for cpu in step.leaders:
+        for cpu in leaders:
             per_core[machine.core_index(cpu)] += regions
         for cpu in targets:
             per_core[machine.core_index(cpu)] += regions
@@ -66,17 +68,17 @@ def schedule(
         cost = estimate(
             model,
             regions=regions,
-            leader_runs=len(step.leaders) * regions,
+            leader_runs=len(leaders) * regions,
             follower_rounds=regions if targets else 0,
             followers_per_round=len(targets),
-            leader_scans=bool(step.leaders),
+            leader_scans=bool(leaders),
         )
         results.append(
             StrategySchedule(
                 strategy=strategy,
                 rule=rule,
                 case=step.case,
-                leaders=tuple(sorted(step.leaders)),
+                leaders=leaders,
                 follower_count=len(targets),
                 rmpopt_executions=sum(per_core.values()),
                 ipis=ipis,

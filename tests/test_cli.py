@@ -34,7 +34,7 @@ def test_plan_json_contract() -> None:
     result = run("plan", EPYC, "--leader", "17,401", "--format", "json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["topology"] == "epyc-9965-2s"
     assert doc["nr_cpu_ids"] == 768
     assert doc["rule"] == "first-sibling"

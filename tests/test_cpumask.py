@@ -348,8 +348,7 @@ def test_message_names_region_and_reason() -> None:
     """The message quotes the failing region and says why."""
     with pytest.raises(MaskError) as info:
         parse_cpulist("0-3,10-1", 32)
-    assert info.value.reason == "cpulist region '10-1': start 10 is greater than end 1"
-    assert str(info.value).startswith("EINVAL: ")
+    assert str(info.value) == "EINVAL: cpulist region '10-1': start 10 is greater than end 1"
 
 
 @pytest.mark.parametrize(
@@ -403,7 +402,7 @@ def test_format_hexmask_overflow() -> None:
     with pytest.raises(MaskError) as info:
         format_hexmask({0, 64}, 64)
     assert info.value.errno == "EOVERFLOW"
-    assert "64" in info.value.reason
+    assert "64" in info.value.message
 
 
 # --- big masks (their speed is measured in bench/, not here) ---

@@ -5,23 +5,17 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from rmpplan import checks
 from rmpplan.checks import verify
-from rmpplan.errors import InputError
-from rmpplan.plan import (
-    Rule,
-    Strategy,
-    apic_primaries,
-    dispatch,
-    parse_leaders,
-    plan,
-    rmpopt_cpumask,
-)
+from rmpplan.cpuspec import CpuSpec, resolve_workers
+from rmpplan.errors import InputError, MaskError, OptionError
+from rmpplan.plan import HANDLERS, apic_primaries, dispatch, plan, rmpopt_cpumask
+from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Cpu, Machine, build_machine
 from tests.machines import machines
+from tests.oracle import handler
 
 
 def smt2(offline: Collection[int] = (), apic: bool = True) -> Machine:
@@ -72,33 +66,53 @@ def test_v8_cases() -> None:
     """v8: case 1 on a mask CPU, case 2 on its sibling, case 3 on an unprogrammed core."""
     machine = smt2({1})
     mask = rmpopt_cpumask(machine, Rule.APIC_PRIMARY)
-    assert dispatch(machine, mask, 0, Strategy.V8_THREE_WAY).case == "case 1"
-    assert dispatch(machine, mask, 4, Strategy.V8_THREE_WAY).case == "case 2"
+    assert dispatch(machine, mask, 0, Strategy.V8_THREE_WAY).case is Case.CASE_1
+    assert dispatch(machine, mask, 4, Strategy.V8_THREE_WAY).case is Case.CASE_2
     third = dispatch(machine, mask, 5, Strategy.V8_THREE_WAY)
-    assert third.case == "case 3"
-    assert third.leaders == {0}
+    assert third.case is Case.CASE_3
+    assert third.leader == 0
     assert third.followers == {2, 3}
 
 
-def test_parse_leaders() -> None:
-    """Leaders are 'all' or a cpulist of online CPUs of the machine."""
+def workers(machine: Machine, text: str) -> tuple[int, ...]:
+    """The workers a --leader value names on ``machine``."""
+    return resolve_workers(CpuSpec.parse(text, allow_all=True), machine)
+
+
+def test_leader_specs() -> None:
+    """Leaders are 'all' or a cpulist of online CPUs; N is the machine's last CPU."""
     machine = smt2({5})
-    assert parse_leaders(machine, "all") == (0, 1, 2, 3, 4, 6, 7)
-    assert parse_leaders(machine, "1-2,7") == (1, 2, 7)
-    with pytest.raises(InputError, match="offline"):
-        parse_leaders(machine, "5")
-    with pytest.raises(InputError, match="not a CPU"):
-        parse_leaders(machine, "8")
-    with pytest.raises(InputError, match="EINVAL"):
-        parse_leaders(machine, "1-")
+    assert workers(machine, "all") == (0, 1, 2, 3, 4, 6, 7)
+    assert workers(machine, "1-2,7") == (1, 2, 7)
+    assert workers(machine, "N") == (7,)
+    assert workers(machine, "6-N") == (6, 7)
+    with pytest.raises(OptionError, match="--leader: CPU 5 is offline"):
+        workers(machine, "5")
+    with pytest.raises(OptionError, match="--leader: CPU 8 is not a CPU of smt2"):
+        workers(machine, "8")
+    with pytest.raises(MaskError, match="EINVAL"):
+        workers(machine, "1-")
+
+
+def test_option_errors_do_not_blame_the_file() -> None:
+    """A flag that does not fit the machine is not located in the topology file."""
+    err = OptionError("--leader: CPU 9 is offline")
+    assert err.located("topo.yaml") is err
+    assert str(InputError("bad").located("topo.yaml")) == "topo.yaml: bad"
+
+
+def test_every_strategy_has_one_handler() -> None:
+    """HANDLERS defines every strategy, once."""
+    assert set(HANDLERS) == set(Strategy)
 
 
 def test_plan_per_core_reuse_matches_dispatch() -> None:
-    """plan's per-core sharing gives each leader the same followers as dispatch."""
+    """plan's per-core sharing gives each worker the same followers as dispatch."""
     machine = smt2()
-    result = plan(machine, parse_leaders(machine, "all"))
+    result = plan(machine, workers(machine, "all"))
     for item in result.plans:
-        assert result.followers(item) == dispatch(machine, result.mask, item.leader).followers
+        followers = result.mask - item.removed
+        assert followers == dispatch(machine, result.mask, item.worker).followers
         assert item.cores_covered == 4
 
 
@@ -108,20 +122,21 @@ def test_plan_per_core_reuse_matches_dispatch() -> None:
     rule=st.sampled_from(list(Rule)),
     strategy=st.sampled_from(list(Strategy)),
 )
-def test_step_and_plan_agree_with_dispatch(
+def test_plan_and_dispatch_agree_with_the_oracle(
     machine: Machine, rule: Rule, strategy: Strategy
 ) -> None:
-    """The delta form (base - removed) and plan's counts equal the readable model."""
-    if not machine.online:
-        return
+    """The one definition per strategy, in both derived forms, equals the readable model."""
     result = plan(machine, tuple(sorted(machine.online)), rule, strategy)
     for item in result.plans:
-        model = dispatch(machine, result.mask, item.leader, strategy)
-        assert result.followers(item) == model.followers
+        model = handler(machine, result.mask, item.worker, strategy, machine.online)
+        quick = dispatch(machine, result.mask, item.worker, strategy)
+        assert result.mask - item.removed == quick.followers == model.followers
         assert item.follower_count == len(model.followers)
-        assert (frozenset() if item.lead is None else {item.lead}) == model.leaders
+        leaders = frozenset() if item.leader is None else {item.leader}
+        assert leaders == model.leaders
+        assert str(item.case) == str(quick.case) == model.case
         runs = {machine.core_index(c) for c in model.followers | model.leaders}
-        programmed = {machine.core_index(c) for c in result.base}
+        programmed = {machine.core_index(c) for c in result.mask}
         assert item.cores_covered == len(runs & programmed)
 
 
@@ -133,10 +148,9 @@ def test_clear_cpu_fails_iff_worker_not_mask_cpu(machine: Machine, rule: Rule) -
         "m", [Cpu(c.id, c.package, c.die, c.core, True, c.apic_id) for c in machine.cpus.values()]
     )
     mask = rmpopt_cpumask(everyone, rule)
-    if len(mask) != len(everyone.cores):
-        return  # a core without an APIC primary; covered by the next property
+    assume(len(mask) == len(everyone.cores))  # a core without an APIC primary: the next property
     verdict = verify(everyone, rule, Strategy.CLEAR_CPU)
-    twice = {f.check: f.cpus for f in verdict.findings}.get(checks.CORE_RUN_TWICE, ())
+    twice = {f.check: f.cpus for f in verdict.findings}.get(Check.CORE_RUN_TWICE, ())
     assert set(twice) == everyone.online - mask
 
 
@@ -149,7 +163,9 @@ def test_rules_agree_iff_every_core_has_online_apic_primary(machine: Machine) ->
     apic = {machine.core_index(c) for c in rmpopt_cpumask(machine, Rule.APIC_PRIMARY)}
     primaries = apic_primaries(machine)
     condition = all(
-        any(t in primaries for t in core.online) for core in machine.cores if core.online
+        any(t in primaries for t in core.online_threads)
+        for core in machine.cores
+        if core.online_threads
     )
     assert (first == apic) == condition
 
@@ -165,6 +181,5 @@ def test_v9_correct_under_both_rules_when_all_online_and_one_primary(
         "m", [Cpu(c.id, c.package, c.die, c.core, True, c.apic_id) for c in machine.cpus.values()]
     )
     primaries = apic_primaries(everyone)
-    if any(sum(t in primaries for t in core.threads) != 1 for core in everyone.cores):
-        return
+    assume(all(sum(t in primaries for t in core.threads) == 1 for core in everyone.cores))
     assert verify(everyone, rule, Strategy.V9_ANDNOT).ok

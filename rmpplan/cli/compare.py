@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rmpplan.cli.options import (
-    RULES,
+    EnumChoice,
     display,
     emit,
     format_option,
-    hotplug_of,
     hotplug_options,
     input_errors,
     input_format_option,
     warn,
 )
+from rmpplan.terms import InputFormat, OutputFormat, Rule
+
+if TYPE_CHECKING:
+    from rmpplan.cpuspec import CpuSpec
 
 
 @click.command()
@@ -25,7 +29,7 @@ from rmpplan.cli.options import (
 @click.option(
     "--rule",
     "rules",
-    type=click.Choice(RULES),
+    type=EnumChoice(Rule),
     multiple=True,
     help="Only these mask rules (repeatable); default: both, skipping apic-primary "
     "when the topology has no APIC ids.",
@@ -35,12 +39,12 @@ from rmpplan.cli.options import (
 @input_errors
 def compare(
     *,
-    input_format: str | None,
+    input_format: InputFormat | None,
     topo: Path,
-    fmt: str,
-    rules: tuple[str, ...],
-    offline_after_setup: str | None,
-    online_after_setup: str | None,
+    fmt: OutputFormat,
+    rules: tuple[Rule, ...],
+    offline_after_setup: CpuSpec | None,
+    online_after_setup: CpuSpec | None,
 ) -> None:
     """Verify every handler strategy under every mask rule for TOPO.
 
@@ -50,14 +54,13 @@ def compare(
     2 on bad input.
     """
     from rmpplan.checks import compare as run_compare
-    from rmpplan.cli.render import renderer
+    from rmpplan.cpuspec import scenario
     from rmpplan.inputs import load_machine
-    from rmpplan.plan import Rule
+    from rmpplan.render import renderer
 
     machine = load_machine(topo, input_format)
-    hotplug = hotplug_of(machine, offline_after_setup, online_after_setup)
-    chosen = tuple(Rule(rule) for rule in rules) or tuple(Rule)
-    result = run_compare(machine, chosen, hotplug=hotplug, strict_rules=bool(rules))
+    hotplug = scenario(machine, offline_after_setup, online_after_setup)
+    result = run_compare(machine, rules or tuple(Rule), hotplug=hotplug, strict_rules=bool(rules))
     for reason in result.skipped:
         warn(f"{machine.name}: {reason}")
     emit(renderer(fmt).render_compare(result, display()))

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rmpplan.cli.options import emit, input_errors, input_format_option, note
+from rmpplan.terms import InputFormat
 
 
 @click.command(name="import")
@@ -23,7 +24,12 @@ from rmpplan.cli.options import emit, input_errors, input_format_option, note
 @input_format_option
 @input_errors
 def import_(
-    *, source: Path, output: Path, force: bool, explicit: bool, input_format: str | None
+    *,
+    source: Path,
+    output: Path,
+    force: bool,
+    explicit: bool,
+    input_format: InputFormat | None,
 ) -> None:
     """Turn a real machine's description into a clean topology file.
 

@@ -11,13 +11,13 @@ from rmpplan.cli.options import emit, input_errors
 @click.argument("value")
 @click.option(
     "--from",
-    "source",
+    "from_form",
     type=click.Choice(["list", "hex"]),
     required=True,
     help="The input's form: kernel cpulist or hex mask.",
 )
 @click.option(
-    "--to", "target", type=click.Choice(["list", "hex"]), required=True, help="The output's form."
+    "--to", "to_form", type=click.Choice(["list", "hex"]), required=True, help="The output's form."
 )
 @click.option(
     "--nr-cpus",
@@ -27,7 +27,7 @@ from rmpplan.cli.options import emit, input_errors
     "print hex as wide as the highest set bit needs.",
 )
 @input_errors
-def mask(value: str, source: str, target: str, nr_cpus: int | None) -> None:
+def mask(value: str, from_form: str, to_form: str, nr_cpus: int | None) -> None:
     """Convert VALUE between the kernel's cpulist and hex-mask forms.
 
     Parsing and printing are bit-exact with the kernel's bitmap_parselist,
@@ -45,12 +45,12 @@ def mask(value: str, source: str, target: str, nr_cpus: int | None) -> None:
     from rmpplan.errors import InputError
 
     nbits = nr_cpus or NR_CPUS_MAX
-    parse = parse_cpulist if source == "list" else parse_hexmask
+    parse = parse_cpulist if from_form == "list" else parse_hexmask
     cpus = parse(value, nbits)
-    if target == "list":
+    if to_form == "list":
         emit(format_cpulist(cpus) + "\n")
         return
     try:
         emit(format_hexmask(cpus, nr_cpus or hex_nbits(cpus)) + "\n")
     except InputError as err:
-        raise InputError(f"--nr-cpus {nr_cpus} is too small: {err.message}") from None
+        raise err.within(f"--nr-cpus {nr_cpus} is too small") from None

@@ -1,4 +1,9 @@
-"""Options and error handling shared by the subcommands (click only)."""
+"""Options, parameter types and error handling shared by the subcommands (click only).
+
+Choices come from the enums in :mod:`rmpplan.terms`, and CPU specs are
+checked as click parameter types, so a bad flag is one error naming the flag,
+given once, before any input is read.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,55 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from typing import IO, Any, TypeVar
+from enum import StrEnum
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+from rmpplan.cpuspec import CpuSpec
+from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
 
-FORMATS = ("table", "json", "text", "markdown")
-RULES = ("first-sibling", "apic-primary")
-STRATEGIES = ("v9-andnot", "v8-three-way", "clear-cpu", "v2-all-cpus")
+if TYPE_CHECKING:
+    from rmpplan.render import Display
+
+P = ParamSpec("P")
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumChoice(click.Choice[str]):
+    """A choice among an enum's values (click's own Choice lists the member names)."""
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__([member.value for member in enum])
+        self.enum = enum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, self.enum):
+            return value
+        return self.enum(super().convert(value, param, ctx))
+
+
+class CpuSpecType(click.ParamType[CpuSpec]):
+    """A kernel cpulist (and ``all`` where allowed), checked when the command line is read."""
+
+    name = "cpulist"
+
+    def __init__(self, *, allow_all: bool = False) -> None:
+        self.allow_all = allow_all
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> CpuSpec:
+        from rmpplan.errors import MaskError
+
+        if isinstance(value, CpuSpec):
+            return value
+        try:
+            return CpuSpec.parse(str(value), allow_all=self.allow_all)
+        except MaskError as err:
+            self.fail(err.message, param, ctx)
 
 
 class BadInput(click.ClickException):
@@ -27,30 +72,29 @@ class BadInput(click.ClickException):
         click.echo(f"rmpplan: error: {self.format_message()}", err=True, file=file)
 
 
-def input_errors(func: F) -> F:
+def input_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn the core's InputError into BadInput, once, at the edge, naming the
-    command's topology when the error does not name a file itself."""
+    command's input when the error names no file (and is not about a flag)."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         from rmpplan.errors import InputError
 
         try:
             return func(*args, **kwargs)
         except InputError as err:
-            topology = kwargs.get("topo", kwargs.get("source"))
-            located = err.located(None if topology is None else str(topology))
-            raise BadInput(str(located)) from None
+            given = kwargs.get("topo", kwargs.get("source"))
+            raise BadInput(str(err.located(None if given is None else str(given)))) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def format_option(func: F) -> F:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMATS),
-        default="table",
+        type=EnumChoice(OutputFormat),
+        default=OutputFormat.TABLE.value,
         show_default=True,
         help="Output format: rich table, stable JSON, plain text or Markdown.",
     )(func)
@@ -59,8 +103,8 @@ def format_option(func: F) -> F:
 def rule_option(func: F) -> F:
     return click.option(
         "--rule",
-        type=click.Choice(RULES),
-        default="first-sibling",
+        type=EnumChoice(Rule),
+        default=Rule.FIRST_SIBLING.value,
         show_default=True,
         help="How rmpopt_cpumask picks one thread per core.",
     )(func)
@@ -69,16 +113,42 @@ def rule_option(func: F) -> F:
 def strategy_option(func: F) -> F:
     return click.option(
         "--strategy",
-        type=click.Choice(STRATEGIES),
-        default="v9-andnot",
+        type=EnumChoice(Strategy),
+        default=Strategy.V9_ANDNOT.value,
         show_default=True,
         help="Which version of the RMPOPT handler to model.",
     )(func)
 
 
-def display() -> Any:
+def hotplug_options(func: F) -> F:
+    func = click.option(
+        "--online-after-setup",
+        type=CpuSpecType(),
+        metavar="CPULIST",
+        default=None,
+        help="Offline CPUs that come online after the mask and MSRs are set up.",
+    )(func)
+    return click.option(
+        "--offline-after-setup",
+        type=CpuSpecType(),
+        metavar="CPULIST",
+        default=None,
+        help="Online CPUs that go offline after setup, before the handler runs.",
+    )(func)
+
+
+def input_format_option(func: F) -> F:
+    return click.option(
+        "--input-format",
+        type=EnumChoice(InputFormat),
+        default=None,
+        help="Force the kind of input instead of detecting it from its content.",
+    )(func)
+
+
+def display() -> Display:
     """Colour only on a terminal and without NO_COLOR; never wrap off a terminal."""
-    from rmpplan.render.common import Display
+    from rmpplan.render import Display
 
     tty = sys.stdout.isatty()
     color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
@@ -94,63 +164,11 @@ def warn(message: str) -> None:
     click.echo(f"rmpplan: warning: {message}", err=True)
 
 
-def finish(code: int) -> None:
-    """End the command with ``code`` (0 ok, 1 a check found a problem)."""
-    click.get_current_context().exit(code)
-
-
-def hotplug_options(func: F) -> F:
-    func = click.option(
-        "--online-after-setup",
-        metavar="CPULIST",
-        default=None,
-        help="Offline CPUs that come online after the mask and MSRs are set up.",
-    )(func)
-    return click.option(
-        "--offline-after-setup",
-        metavar="CPULIST",
-        default=None,
-        help="Online CPUs that go offline after setup, before the handler runs.",
-    )(func)
-
-
-def hotplug_of(machine: Any, offline: str | None, online: str | None) -> Any:
-    """The hotplug scenario: the topology file's, with each given flag replacing its list."""
-    from rmpplan.checks import Hotplug
-    from rmpplan.cpumask import parse_cpulist
-    from rmpplan.errors import InputError
-
-    if offline is None and online is None:
-        return Hotplug.of(machine)
-    # Each flag replaces the file's list of the same kind and keeps the other.
-    from_file = Hotplug.of(machine) or Hotplug()
-
-    def cpus(flag: str, value: str | None, default: frozenset[int]) -> frozenset[int]:
-        if value is None:
-            return default
-        try:
-            return parse_cpulist(value)
-        except InputError as err:
-            raise InputError(f"{flag}: {err.message}") from None
-
-    return Hotplug(
-        cpus("--offline-after-setup", offline, from_file.offline_after_setup),
-        cpus("--online-after-setup", online, from_file.online_after_setup),
-    )
-
-
-INPUT_FORMATS = ("topology", "sysfs", "tarball", "hwloc-xml", "lscpu-json", "lscpu-csv")
-
-
-def input_format_option(func: F) -> F:
-    return click.option(
-        "--input-format",
-        type=click.Choice(INPUT_FORMATS),
-        default=None,
-        help="Force the kind of input instead of detecting it from its content.",
-    )(func)
-
-
 def note(message: str) -> None:
     """A status line for a person, on stderr so that stdout stays data."""
     click.echo(f"rmpplan: {message}", err=True)
+
+
+def finish(code: int) -> None:
+    """End the command with ``code`` (0 ok, 1 a check found a problem)."""
+    click.get_current_context().exit(code)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rmpplan.cli.options import (
+    CpuSpecType,
+    display,
     emit,
     format_option,
     input_errors,
@@ -15,13 +18,18 @@ from rmpplan.cli.options import (
     strategy_option,
     warn,
 )
+from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+
+if TYPE_CHECKING:
+    from rmpplan.cpuspec import CpuSpec
 
 
 @click.command()
 @click.argument("topo", type=click.Path(path_type=Path))
 @click.option(
     "--leader",
-    "leader_spec",
+    "workers",
+    type=CpuSpecType(allow_all=True),
     required=True,
     metavar="SPEC",
     help="'all' (every online CPU) or a kernel cpulist of online CPUs, e.g. 17 or 0-3,192.",
@@ -32,7 +40,13 @@ from rmpplan.cli.options import (
 @input_format_option
 @input_errors
 def plan(
-    *, topo: Path, leader_spec: str, fmt: str, rule: str, strategy: str, input_format: str | None
+    *,
+    topo: Path,
+    workers: CpuSpec,
+    fmt: OutputFormat,
+    rule: Rule,
+    strategy: Strategy,
+    input_format: InputFormat | None,
 ) -> None:
     """Build rmpopt_cpumask for TOPO and the followers of each leader.
 
@@ -41,31 +55,13 @@ def plan(
     would compute from the CPUs that are online; use `rmpplan verify` to
     judge whether the machine meets the kernel's preconditions.
     """
-    from rmpplan.cli.options import display
-    from rmpplan.cli.render import renderer
-    from rmpplan.cpumask import format_cpulist
+    from rmpplan.cpuspec import resolve_workers
     from rmpplan.inputs import load_machine
-    from rmpplan.plan import Rule, Strategy, parse_leaders
     from rmpplan.plan import plan as make_plan
+    from rmpplan.render import renderer
 
     machine = load_machine(topo, input_format)
-    leaders = parse_leaders(machine, leader_spec)
-    result = make_plan(machine, leaders, Rule(rule), Strategy(strategy))
-    offline = machine.present - machine.online
-    if offline:
-        warn(
-            f"{machine.name}: {len(offline)} present CPU(s) are offline; SNP init would "
-            "refuse this machine (see `rmpplan verify`)"
-        )
-    if machine.offline_after_setup or machine.online_after_setup:
-        warn(
-            f"{machine.name}: the file's hotplug scenario is ignored here; the plan is the "
-            "one made at setup (`rmpplan verify` checks the scenario)"
-        )
-    unprogrammed = [item.leader for item in result.plans if not item.lead_core_programmed]
-    if unprogrammed:
-        warn(
-            f"leader CPU {format_cpulist(unprogrammed)}: the core has no CPU in rmpopt_cpumask "
-            f"under {rule}, so RMPOPT there raises #UD (see `rmpplan verify --rule {rule}`)"
-        )
+    result = make_plan(machine, resolve_workers(workers, machine), rule, strategy)
+    for message in result.warnings:
+        warn(message)
     emit(renderer(fmt).render_plan(result, display()))

@@ -15,11 +15,18 @@ from rmpplan.cli.options import (
     input_format_option,
     rule_option,
 )
+from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule
 
 
 @click.command()
 @click.argument("topo", type=click.Path(path_type=Path))
-@click.option("--leader", type=int, required=True, help="The online CPU the handler runs on.")
+@click.option(
+    "--leader",
+    "worker",
+    type=click.IntRange(0, NR_CPUS_MAX - 1),
+    required=True,
+    help="The online CPU the handler runs on.",
+)
 @click.option(
     "--memory",
     metavar="RANGES",
@@ -31,21 +38,26 @@ from rmpplan.cli.options import (
     type=click.Path(path_type=Path),
     help="A saved /proc/iomem; its top-level 'System RAM' lines are the RAM.",
 )
-@click.option("--ghz", type=float, default=None, help="Core clock for the cost model.")
+@click.option(
+    "--ghz",
+    type=click.FloatRange(0, 1000, min_open=True),
+    default=None,
+    help="Core clock for the cost model.",
+)
 @format_option
 @rule_option
 @input_format_option
 @input_errors
 def schedule(
     *,
-    input_format: str | None,
+    input_format: InputFormat | None,
     topo: Path,
-    leader: int,
+    worker: int,
     memory: str | None,
     memory_from: Path | None,
     ghz: float | None,
-    fmt: str,
-    rule: str,
+    fmt: OutputFormat,
+    rule: Rule,
 ) -> None:
     """Lay out one RMPOPT pass over the kernel's 1 GB window, for every strategy.
 
@@ -56,12 +68,11 @@ def schedule(
     """
     from dataclasses import replace
 
-    from rmpplan.cli.render import renderer
     from rmpplan.cost import CostModel
-    from rmpplan.errors import InputError
+    from rmpplan.errors import InputError, OptionError
     from rmpplan.inputs import load_machine
     from rmpplan.memory import parse_iomem, parse_memory, rmpopt_window
-    from rmpplan.plan import Rule
+    from rmpplan.render import renderer
     from rmpplan.schedule import ScheduleReport
     from rmpplan.schedule import schedule as lay_out
     from rmpplan.topology.load import read_text
@@ -72,28 +83,23 @@ def schedule(
         try:
             ranges = parse_memory(memory)
         except InputError as err:
-            raise InputError(f"--memory: {err.message}") from None
+            raise err.within("--memory") from None
     else:
-        assert memory_from is not None
+        assert memory_from is not None  # exactly one of the two is given
         try:
             ranges = parse_iomem(read_text(memory_from))
         except InputError as err:
             raise err.located(str(memory_from)) from None
     machine = load_machine(topo, input_format)
-    if leader not in machine.online:
-        raise InputError(f"--leader: CPU {leader} is not an online CPU of {machine.name}")
-    model = CostModel()
-    if ghz is not None:
-        try:
-            model = replace(model, ghz=ghz)
-        except ValueError as err:
-            raise InputError(f"--ghz: {err}") from None
+    if worker not in machine.online:
+        raise OptionError(f"--leader: CPU {worker} is not an online CPU of {machine.name}")
+    model = CostModel() if ghz is None else replace(CostModel(), ghz=ghz)
     window = rmpopt_window(ranges)
     report = ScheduleReport(
         machine,
-        leader,
+        worker,
         window,
-        lay_out(machine, leader, window, rule=Rule(rule), model=model),
+        lay_out(machine, worker, window, rule=rule, model=model),
         model,
     )
     emit(renderer(fmt).render_schedule(report, display()))

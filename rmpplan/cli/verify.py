@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,13 +12,16 @@ from rmpplan.cli.options import (
     emit,
     finish,
     format_option,
-    hotplug_of,
     hotplug_options,
     input_errors,
     input_format_option,
     rule_option,
     strategy_option,
 )
+from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+
+if TYPE_CHECKING:
+    from rmpplan.cpuspec import CpuSpec
 
 
 @click.command()
@@ -30,13 +34,13 @@ from rmpplan.cli.options import (
 @input_errors
 def verify(
     *,
-    input_format: str | None,
+    input_format: InputFormat | None,
     paths: tuple[Path, ...],
-    fmt: str,
-    rule: str,
-    strategy: str,
-    offline_after_setup: str | None,
-    online_after_setup: str | None,
+    fmt: OutputFormat,
+    rule: Rule,
+    strategy: Strategy,
+    offline_after_setup: CpuSpec | None,
+    online_after_setup: CpuSpec | None,
 ) -> None:
     """Prove, for every online CPU as the worker, that every core runs RMPOPT
     exactly once and never on an unprogrammed core; check the kernel's
@@ -50,10 +54,10 @@ def verify(
     """
     from rmpplan.checks import Checked
     from rmpplan.checks import verify as prove
-    from rmpplan.cli.render import renderer
+    from rmpplan.cpuspec import scenario
     from rmpplan.errors import InputError
     from rmpplan.inputs import discover, load_machine
-    from rmpplan.plan import Rule, Strategy
+    from rmpplan.render import renderer
     from rmpplan.topology.machine import Machine
 
     def failed(target: Path, err: InputError, machine: Machine | None = None) -> Checked:
@@ -72,8 +76,8 @@ def verify(
             machine = None
             try:
                 machine = load_machine(target, input_format)
-                hotplug = hotplug_of(machine, offline_after_setup, online_after_setup)
-                verdict = prove(machine, Rule(rule), Strategy(strategy), hotplug)
+                hotplug = scenario(machine, offline_after_setup, online_after_setup)
+                verdict = prove(machine, rule, strategy, hotplug)
             except InputError as err:
                 results.append(failed(target, err, machine))
                 continue

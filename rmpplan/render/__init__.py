@@ -1,14 +1,68 @@
-"""Renderers: one module per ``--format``; each returns a string, none prints."""
+"""Renderers: one module per ``--format``; each returns a string, none prints.
+
+:func:`renderer` is the only way the command line reaches them: it imports
+the one module a run needs (rich only for the table) and returns it typed as
+:class:`Renderer`, so mypy checks every command's call against each module.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, assert_never
+
+from rmpplan.terms import OutputFormat
+
+if TYPE_CHECKING:
+    from rmpplan.checks import Checked, Comparison
+    from rmpplan.overview import Overview
+    from rmpplan.plan import PlanResult
+    from rmpplan.schedule import ScheduleReport
+
+__all__ = ["PLAIN", "Display", "OutputFormat", "Renderer", "renderer"]
 
 
-class OutputFormat(StrEnum):
-    """The ``--format`` values; each has a renderer module of the same name."""
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How the terminal wants output: colour, and a width for wrapping (None: never wrap)."""
 
-    TABLE = "table"
-    JSON = "json"
-    TEXT = "text"
-    MARKDOWN = "markdown"
+    color: bool = False
+    width: int | None = None
+
+
+PLAIN = Display()
+
+
+class Renderer(Protocol):
+    """What every format module provides, one function per report."""
+
+    def render_plan(self, result: PlanResult, display: Display = ...) -> str: ...
+
+    def render_verify(self, results: Sequence[Checked], display: Display = ...) -> str: ...
+
+    def render_show(self, overview: Overview, display: Display = ...) -> str: ...
+
+    def render_compare(self, result: Comparison, display: Display = ...) -> str: ...
+
+    def render_schedule(self, report: ScheduleReport, display: Display = ...) -> str: ...
+
+
+def renderer(fmt: OutputFormat) -> Renderer:
+    """The module that renders ``fmt``, imported now."""
+    if fmt is OutputFormat.TABLE:
+        from rmpplan.render import table
+
+        return table
+    if fmt is OutputFormat.JSON:
+        from rmpplan.render import json
+
+        return json
+    if fmt is OutputFormat.TEXT:
+        from rmpplan.render import text
+
+        return text
+    if fmt is OutputFormat.MARKDOWN:
+        from rmpplan.render import markdown
+
+        return markdown
+    assert_never(fmt)

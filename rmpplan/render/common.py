@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
-from rmpplan.memory import Window
-from rmpplan.plan import LeaderPlan, PlanResult
-from rmpplan.topology.machine import Machine
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from rmpplan.memory import Window
+    from rmpplan.overview import Overview
+    from rmpplan.plan import PlanResult, WorkerPlan
+    from rmpplan.topology.machine import Machine
+
+SCHEMA_VERSION = 2
+"""Bumped when a documented JSON value changes meaning (see docs/json.md)."""
 
 
 def cpulist(cpus: Iterable[int]) -> str:
@@ -22,20 +26,20 @@ def mask_hex(machine: Machine, cpus: Iterable[int]) -> str:
     return format_hexmask(cpus, machine.nr_cpu_ids)
 
 
-def follower_lists(result: PlanResult) -> Callable[[LeaderPlan], str]:
-    """Each plan's followers as a cpulist, without re-walking the mask per leader."""
-    minus = CpulistMinus(result.base)
+def follower_lists(result: PlanResult) -> Callable[[WorkerPlan], str]:
+    """Each plan's followers as a cpulist, without re-walking the mask per worker."""
+    minus = CpulistMinus(result.mask)
     return lambda item: minus(item.removed)
 
 
-def lead_note(item: LeaderPlan) -> str:
-    """Where the serial loop runs when not on the leader itself, and a #UD."""
+def lead_note(item: WorkerPlan) -> str:
+    """Where the serial loop runs when not on the worker itself, and a #UD."""
     notes = []
-    if item.lead is None:
+    if item.leader is None:
         notes.append("no leader loop: every CPU runs every region")
-    elif item.lead != item.leader:
-        notes.append(f"loop runs on CPU {item.lead} ({item.case})")
-    if not item.lead_core_programmed:
+    elif item.leader != item.worker:
+        notes.append(f"loop runs on CPU {item.leader} ({item.case})")
+    if not item.leader_core_programmed:
         notes.append("#UD: the leader's core never set RMPOPT_BASE")
     return "; ".join(notes)
 
@@ -47,27 +51,16 @@ def machine_summary(machine: Machine) -> str:
     )
 
 
-def grouped(plans: Iterable[LeaderPlan]) -> list[tuple[list[int], LeaderPlan]]:
-    """Leaders that share a core and followers, for a compact table."""
+def grouped(plans: Iterable[WorkerPlan]) -> list[tuple[list[int], WorkerPlan]]:
+    """Workers that share a core and followers, for a compact table."""
     Key = tuple[tuple[int, ...], frozenset[int], str, str]
     groups: dict[Key, list[int]] = {}
-    first: dict[Key, LeaderPlan] = {}
+    first: dict[Key, WorkerPlan] = {}
     for item in plans:
-        key = (item.leader_core, item.removed, item.case, lead_note(item))
-        groups.setdefault(key, []).append(item.leader)
+        key = (item.worker_core, item.removed, item.case, lead_note(item))
+        groups.setdefault(key, []).append(item.worker)
         first.setdefault(key, item)
     return [(leaders, first[key]) for key, leaders in groups.items()]
-
-
-@dataclass(frozen=True, slots=True)
-class Display:
-    """How the terminal wants output: colour, and a width for wrapping (None: never wrap)."""
-
-    color: bool = False
-    width: int | None = None
-
-
-PLAIN = Display()
 
 
 def window_lines(window: Window) -> list[str]:
@@ -79,3 +72,22 @@ def window_lines(window: Window) -> list[str]:
             "(one RMPOPT table covers 2 TB from its base)"
         )
     return lines
+
+
+def show_facts(view: Overview) -> list[tuple[str, str, str]]:
+    """``show``'s facts beyond the CPUs, as (JSON key, label, value)."""
+    facts = []
+    for key, cpus in (
+        ("offline_after_setup", view.hotplug.offline_after_setup),
+        ("online_after_setup", view.hotplug.online_after_setup),
+    ):
+        if cpus:
+            facts.append((key, key.replace("_", " "), format_cpulist(cpus)))
+    live = view.live
+    if live is not None:
+        facts += [
+            ("smt_control", "smt/control", live.smt_control or "(not present)"),
+            ("snp_init_accepts", "SNP init accepts", "yes" if live.online_equals_present else "no"),
+            ("snp_init", "SNP init", live.explanation),
+        ]
+    return facts

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rmpplan.checks import Checked, Comparison, Finding
-from rmpplan.plan import PlanResult
+from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
-    PLAIN,
     SCHEMA_VERSION,
-    Display,
     cpulist,
     follower_lists,
     mask_hex,
+    show_facts,
 )
-from rmpplan.schedule import ScheduleReport
-from rmpplan.topology.machine import Machine
+
+if TYPE_CHECKING:
+    from rmpplan.checks import Checked, Comparison, Finding
+    from rmpplan.overview import Overview
+    from rmpplan.plan import PlanResult
+    from rmpplan.schedule import ScheduleReport
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -41,11 +42,11 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             "programmed_cores": result.programmed_cores,
             "plans": [
                 {
-                    "leader": item.leader,
-                    "leader_core": cpulist(item.leader_core),
-                    "lead": item.lead,
-                    "lead_core_programmed": item.lead_core_programmed,
-                    "case": item.case,
+                    "leader": item.worker,
+                    "leader_core": cpulist(item.worker_core),
+                    "lead": item.leader,
+                    "lead_core_programmed": item.leader_core_programmed,
+                    "case": str(item.case),
                     "followers": followers(item),
                     "follower_count": item.follower_count,
                     "cores_covered": item.cores_covered,
@@ -86,9 +87,8 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     )
 
 
-def render_show(
-    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
-) -> str:
+def render_show(overview: Overview, display: Display = PLAIN) -> str:
+    machine = overview.machine
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
@@ -98,15 +98,14 @@ def render_show(
             "present": cpulist(machine.present),
             "online": cpulist(machine.online),
             "possible": cpulist(machine.possible),
-            # Labels become keys a program can use: "SNP init accepts" -> "snp_init_accepts".
-            "facts": {re.sub(r"\W+", "_", key).lower(): value for key, value in facts},
+            "facts": {key: value for key, _, value in show_facts(overview)},
             "cores": [
                 {
                     "package": core.key[0],
                     "die": core.key[1],
                     "core": core.key[2],
                     "cpus": cpulist(core.threads),
-                    "online": cpulist(core.online),
+                    "online": cpulist(core.online_threads),
                     "apic_ids": [machine.cpus[cpu].apic_id for cpu in core.threads],
                 }
                 for core in machine.cores
@@ -155,7 +154,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
                 {
                     "strategy": str(item.strategy),
                     "rule": str(item.rule),
-                    "case": item.case,
+                    "case": str(item.case),
                     "leaders": list(item.leaders),
                     "follower_count": item.follower_count,
                     "rmpopt_executions": item.rmpopt_executions,

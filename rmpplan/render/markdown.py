@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rmpplan.checks import Checked, Comparison
-from rmpplan.plan import PlanResult
+from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
-    PLAIN,
-    Display,
     cpulist,
     follower_lists,
     grouped,
     lead_note,
     machine_summary,
     mask_hex,
+    show_facts,
     window_lines,
 )
-from rmpplan.schedule import ScheduleReport
-from rmpplan.topology.machine import Machine
+
+if TYPE_CHECKING:
+    from rmpplan.checks import Checked, Comparison
+    from rmpplan.overview import Overview
+    from rmpplan.plan import PlanResult
+    from rmpplan.schedule import ScheduleReport
 
 
 def _code(text: str) -> str:
@@ -47,7 +50,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     ]
     for leaders, item in grouped(result.plans):
         lines.append(
-            f"| {_code(cpulist(leaders))} | {_code(cpulist(item.leader_core))} "
+            f"| {_code(cpulist(leaders))} | {_code(cpulist(item.worker_core))} "
             f"| {_code(followers(item))} | {item.follower_count} "
             f"| {item.cores_covered}/{cores} | {lead_note(item)} |"
         )
@@ -83,15 +86,15 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_show(
-    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
-) -> str:
+def render_show(overview: Overview, display: Display = PLAIN) -> str:
+    machine = overview.machine
+    facts = show_facts(overview)
     lines = [
         f"### Topology `{machine.name}`",
         "",
         f"{machine_summary(machine)}.",
         "",
-        *(f"- {key}: {value}" for key, value in facts),
+        *(f"- {label}: {value}" for _, label, value in facts),
         *([""] if facts else []),
         "| package | die | core | CPUs | offline |",
         "|---:|---:|---:|---|---|",

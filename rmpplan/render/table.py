@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -11,21 +12,23 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from rmpplan.checks import Checked, Comparison
-from rmpplan.plan import PlanResult
+from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
-    PLAIN,
-    Display,
     cpulist,
     follower_lists,
     grouped,
     lead_note,
     machine_summary,
     mask_hex,
+    show_facts,
     window_lines,
 )
-from rmpplan.schedule import ScheduleReport
-from rmpplan.topology.machine import Machine
+
+if TYPE_CHECKING:
+    from rmpplan.checks import Checked, Comparison
+    from rmpplan.overview import Overview
+    from rmpplan.plan import PlanResult
+    from rmpplan.schedule import ScheduleReport
 
 # Wide enough that nothing wraps when the output is not a terminal (CI logs).
 UNWRAPPED = 100_000
@@ -83,10 +86,10 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     if notes:
         table.add_column("Note", overflow="fold")
     for leaders, item in rows:
-        full = item.cores_covered == cores and item.lead_core_programmed
+        full = item.cores_covered == cores and item.leader_core_programmed
         cells: list[RenderableType] = [
             cpulist(leaders),
-            cpulist(item.leader_core),
+            cpulist(item.worker_core),
             followers(item) or "(none)",
             str(item.follower_count),
             Text(f"{item.cores_covered}/{cores}", style="green" if full else "red"),
@@ -145,9 +148,8 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     return _to_text(parts, display)
 
 
-def render_show(
-    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
-) -> str:
+def render_show(overview: Overview, display: Display = PLAIN) -> str:
+    machine = overview.machine
     tree = Tree(Text(f"{machine.name}: {machine_summary(machine)}", style="bold"))
     packages: dict[int, Tree] = {}
     dies: dict[tuple[int, int], Tree] = {}
@@ -171,7 +173,7 @@ def render_show(
             ("possible", cpulist(machine.possible)),
             ("offline", cpulist(machine.present - machine.online) or "(none)"),
             *([("source", machine.source)] if machine.source else []),
-            *facts,
+            *((label, value) for _, label, value in show_facts(overview)),
         ]
     )
     return _to_text([tree, grid], display)

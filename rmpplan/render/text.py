@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rmpplan.checks import Checked, Comparison
-from rmpplan.plan import PlanResult
+from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
-    PLAIN,
-    Display,
     cpulist,
     follower_lists,
     lead_note,
     machine_summary,
     mask_hex,
+    show_facts,
     window_lines,
 )
-from rmpplan.schedule import ScheduleReport
-from rmpplan.topology.machine import Machine
+
+if TYPE_CHECKING:
+    from rmpplan.checks import Checked, Comparison
+    from rmpplan.overview import Overview
+    from rmpplan.plan import PlanResult
+    from rmpplan.schedule import ScheduleReport
+    from rmpplan.topology.machine import Machine
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
@@ -35,7 +39,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     for item in result.plans:
         note = lead_note(item)
         lines.append(
-            f"leader {item.leader}: leader_core {cpulist(item.leader_core)}; "
+            f"leader {item.worker}: leader_core {cpulist(item.worker_core)}; "
             f"followers {followers(item) or '(none)'} ({item.follower_count}); "
             f"cores covered {item.cores_covered} of {cores}" + (f"; {note}" if note else "")
         )
@@ -62,16 +66,15 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_show(
-    machine: Machine, display: Display = PLAIN, facts: Sequence[tuple[str, str]] = ()
-) -> str:
+def render_show(overview: Overview, display: Display = PLAIN) -> str:
+    machine = overview.machine
     lines = [f"topology: {machine.name}", f"machine: {machine_summary(machine)}"]
     if machine.source:
         lines.append(f"source: {machine.source}")
     lines.append(f"possible: {cpulist(machine.possible)}")
     offline = machine.present - machine.online
     lines.append(f"offline: {cpulist(offline) or '(none)'}")
-    lines += [f"{key}: {value}" for key, value in facts]
+    lines += [f"{label}: {value}" for _, label, value in show_facts(overview)]
     for core in machine.cores:
         package, die, number = core.key
         marks = ",".join(_thread(machine, cpu) for cpu in core.threads)

@@ -7,8 +7,9 @@ describes the rules and the traps they avoid.
 
 from __future__ import annotations
 
-from rmpplan.sources.detect import SourceFormat, detect_format, find_sources, read_source
+from rmpplan.sources.detect import detect_format, find_sources, read_source
 from rmpplan.sources.live import LiveFacts, live_facts
+from rmpplan.terms import SourceFormat
 
 __all__ = [
     "LiveFacts",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from rmpplan.sources.lscpu import (
 )
 from rmpplan.sources.sysfs import CPU_DIR, read_sysfs_tree
 from rmpplan.sources.tree import DirTree
+from rmpplan.terms import SourceFormat
 
 if TYPE_CHECKING:
     from rmpplan.topology.machine import Machine
@@ -32,16 +32,6 @@ _HWLOC_ROOT = re.compile(
     r"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>\s*)*<topology[\s>/]",
     re.DOTALL,
 )
-
-
-class SourceFormat(StrEnum):
-    """A kind of real-machine input."""
-
-    SYSFS = "sysfs"
-    TARBALL = "tarball"
-    HWLOC_XML = "hwloc-xml"
-    LSCPU_JSON = "lscpu-json"
-    LSCPU_CSV = "lscpu-csv"
 
 
 def _is_tar_name(path: Path) -> bool:

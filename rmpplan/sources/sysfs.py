@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError
 from rmpplan.sources.assemble import Group, assemble, show_cpus
-from rmpplan.topology.machine import NR_CPUS_MAX
+from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping

@@ -69,10 +69,10 @@ def to_document(machine: Machine, *, compact: bool = True) -> dict[str, Any]:
         doc["layout"] = layout.model_dump()
     else:
         doc["cpus"] = [_cpu_entry(machine, cpu_id) for cpu_id in machine.cpus]
-    if machine.offline_after_setup:
-        doc["offline_after_setup"] = format_cpulist(machine.offline_after_setup)
-    if machine.online_after_setup:
-        doc["online_after_setup"] = format_cpulist(machine.online_after_setup)
+    if machine.hotplug.offline_after_setup:
+        doc["offline_after_setup"] = format_cpulist(machine.hotplug.offline_after_setup)
+    if machine.hotplug.online_after_setup:
+        doc["online_after_setup"] = format_cpulist(machine.hotplug.online_after_setup)
     return doc
 
 

@@ -13,7 +13,9 @@ from yaml.nodes import Node
 from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError
 from rmpplan.files import read_file_bytes
-from rmpplan.topology.machine import NR_CPUS_MAX, Cpu, Machine, build_machine
+from rmpplan.hotplug import Hotplug
+from rmpplan.terms import NR_CPUS_MAX
+from rmpplan.topology.machine import Cpu, Machine, build_machine
 from rmpplan.topology.parse import _clip, decode, load_json, load_yaml, locate
 from rmpplan.topology.schema import Layout, TopologyFile
 
@@ -107,11 +109,11 @@ def expand(model: TopologyFile, default_name: str) -> Machine:
         assert model.cpus is not None  # the schema guarantees one form
         cpus = [Cpu(c.id, c.package, c.die, c.core, c.online, c.apic_id) for c in model.cpus]
     possible = None if model.possible is None else _cpulist(model.possible, "possible")
-    after_setup = (
+    hotplug = Hotplug(
         _cpulist(model.offline_after_setup, "offline_after_setup"),
         _cpulist(model.online_after_setup, "online_after_setup"),
     )
-    return build_machine(name, cpus, possible, model.source, after_setup)
+    return build_machine(name, cpus, possible, model.source, hotplug)
 
 
 def _cpulist(value: str | int | None, key: str) -> frozenset[int]:
@@ -120,7 +122,7 @@ def _cpulist(value: str | int | None, key: str) -> frozenset[int]:
     try:
         return parse_cpulist(str(value), NR_CPUS_MAX)
     except InputError as err:
-        raise InputError(f"{key}: {err.message}") from None
+        raise err.within(key) from None
 
 
 def _bits(count: int) -> int:

@@ -14,8 +14,8 @@ from functools import cached_property
 import networkx as nx
 
 from rmpplan.errors import InputError
-
-NR_CPUS_MAX = 8192
+from rmpplan.hotplug import NO_HOTPLUG, Hotplug
+from rmpplan.terms import NR_CPUS_MAX
 
 CoreKey = tuple[int, int, int]
 """A core's identity: (package, die, core)."""
@@ -45,7 +45,7 @@ class Core:
 
     key: CoreKey
     threads: tuple[int, ...]
-    online: tuple[int, ...]
+    online_threads: tuple[int, ...]
 
     @property
     def first(self) -> int:
@@ -78,15 +78,14 @@ class Machine:
         graph: nx.DiGraph,
         possible: frozenset[int],
         source: str | None = None,
-        after_setup: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset()),
+        hotplug: Hotplug = NO_HOTPLUG,
     ) -> None:
         self.name = name
         self.graph = graph
         self.possible = possible
         self.source = source
-        # CPUs the file says go offline / come online between setup and the
-        # handler's run (a hotplug scenario); checked when verified.
-        self.offline_after_setup, self.online_after_setup = after_setup
+        # The file's hotplug scenario (empty when it has none); verify judges it.
+        self.hotplug = hotplug
         cpus: dict[int, Cpu] = {}
         cores: list[Core] = []
         core_of: dict[int, int] = {}
@@ -139,7 +138,7 @@ class Machine:
         ``online`` is the online set at that moment (the machine's own by default).
         """
         if online is None:
-            return self.core_of(cpu).online if self.cpus[cpu].online else ()
+            return self.core_of(cpu).online_threads if self.cpus[cpu].online else ()
         if cpu not in online:
             return ()
         return tuple(t for t in self.core_of(cpu).threads if t in online)
@@ -153,7 +152,7 @@ def build_machine(
     cpus: Iterable[Cpu],
     possible: Iterable[int] | None = None,
     source: str | None = None,
-    after_setup: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset()),
+    hotplug: Hotplug = NO_HOTPLUG,
 ) -> Machine:
     """Check the CPUs' structure and build the graph.
 
@@ -201,7 +200,7 @@ def build_machine(
         edges += [(MACHINE_NODE, package), (package, die), (die, core), (core, this)]
     graph.add_nodes_from(nodes)
     graph.add_edges_from(edges)
-    return Machine(name, graph, possible_set, source, after_setup)
+    return Machine(name, graph, possible_set, source, hotplug)
 
 
 def _key_text(key: CoreKey) -> str:

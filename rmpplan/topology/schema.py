@@ -6,12 +6,11 @@ float id or a ``"yes"`` boolean is a mistake to report, not to coerce.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rmpplan.topology.machine import NR_CPUS_MAX
+from rmpplan.terms import NR_CPUS_MAX
 
 CpuId = Annotated[int, Field(ge=0, lt=NR_CPUS_MAX, description="A CPU number, 0-8191.")]
 CpuListText = Annotated[
@@ -38,15 +37,6 @@ class CpuEntry(_Strict):
     apic_id: int | None = Field(
         None, ge=0, description="Initial APIC id, used by the apic-primary rule."
     )
-
-
-class Numbering(StrEnum):
-    """How a regular machine numbers its threads."""
-
-    SMT_LAST = "smt-last"
-    """Thread t of core k is CPU t*ncores + k: every first thread, then every second (EPYC)."""
-    SMT_ADJACENT = "smt-adjacent"
-    """Thread t of core k is CPU k*nthreads + t: siblings are neighbours."""
 
 
 class Layout(_Strict):

@@ -28,7 +28,7 @@ def require_shared_real(path: Path = SHARED_REAL) -> Path:
 
 def first(machine: Machine) -> list[int]:
     """FIRST: the lowest online thread of every core that has one, sorted."""
-    return sorted(core.online[0] for core in machine.cores if core.online)
+    return sorted(core.online_threads[0] for core in machine.cores if core.online_threads)
 
 
 def sysfs(name: str) -> Machine:

@@ -94,7 +94,7 @@ def test_offline_cpu0_without_topology() -> None:
     assert machine.present == {0, 1, 2, 3}
     assert machine.possible == set(range(8))
     assert machine.cores[0].threads == (0,)
-    assert machine.cores[0].online == ()
+    assert machine.cores[0].online_threads == ()
     assert machine.cores[0].key == (0, 0, 0)
     assert first(machine) == [1, 2, 3]
 
@@ -236,7 +236,7 @@ def test_offline_cpu_named_by_an_online_sibling_joins_its_core(tmp_path: Path) -
     )
     (tmp_path / CPU_DIR / "cpu1").mkdir()
     machine = read_source(root)
-    assert [(core.threads, core.online) for core in machine.cores] == [((0, 1), (0,))]
+    assert [(core.threads, core.online_threads) for core in machine.cores] == [((0, 1), (0,))]
 
 
 def test_derived_online_needs_a_topology_folder(tmp_path: Path) -> None:

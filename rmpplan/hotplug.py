@@ -1,0 +1,55 @@
+"""A hotplug scenario: CPUs that change state between setup and the handler's run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rmpplan.errors import InputError
+
+if TYPE_CHECKING:
+    from rmpplan.topology.machine import Machine
+
+
+@dataclass(frozen=True, slots=True)
+class Hotplug:
+    """CPUs taken offline or brought online after the mask and MSRs are set up.
+
+    A topology file may carry one; the command line's flags override it list
+    by list (:meth:`override`). Empty means no change, and is falsy.
+    """
+
+    offline_after_setup: frozenset[int] = frozenset()
+    online_after_setup: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.offline_after_setup or self.online_after_setup)
+
+    def override(
+        self, offline: frozenset[int] | None = None, online: frozenset[int] | None = None
+    ) -> Hotplug:
+        """This scenario with each given list replacing the one of the same kind."""
+        return Hotplug(
+            self.offline_after_setup if offline is None else offline,
+            self.online_after_setup if online is None else online,
+        )
+
+    def handler_online(self, machine: Machine) -> frozenset[int]:
+        """The online set when the handler runs; refuses changes that are no change."""
+        for cpu in sorted(self.offline_after_setup | self.online_after_setup):
+            if cpu not in machine.cpus:
+                raise InputError(f"hotplug: CPU {cpu} is not a present CPU")
+        both = self.offline_after_setup & self.online_after_setup
+        if both:
+            raise InputError(f"hotplug: CPU {min(both)} is both onlined and offlined")
+        not_online = sorted(self.offline_after_setup - machine.online)
+        if not_online:
+            raise InputError(f"hotplug: CPU {not_online[0]} is already offline at setup")
+        not_offline = sorted(self.online_after_setup & machine.online)
+        if not_offline:
+            raise InputError(f"hotplug: CPU {not_offline[0]} is already online at setup")
+        return (machine.online - self.offline_after_setup) | self.online_after_setup
+
+
+NO_HOTPLUG = Hotplug()
+"""The scenario of a file that has none."""
