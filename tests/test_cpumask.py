@@ -4,6 +4,7 @@ reads its bytes, and Hypothesis round trips."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rmpplan import cpumask
 from rmpplan.cli.main import cli
 from rmpplan.cpumask import (
     NR_CPUS_MAX,
@@ -723,3 +725,81 @@ def test_parselist_wraps_like_kernel(a: int, b: int, used: int, group: int) -> N
     used = min(used, group)
     text = f"{start}-{end}:{used}/{group}"
     assert parse_cpulist(text, 128) == kernel_region(start, end, used, group)
+
+
+# Cheap inputs: more examples than FAST, so rarer token mixes come up too.
+WIDE = settings(max_examples=150)
+# Tokens rather than single characters, so that "all", "N" and 32-bit edges come up often.
+LIST_TOKENS = ["0", "1", "7", "31", "63", "4294967295", "4294967296", "-", ",", ":", "/"]
+LIST_TOKENS += ["N", " ", "\n", "\t", "all", "ALL", "al", "x", "\0"]
+HEX_TOKENS = ["0", "1", "f", "A", "deadbeef", "12345678", "g", "x", ",", " ", "\n", "\t", "\0"]
+NEVER = re.compile(r"(?!)")
+
+
+def errno_or_bits(parse: Callable[[str, int], frozenset[int]], text: str, nbits: int) -> object:
+    """The set ``parse`` returns, or its errno and message."""
+    try:
+        return parse(text, nbits)
+    except MaskError as err:
+        return err.errno, err.reason
+
+
+@WIDE
+@given(st.lists(st.sampled_from(LIST_TOKENS), max_size=12).map("".join), NBITS)
+def test_cpulist_fast_path_agrees_with_byte_scanner(text: str, nbits: int) -> None:
+    """On ASCII the regex fast path and the byte scanner give the same bits or error."""
+    fast = errno_or_bits(parse_cpulist, text, nbits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cpumask, "_PLAIN_LIST", NEVER)
+        assert errno_or_bits(parse_cpulist, text, nbits) == fast
+
+
+@WIDE
+@given(st.lists(st.sampled_from(HEX_TOKENS), max_size=12).map("".join), NBITS)
+def test_hexmask_fast_path_agrees_with_byte_scanner(text: str, nbits: int) -> None:
+    """On ASCII the regex fast path and the byte scanner give the same bits or error."""
+    fast = errno_or_bits(parse_hexmask, text, nbits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cpumask, "_HEX_LIST", NEVER)
+        assert errno_or_bits(parse_hexmask, text, nbits) == fast
+
+
+def kernel_bitmap_parse(data: bytes, nbits: int) -> frozenset[int] | str:
+    """A literal port of bitmap_parse and bitmap_get_x32_reverse over bytes."""
+    sep, hexdigits = b" \t\n\v\f\r\xa0,", b"0123456789abcdefABCDEF"
+    data = data.split(b"\0")[0].split(b"\n")[0]
+    end, chunks, value, chunk = len(data) - 1, (nbits + 31) // 32, 0, 0
+    while True:
+        while end >= 0 and data[end] in sep:
+            end -= 1
+        if end < 0:
+            break
+        if chunks == 0:
+            return "EOVERFLOW"
+        chunks -= 1
+        num = 0
+        for shift in range(0, 32, 4):
+            if data[end] not in hexdigits:
+                return "EINVAL"
+            num |= int(chr(data[end]), 16) << shift
+            end -= 1
+            if end < 0 or data[end] in sep:
+                break
+        else:
+            end -= 1
+            if data[end + 1] in hexdigits:
+                return "EOVERFLOW"
+        value |= num << (32 * chunk)
+        chunk += 1
+    return "EOVERFLOW" if value >> nbits else bits(value)
+
+
+NON_ASCII = ["\u00e9", "\u00a0", "\u0800", "\uff11", raw(0xA0), raw(0xFF), raw(0x80)]
+
+
+@WIDE
+@given(st.lists(st.sampled_from(HEX_TOKENS + NON_ASCII), max_size=10).map("".join), NBITS)
+def test_hexmask_matches_kernel_port_on_any_text(text: str, nbits: int) -> None:
+    """parse_hexmask gives the bits or errno of a literal byte-level bitmap_parse."""
+    expected = kernel_bitmap_parse(text.encode("utf-8", "surrogateescape"), nbits)
+    assert outcome(parse_hexmask, text, nbits) == expected
