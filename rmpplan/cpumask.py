@@ -5,6 +5,13 @@
 (``bitmap_list_string`` / ``bitmap_string`` in lib/vsprintf.c).  Bitmaps are Python ints
 inside; callers see sets of CPU ids.  Where the kernel has a quirk the parsers keep it,
 because the point of this module is to predict what the kernel would accept.
+
+The kernel reads bytes, classed by its own Latin-1 ctype (lib/ctype.c), so the exact
+scanners read the text's UTF-8 bytes the same way: byte 0xA0 is whitespace there, no byte
+>= 0x80 is a digit or hex digit, and the hex mask's unchecked ninth character is one byte,
+never a whole non-ASCII character.  A surrogate-escaped character (how Python decodes an
+undecodable byte in argv or a file) stands for that raw byte.  Well-formed ASCII takes
+regex fast paths instead.
 """
 
 from __future__ import annotations
@@ -32,12 +39,17 @@ NR_CPUS_MAX = 8192  # x86_64 NR_CPUS_RANGE_END; CPU ids are in [0, 8191]
 
 _U32_MAX = 0xFFFFFFFF
 _QUOTE_MAX = 40  # never echo more than this much of (possibly huge) input
-# The kernel's isspace() on ASCII, plus ','.  Input is a str, so a non-ASCII character
-# is never a separator (the kernel would see UTF-8 bytes, none of them a space or digit).
-_SEP = frozenset(" \t\n\v\f\r,")
-_DIGITS = re.compile(r"[0-9]+")
-_HEX = {c: int(c, 16) for c in "0123456789abcdefABCDEF"}
-# Fast paths for well-formed input; anything else takes the character-exact slow path.
+# Byte classes of the kernel's _ctype[] (lib/ctype.c): isspace() is the _S flag, which
+# the Latin-1 no-break space 0xA0 has too.  Digits (_parse_integer) and hex digits
+# (hex_to_bin) are ASCII only.  __end_of_region() adds ','.
+_SPACE = frozenset(b"\t\n\v\f\r \xa0")
+_SEP = _SPACE | frozenset(b",")
+_DIGITS = re.compile(rb"[0-9]+")
+_HEX = {c: int(chr(c), 16) for c in b"0123456789abcdefABCDEF"}
+_NEWLINE, _DASH, _COLON, _SLASH, _N = b"\n-:/N"
+_ASCII_SPACE = "".join(filter(str.isspace, map(chr, range(128))))  # what str.strip() strips
+# Fast paths for well-formed ASCII input (the classes are ASCII, so any other character
+# fails them); everything else takes the byte-exact scanners.
 _PLAIN_LIST = re.compile(r"[ \t\v\f\r,]*(?:[0-9]{1,10}(?:-[0-9]{1,10})?(?:[ \t\v\f\r,]+|\Z))*")
 _PLAIN_ITEM = re.compile(r"([0-9]+)(?:-([0-9]+))?")
 _HEX_LIST = re.compile(r"[ \t\v\f\r,]*(?:[0-9a-fA-F]{1,8}(?:[ \t\v\f\r,]+|\Z))*")
@@ -55,13 +67,53 @@ def _show(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _describe(text: str, pos: int) -> str:
-    """Name the character at ``pos`` for an error message."""
-    if pos >= len(text):
+def _kernel_bytes(text: str) -> bytes:
+    """The bytes the kernel would read for ``text``: UTF-8, with a surrogate-escaped byte
+    (how Python decodes argv and undecodable files) as that raw byte."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        # Any other lone surrogate never came from bytes: encode it as WTF-8, not fail.
+        return b"".join(
+            c.encode("utf-8", "surrogateescape" if "\udc80" <= c <= "\udcff" else "surrogatepass")
+            for c in text
+        )
+
+
+def _char_span(data: bytes, pos: int) -> tuple[int, int]:
+    """The UTF-8 character that byte ``pos`` belongs to, or just that byte when it is
+    ASCII or part of no valid character."""
+    if data[pos] < 0x80:
+        return pos, pos + 1
+    for start in range(pos, max(pos - 3, 0) - 1, -1):
+        for end in range(max(start + 2, pos + 1), min(start + 4, len(data)) + 1):
+            try:
+                data[start:end].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return start, end
+    return pos, pos + 1
+
+
+def _quote(data: bytes, start: int, end: int) -> str:
+    """``data[start:end]`` widened to whole characters, for a one-line message."""
+    if start < end:
+        start = _char_span(data, start)[0]
+        end = _char_span(data, end - 1)[1]
+    return _show(data[start:end].decode("utf-8", "backslashreplace"))
+
+
+def _describe(data: bytes, pos: int) -> str:
+    """Name the byte at ``pos`` for an error message: its character, and for a non-ASCII
+    character its UTF-8 bytes, since the kernel judges each byte on its own."""
+    if pos >= len(data):
         return "end of input"
-    if text[pos] == "\n":
+    if data[pos] == _NEWLINE:
         return "a newline"
-    return f"'{_show(text[pos])}'"
+    start, end = _char_span(data, pos)
+    if end - start == 1:
+        return f"'{_quote(data, start, end)}'"
+    return f"'{_quote(data, start, end)}' (UTF-8 {data[start:end].hex(' ')})"
 
 
 def _c_string(text: str) -> str:
@@ -119,13 +171,13 @@ def _region_bits(start: int, end: int, used: int, group: int) -> int:
 
 
 class _Cpulist:
-    """One ``bitmap_parselist`` run; ``pos`` indexes ``text`` like the kernel's ``str``."""
+    """One ``bitmap_parselist`` run; ``pos`` indexes ``data`` like the kernel's ``str``."""
 
-    __slots__ = ("done", "lastbit", "n", "nbits", "pos", "region_start", "text")
+    __slots__ = ("data", "done", "lastbit", "n", "nbits", "pos", "region_start")
 
-    def __init__(self, text: str, nbits: int) -> None:
-        self.text = text
-        self.n = len(text)
+    def __init__(self, data: bytes, nbits: int) -> None:
+        self.data = data
+        self.n = len(data)
         self.nbits = nbits
         self.lastbit = nbits - 1
         self.pos = 0
@@ -133,40 +185,41 @@ class _Cpulist:
         self.done = False
 
     def fail(self, errno: str, why: str) -> NoReturn:
-        stop = self.region_start
-        while stop < self.n and self.text[stop] not in _SEP:
-            stop += 1
-        region = _show(self.text[self.region_start : stop])
+        data, stop = self.data, self.region_start
+        while stop < self.n and data[stop] not in _SEP:
+            # Step over whole characters: U+00A0 is C2 A0, and the quote should show it.
+            stop = _char_span(data, stop)[1]
+        region = _quote(data, self.region_start, stop)
         raise MaskError(errno, f"cpulist region '{region}': {why}")
 
     def end_of_region(self) -> bool:
-        return self.pos >= self.n or self.text[self.pos] in _SEP
+        return self.pos >= self.n or self.data[self.pos] in _SEP
 
     def end_of_str(self) -> bool:
-        return self.pos >= self.n or self.text[self.pos] == "\n"
+        return self.pos >= self.n or self.data[self.pos] == _NEWLINE
 
     def number(self, what: str) -> int:
         """``bitmap_getnum``: 'N' or decimal digits that fit in 32 bits."""
-        text, pos = self.text, self.pos
-        if pos < self.n and text[pos] == "N":
+        data, pos = self.data, self.pos
+        if pos < self.n and data[pos] == _N:
             self.pos = pos + 1
             return self.lastbit
-        match = _DIGITS.match(text, pos)
+        match = _DIGITS.match(data, pos)
         if match is None:
-            self.fail("EINVAL", f"expected {what} (decimal or N), found {_describe(text, pos)}")
+            self.fail("EINVAL", f"expected {what} (decimal or N), found {_describe(data, pos)}")
         digits = match.group()
-        significant = digits.lstrip("0") or "0"
+        significant = digits.lstrip(b"0") or b"0"
         # Length first: int() of a huge digit string is slow and may be refused.
         if len(significant) > 10 or int(significant) > _U32_MAX:
-            self.fail("EOVERFLOW", f"{what} {_show(digits)} is greater than {_U32_MAX}")
+            self.fail("EOVERFLOW", f"{what} {_show(digits.decode())} is greater than {_U32_MAX}")
         self.pos = match.end()
         return int(significant)
 
     def parse(self) -> int:
         bits = 0
         while not self.done:
-            # bitmap_find_region: ',' and all whitespace, '\n' included, lead a region.
-            while self.pos < self.n and self.text[self.pos] in _SEP:
+            # bitmap_find_region: ',' and all whitespace ('\n' and 0xA0 too) lead a region.
+            while self.pos < self.n and self.data[self.pos] in _SEP:
                 self.pos += 1
             if self.pos >= self.n:
                 break
@@ -176,39 +229,40 @@ class _Cpulist:
 
     def region(self) -> int:
         """Parse, check and expand one region; sets ``done`` when the list ends there."""
-        text = self.text
-        head = text[self.pos : self.pos + 3]
-        if head.isascii() and head.lower() == "all":  # strncasecmp(str, "all", 3)
+        data = self.data
+        # strncasecmp(str, "all", 3): the kernel's tolower() maps no byte >= 0x80 into ASCII.
+        if data[self.pos : self.pos + 3].lower() == b"all":
             start, end = 0, self.lastbit
             self.pos += 3
         else:
             start = self.number("start")
             if self.end_of_region():
                 return self.plain(start, start)
-            if text[self.pos] != "-":
-                if text[self.pos] == ":":
+            if data[self.pos] != _DASH:
+                if data[self.pos] == _COLON:
                     self.fail("EINVAL", "a single number takes no ':used/group' pattern")
                 self.fail(
                     "EINVAL",
                     f"expected '-', ',' or whitespace after {start}, "
-                    f"found {_describe(text, self.pos)}",
+                    f"found {_describe(data, self.pos)}",
                 )
             self.pos += 1
             end = self.number("end")
         if self.end_of_region():
             return self.plain(start, end)
-        if text[self.pos] != ":":
+        if data[self.pos] != _COLON:
             self.fail(
                 "EINVAL",
                 f"expected ':', ',' or whitespace after "
-                f"'{_show(text[self.region_start : self.pos])}', found {_describe(text, self.pos)}",
+                f"'{_quote(data, self.region_start, self.pos)}', "
+                f"found {_describe(data, self.pos)}",
             )
         self.pos += 1
         used = self.number("used-bit count")
-        if self.pos >= self.n or text[self.pos] != "/":
+        if self.pos >= self.n or data[self.pos] != _SLASH:
             self.fail(
                 "EINVAL",
-                f"expected '/' after used-bit count {used}, found {_describe(text, self.pos)}",
+                f"expected '/' after used-bit count {used}, found {_describe(data, self.pos)}",
             )
         self.pos += 1
         group = self.number("group size")
@@ -248,15 +302,15 @@ def parse_cpulist(text: str, nbits: int = NR_CPUS_MAX) -> frozenset[int]:
     whitespace, '\\n' ends the list directly after a plain region, else is a separator)."""
     _check_nbits(nbits)
     text = _c_string(text)
-    # Fast path for what sysfs prints: only "a" and "a-b" regions, every one valid.  A
-    # final '\n' is harmless to the kernel wherever it stands.  Anything else, every
-    # error included, goes through the exact scanner.
+    # Fast path for what sysfs prints: only "a" and "a-b" regions in ASCII, every one
+    # valid.  A final '\n' is harmless to the kernel wherever it stands.  Anything else,
+    # every error included, goes through the exact scanner.
     body = text[:-1] if text.endswith("\n") else text
     if _PLAIN_LIST.fullmatch(body):
         ranges = [(int(a), int(b or a)) for a, b in _PLAIN_ITEM.findall(body)]
         if all(a <= b < nbits for a, b in ranges):
             return frozenset(chain.from_iterable(range(a, b + 1) for a, b in ranges))
-    return _bits_to_set(_Cpulist(text, nbits).parse())
+    return _bits_to_set(_Cpulist(_kernel_bytes(text), nbits).parse())
 
 
 def _runs(ids: list[int]) -> list[tuple[int, int]]:
@@ -322,46 +376,48 @@ class CpulistMinus:
 # --- hex mask (bitmap_parse) ----------------------------------------------------------
 
 
-def _chunk_text(text: str, right: int) -> str:
-    """The separator-delimited chunk of ``text`` that ends at index ``right``."""
+def _chunk_text(data: bytes, right: int) -> str:
+    """The separator-delimited chunk of ``data`` that ends at index ``right``."""
     left = right
-    while left > 0 and text[left - 1] not in _SEP:
+    while left > 0 and data[left - 1] not in _SEP:
         left -= 1
-    return _show(text[left : right + 1])
+    return _quote(data, left, right + 1)
 
 
-def _hex_chunk(text: str, end: int) -> tuple[int, int]:
+def _hex_chunk(data: bytes, end: int) -> tuple[int, int]:
     """``bitmap_get_x32_reverse``: up to 8 hex digits read leftwards from ``end``.
     Returns the value and the index left of what was consumed."""
     right = end
     value = 0
     for shift in range(0, 32, 4):
-        digit = _HEX.get(text[end], -1)
+        digit = _HEX.get(data[end], -1)
         if digit < 0:
             raise MaskError(
                 "EINVAL",
-                f"hex mask chunk '{_chunk_text(text, right)}': "
-                f"{_describe(text, end)} is not a hex digit",
+                f"hex mask chunk '{_chunk_text(data, right)}': "
+                f"{_describe(data, end)} is not a hex digit",
             )
         value |= digit << shift
         end -= 1
-        if end < 0 or text[end] in _SEP:
+        if end < 0 or data[end] in _SEP:
             return value, end
-    if text[end] in _HEX:
+    if data[end] in _HEX:
         raise MaskError(
             "EOVERFLOW",
-            f"hex mask chunk '{_chunk_text(text, right)}' has more than 8 hex digits (32 bits)",
+            f"hex mask chunk '{_chunk_text(data, right)}' has more than 8 hex digits (32 bits)",
         )
-    # The kernel consumes a non-hex ninth character without complaint ("x12345678" is
-    # accepted as 0x12345678); kept so that we accept exactly what the kernel does.
+    # bitmap_get_x32_reverse consumes a non-hex ninth byte without complaint ("x12345678"
+    # is accepted as 0x12345678); kept so that we accept exactly what the kernel does.
+    # One byte only: of "é12345678" it takes 0xA9 and then fails on 0xC3.
     return value, end - 1
 
 
 def _too_many_chunks(text: str, max_chunks: int, nbits: int) -> MaskError:
+    # Only ASCII spaces are stripped: a U+00A0 may be what made the extra chunk.
     return MaskError(
         "EOVERFLOW",
-        f"hex mask '{_show(text.strip())}' has more 32-bit chunks than the {max_chunks} "
-        f"that nbits {nbits} allows",
+        f"hex mask '{_show(text.strip(_ASCII_SPACE))}' has more 32-bit chunks than the "
+        f"{max_chunks} that nbits {nbits} allows",
     )
 
 
@@ -375,24 +431,26 @@ def parse_hexmask(text: str, nbits: int = NR_CPUS_MAX) -> frozenset[int]:
     if newline >= 0:
         text = text[:newline]
     max_chunks = (nbits + 31) // 32
-    if _HEX_LIST.fullmatch(text):  # only 1-8 digit chunks: no quirk can apply
+    if _HEX_LIST.fullmatch(text):  # only 1-8 digit ASCII chunks: no quirk can apply
         chunks = _HEX_RUN.findall(text)
         if len(chunks) > max_chunks:
             raise _too_many_chunks(text, max_chunks, nbits)
         bits = int("".join(c.rjust(8, "0") for c in chunks) or "0", 16)
     else:
+        data = _kernel_bytes(text)
         bits = 0
         chunk = 0
-        end = len(text) - 1
+        end = len(data) - 1
         while True:
-            while end >= 0 and text[end] in _SEP:
+            while end >= 0 and data[end] in _SEP:
                 end -= 1
             if end < 0:
                 break
             # Counted before the chunk is read, as the kernel does.
             if chunk == max_chunks:
-                raise _too_many_chunks(text, max_chunks, nbits)
-            value, end = _hex_chunk(text, end)
+                shown = data.decode("utf-8", "backslashreplace")
+                raise _too_many_chunks(shown, max_chunks, nbits)
+            value, end = _hex_chunk(data, end)
             bits |= value << (32 * chunk)
             chunk += 1
     if bits >> nbits:

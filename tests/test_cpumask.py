@@ -1,14 +1,19 @@
 """Tests for rmpplan.cpumask: the kernel's lib/test_bitmap.c tables, the brief's printing
-and width examples, the kernel quirks kept on purpose, and Hypothesis round trips."""
+and width examples, the kernel quirks kept on purpose, non-ASCII input read as the kernel
+reads its bytes, and Hypothesis round trips."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rmpplan import cpumask
+from rmpplan.cli.main import cli
 from rmpplan.cpumask import (
     NR_CPUS_MAX,
     format_cpulist,
@@ -296,7 +301,7 @@ def test_parselist_kernel_quirks(text: str, nbits: int, expected: frozenset[int]
         ("1-2:3", 8, "EINVAL"),
         ("0-31:1/2x", 64, "EINVAL"),
         ("\uff11", 8, "EINVAL"),  # a fullwidth digit is not a digit
-        ("1\u00a02", 8, "EINVAL"),  # nor is a no-break space a separator
+        ("1\u00a02", 8, "EINVAL"),  # U+00A0 is C2 A0: 0xA0 separates, 0xC2 does not
     ],
 )
 def test_parselist_errno_edges(text: str, nbits: int, errno: str) -> None:
@@ -339,6 +344,194 @@ def test_parse_hex_errno_edges(text: str, nbits: int, errno: str) -> None:
     with pytest.raises(MaskError) as info:
         parse_hexmask(text, nbits)
     assert info.value.errno == errno
+
+
+# --- non-ASCII: the kernel reads UTF-8 bytes with lib/ctype.c's Latin-1 classes ---
+
+
+def raw(byte: int) -> str:
+    """The str Python gives for ``byte`` alone in argv: itself if ASCII, else escaped."""
+    return chr(byte) if byte < 0x80 else chr(0xDC00 + byte)
+
+
+def outcome(parse: Callable[[str, int], frozenset[int]], text: str, nbits: int) -> object:
+    """The set ``parse`` returns, or the errno it fails with."""
+    try:
+        return parse(text, nbits)
+    except MaskError as err:
+        return err.errno
+
+
+@pytest.mark.parametrize(
+    ("text", "nbits", "expected"),
+    [
+        ("1" + raw(0xA0) + "2", 8, {1, 2}),  # a raw 0xA0 is isspace() in lib/ctype.c
+        (raw(0xA0) + "1," + raw(0xA0) + "3-4" + raw(0xA0), 8, {1, 3, 4}),
+        ("all" + raw(0xA0) + "7", 8, set(range(8))),
+        ("0-7:1/2" + raw(0xA0) + "1", 8, {0, 1, 2, 4, 6}),
+        ("1\n\u00e9", 8, {1}),  # the list ends at the '\n' before the kernel reads 0xC3
+        ("1\0\u00e9", 8, {1}),  # and at a NUL
+        ("0-3\0" + raw(0xFF), 8, {0, 1, 2, 3}),
+    ],
+)
+def test_parselist_non_ascii_accepted(text: str, nbits: int, expected: set[int]) -> None:
+    """Raw 0xA0 bytes separate regions; nothing after the end of the list is read."""
+    assert parse_cpulist(text, nbits) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "nbits", "errno"),
+    [
+        # The issue's vector: C2 A0 31.  bitmap_find_region skips no byte (0xC2 is _U, not
+        # _S), strncasecmp fails, and _parse_integer reads no digit from 0xC2: len 0, so
+        # bitmap_getnum returns EINVAL.  No number is ever read, so never EOVERFLOW.
+        ("\u00a01", 8192, "EINVAL"),
+        ("1,\u00a0", 8, "EINVAL"),  # 0xC2 starts a region
+        ("\u0663", 8, "EINVAL"),  # ARABIC-INDIC DIGIT THREE: D9 A3, no ASCII digit
+        ("1\uff12", 8, "EINVAL"),  # FULLWIDTH DIGIT TWO after a number
+        ("0-\uff13", 8, "EINVAL"),
+        ("0-3:1/2\u00e9", 8, "EINVAL"),  # after the group size 0xC3 starts a region
+        ("\u00c0ll", 8, "EINVAL"),  # tolower(0xC3) is no 'a': not "all"
+        ("1-" + raw(0xA0) + "2", 8, "EINVAL"),  # a separator where the end should be
+        (raw(0xFF), 8, "EINVAL"),
+        ("\ud800", 8, "EINVAL"),  # a lone surrogate not from surrogateescape: no crash
+        ("0-31," + raw(0xA0) + "\u00e9", 8, "ERANGE"),  # regions fail in order
+    ],
+)
+def test_parselist_non_ascii_errno(text: str, nbits: int, errno: str) -> None:
+    """Non-ASCII characters are never digits or separators, whatever Unicode says."""
+    with pytest.raises(MaskError) as info:
+        parse_cpulist(text, nbits)
+    assert info.value.errno == errno
+
+
+def kernel_list_byte(byte: int) -> frozenset[int] | str:
+    """What bitmap_parselist makes of "1", ``byte``, "2" with 256 bits, class by class."""
+    if byte in b"\0\n":  # end of the C string; '\n' right after a plain region ends it
+        return frozenset({1})
+    if byte in b" \t\v\f\r,\xa0-":  # _S in lib/ctype.c, ',' and a range's '-'
+        return frozenset({1, 2})
+    if byte in b"0123456789":
+        return frozenset({int(f"1{chr(byte)}2")})
+    return "EINVAL"
+
+
+def test_parselist_every_byte() -> None:
+    """Each of the 256 bytes between two numbers acts as the kernel's ctype classes it."""
+    got = {byte: outcome(parse_cpulist, "1" + raw(byte) + "2", 256) for byte in range(256)}
+    assert got == {byte: kernel_list_byte(byte) for byte in range(256)}
+
+
+@pytest.mark.parametrize(
+    ("text", "nbits", "expected"),
+    [
+        ("1" + raw(0xA0) + "2", 64, bits(1 << 32 | 2)),  # a raw 0xA0 separates chunks
+        (raw(0xA0) + "f" + raw(0xA0), 32, bits(0xF)),
+        (raw(0xFF) + "12345678", 32, bits(0x12345678)),  # the ninth byte, swallowed
+        ("1\n\u00e9", 32, bits(1)),
+        ("1\0\u00e9", 32, bits(1)),
+    ],
+)
+def test_parse_hex_non_ascii_accepted(text: str, nbits: int, expected: frozenset[int]) -> None:
+    """Raw 0xA0 bytes separate chunks, a raw ninth byte is swallowed, '\\n' ends the mask."""
+    assert parse_hexmask(text, nbits) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "nbits", "errno"),
+    [
+        # The issue's vector: C3 A9 then 8 digits.  bitmap_get_x32_reverse reads the 8
+        # digits, then consumes 0xA9 unchecked; the next chunk starts at 0xC3, and
+        # hex_to_bin(0xC3) < 0: EINVAL.
+        ("\u00e900000001", 8192, "EINVAL"),
+        ("\u00e912345678", 64, "EINVAL"),
+        ("\u080012345678", 64, "EINVAL"),  # E0 A0 80: 0x80 swallowed, 0xA0 skipped, 0xE0
+        # C2 A0 then 8 digits: 0xA0 ends the chunk, 0xC2 is a second chunk, which nbits 32
+        # refuses before reading it (EOVERFLOW) and nbits 64 reads (EINVAL).
+        ("\u00a000000001", 32, "EOVERFLOW"),
+        ("\u00a000000001", 64, "EINVAL"),
+        ("0000\u00a00000", 32, "EOVERFLOW"),
+        ("1\u00e9", 64, "EINVAL"),  # 0xA9 is read first, from the right
+        ("\uff11", 32, "EINVAL"),  # FULLWIDTH DIGIT ONE
+        ("\u0663", 32, "EINVAL"),  # ARABIC-INDIC DIGIT THREE
+        ("\ud800", 32, "EINVAL"),  # a lone surrogate not from surrogateescape: no crash
+    ],
+)
+def test_parse_hex_non_ascii_errno(text: str, nbits: int, errno: str) -> None:
+    """A non-ASCII character is read byte by byte, never as one swallowed ninth character."""
+    with pytest.raises(MaskError) as info:
+        parse_hexmask(text, nbits)
+    assert info.value.errno == errno
+
+
+def kernel_hex_byte(byte: int) -> frozenset[int] | str:
+    """What bitmap_parse makes of "1", ``byte``, "2" with 64 bits, class by class."""
+    if byte in b"\0\n":  # the mask ends there
+        return bits(1)
+    if byte in b" \t\v\f\r,\xa0":  # _S in lib/ctype.c, and ','
+        return bits(1 << 32 | 2)
+    if byte in b"0123456789abcdefABCDEF":
+        return bits(int(f"1{chr(byte)}2", 16))
+    return "EINVAL"
+
+
+def test_parse_hex_every_byte() -> None:
+    """Each of the 256 bytes between two hex digits acts as the kernel's classes it."""
+    got = {byte: outcome(parse_hexmask, "1" + raw(byte) + "2", 64) for byte in range(256)}
+    assert got == {byte: kernel_hex_byte(byte) for byte in range(256)}
+
+
+@pytest.mark.parametrize(
+    ("call", "text", "message"),
+    [
+        pytest.param(
+            parse_hexmask,
+            "\u00e900000001",
+            "EINVAL: hex mask chunk '\u00e9': '\u00e9' (UTF-8 c3 a9) is not a hex digit",
+            id="hex-ninth-e-acute",
+        ),
+        pytest.param(
+            parse_cpulist,
+            "1\u00a02",
+            "EINVAL: cpulist region '1\\xa02': expected '-', ',' or whitespace after 1, "
+            "found '\\xa0' (UTF-8 c2 a0)",
+            id="list-no-break-space",
+        ),
+        pytest.param(
+            parse_cpulist,
+            "\u00e9" * 100,
+            "EINVAL: cpulist region '" + "\u00e9" * 39 + "\u2026': expected start "
+            "(decimal or N), found '\u00e9' (UTF-8 c3 a9)",
+            id="list-clipped",
+        ),
+        pytest.param(
+            parse_cpulist,
+            raw(0xFF) + raw(0xFE),
+            "EINVAL: cpulist region '\\xff\\xfe': expected start (decimal or N), found '\\xff'",
+            id="list-raw-bytes",
+        ),
+        pytest.param(
+            parse_hexmask,
+            "\u00a0" + "0" * 8,
+            "EINVAL: hex mask chunk '\\xa0': '\\xa0' (UTF-8 c2 a0) is not a hex digit",
+            id="hex-no-break-space",
+        ),
+    ],
+)
+def test_non_ascii_messages(call: Callable[[str], object], text: str, message: str) -> None:
+    """Messages quote whole characters, escape the unprintable and name the UTF-8 bytes."""
+    with pytest.raises(MaskError) as info:
+        call(text)
+    assert str(info.value) == message
+
+
+def test_cli_hex_non_ascii_ninth_character() -> None:
+    """`rmpplan mask` refuses the issue's 'é00000001' with EINVAL instead of printing 0."""
+    result = CliRunner().invoke(cli, ["mask", "--from", "hex", "--to", "list", "--", "é00000001"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "EINVAL" in result.stderr
 
 
 # --- messages and programming errors ---
@@ -531,3 +724,81 @@ def test_parselist_wraps_like_kernel(a: int, b: int, used: int, group: int) -> N
     used = min(used, group)
     text = f"{start}-{end}:{used}/{group}"
     assert parse_cpulist(text, 128) == kernel_region(start, end, used, group)
+
+
+# Cheap inputs: more examples than FAST, so rarer token mixes come up too.
+WIDE = settings(max_examples=150)
+# Tokens rather than single characters, so that "all", "N" and 32-bit edges come up often.
+LIST_TOKENS = ["0", "1", "7", "31", "63", "4294967295", "4294967296", "-", ",", ":", "/"]
+LIST_TOKENS += ["N", " ", "\n", "\t", "all", "ALL", "al", "x", "\0"]
+HEX_TOKENS = ["0", "1", "f", "A", "deadbeef", "12345678", "g", "x", ",", " ", "\n", "\t", "\0"]
+NEVER = re.compile(r"(?!)")
+
+
+def errno_or_bits(parse: Callable[[str, int], frozenset[int]], text: str, nbits: int) -> object:
+    """The set ``parse`` returns, or its errno and message."""
+    try:
+        return parse(text, nbits)
+    except MaskError as err:
+        return err.errno, err.reason
+
+
+@WIDE
+@given(st.lists(st.sampled_from(LIST_TOKENS), max_size=12).map("".join), NBITS)
+def test_cpulist_fast_path_agrees_with_byte_scanner(text: str, nbits: int) -> None:
+    """On ASCII the regex fast path and the byte scanner give the same bits or error."""
+    fast = errno_or_bits(parse_cpulist, text, nbits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cpumask, "_PLAIN_LIST", NEVER)
+        assert errno_or_bits(parse_cpulist, text, nbits) == fast
+
+
+@WIDE
+@given(st.lists(st.sampled_from(HEX_TOKENS), max_size=12).map("".join), NBITS)
+def test_hexmask_fast_path_agrees_with_byte_scanner(text: str, nbits: int) -> None:
+    """On ASCII the regex fast path and the byte scanner give the same bits or error."""
+    fast = errno_or_bits(parse_hexmask, text, nbits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cpumask, "_HEX_LIST", NEVER)
+        assert errno_or_bits(parse_hexmask, text, nbits) == fast
+
+
+def kernel_bitmap_parse(data: bytes, nbits: int) -> frozenset[int] | str:
+    """A literal port of bitmap_parse and bitmap_get_x32_reverse over bytes."""
+    sep, hexdigits = b" \t\n\v\f\r\xa0,", b"0123456789abcdefABCDEF"
+    data = data.split(b"\0")[0].split(b"\n")[0]
+    end, chunks, value, chunk = len(data) - 1, (nbits + 31) // 32, 0, 0
+    while True:
+        while end >= 0 and data[end] in sep:
+            end -= 1
+        if end < 0:
+            break
+        if chunks == 0:
+            return "EOVERFLOW"
+        chunks -= 1
+        num = 0
+        for shift in range(0, 32, 4):
+            if data[end] not in hexdigits:
+                return "EINVAL"
+            num |= int(chr(data[end]), 16) << shift
+            end -= 1
+            if end < 0 or data[end] in sep:
+                break
+        else:
+            end -= 1
+            if data[end + 1] in hexdigits:
+                return "EOVERFLOW"
+        value |= num << (32 * chunk)
+        chunk += 1
+    return "EOVERFLOW" if value >> nbits else bits(value)
+
+
+NON_ASCII = ["\u00e9", "\u00a0", "\u0800", "\uff11", raw(0xA0), raw(0xFF), raw(0x80)]
+
+
+@WIDE
+@given(st.lists(st.sampled_from(HEX_TOKENS + NON_ASCII), max_size=10).map("".join), NBITS)
+def test_hexmask_matches_kernel_port_on_any_text(text: str, nbits: int) -> None:
+    """parse_hexmask gives the bits or errno of a literal byte-level bitmap_parse."""
+    expected = kernel_bitmap_parse(text.encode("utf-8", "surrogateescape"), nbits)
+    assert outcome(parse_hexmask, text, nbits) == expected
