@@ -7,12 +7,13 @@ terminal or decides an exit code.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
+from rmpplan.kernel import PROFILES, Kernel
 from rmpplan.plan import base_set, rmpopt_cpumask, step
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
@@ -36,6 +37,7 @@ class Verdict:
     mask: frozenset[int]
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = field(default=())
+    kernel: Kernel | None = None
 
     @property
     def ok(self) -> bool:
@@ -47,12 +49,17 @@ def verify(
     rule: Rule = Rule.FIRST_SIBLING,
     strategy: Strategy = Strategy.V9_ANDNOT,
     hotplug: Hotplug | None = None,
+    *,
+    kernel: Kernel | None = None,
+    notes: Sequence[str] = (),
 ) -> Verdict:
     """Prove the pass for every CPU the handler could run on.
 
     ``hotplug`` (default: the scenario in the topology file) changes
     which CPUs are online when the handler runs; the mask and RMPOPT_BASE
-    stay as they were set up.
+    stay as they were set up. Under a ``kernel`` that disables hotplug
+    before the mask is built, a scenario cannot happen: it is checked for
+    sense, noted, and not judged. ``notes`` are passed through to the verdict.
 
     The cost is O(CPUs + cores), not O(CPUs * cores). Every strategy builds
     its followers as ``base - R(worker)``, where ``base`` is the same for all
@@ -67,6 +74,14 @@ def verify(
     if hotplug is None:
         hotplug = machine.hotplug
     online = hotplug.handler_online(machine) if hotplug else setup_online
+    said = list(notes)
+    guard = None if kernel is None else PROFILES[kernel].hotplug_guard
+    if hotplug and guard is not None:
+        said.append(
+            f"the hotplug scenario ({hotplug.describe()}) cannot happen under {kernel}: "
+            f"{guard}; it is not judged"
+        )
+        online = setup_online
     all_cpus = strategy is Strategy.V2_ALL_CPUS
     mask = rmpopt_cpumask(machine, rule, setup_online)
     # v2 programmed RMPOPT_BASE on every online CPU and sent to every online CPU.
@@ -107,9 +122,9 @@ def verify(
                 tuple(strays),
             )
         )
-    per_worker, notes = _per_worker(machine, strategy, base, online, programmed)
+    per_worker, case_notes = _per_worker(machine, strategy, base, online, programmed)
     findings += per_worker
-    return Verdict(rule, strategy, programming, tuple(findings), tuple(notes))
+    return Verdict(rule, strategy, programming, tuple(findings), (*said, *case_notes), kernel)
 
 
 def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int]) -> list[Finding]:
@@ -302,6 +317,7 @@ class Comparison:
     machine: Machine
     verdicts: tuple[Verdict, ...]
     skipped: tuple[str, ...] = ()
+    kernel: Kernel | None = None
 
 
 def compare(
@@ -311,19 +327,21 @@ def compare(
     hotplug: Hotplug | None = None,
     *,
     strict_rules: bool = False,
+    kernel: Kernel | None = None,
 ) -> Comparison:
     """Verify each (strategy, rule) pair. A rule the machine cannot evaluate
     (apic-primary without APIC ids) is skipped with a reason, unless
-    ``strict_rules``, when it is bad input."""
+    ``strict_rules``, when it is bad input. ``kernel`` decides whether a
+    hotplug scenario can happen (see :func:`verify`)."""
     verdicts: list[Verdict] = []
     skipped: list[str] = []
     for rule in rules:
         try:
             for strategy in strategies:
-                verdicts.append(verify(machine, rule, strategy, hotplug))
+                verdicts.append(verify(machine, rule, strategy, hotplug, kernel=kernel))
         except InputError as err:
             if strict_rules or rule is Rule.FIRST_SIBLING:
                 raise
             skipped.append(f"{rule} skipped: {err.message}")
     verdicts.sort(key=lambda v: (list(Strategy).index(v.strategy), list(Rule).index(v.rule)))
-    return Comparison(machine, tuple(verdicts), tuple(skipped))
+    return Comparison(machine, tuple(verdicts), tuple(skipped), kernel)

@@ -22,6 +22,7 @@ from itertools import chain, compress
 from typing import TYPE_CHECKING, NoReturn
 
 from rmpplan.errors import MaskError
+from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -35,7 +36,6 @@ __all__ = [
     "parse_hexmask",
 ]
 
-NR_CPUS_MAX = 8192  # x86_64 NR_CPUS_RANGE_END; CPU ids are in [0, 8191]
 
 _U32_MAX = 0xFFFFFFFF
 _QUOTE_MAX = 40  # never echo more than this much of (possibly huge) input

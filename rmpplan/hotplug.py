@@ -25,6 +25,20 @@ class Hotplug:
     def __bool__(self) -> bool:
         return bool(self.offline_after_setup or self.online_after_setup)
 
+    def describe(self) -> str:
+        """The scenario in words, e.g. ``offline after setup 3; online after setup 7``."""
+        from rmpplan.cpumask import format_cpulist
+
+        parts = [
+            f"{what} after setup {format_cpulist(cpus)}"
+            for what, cpus in (
+                ("offline", self.offline_after_setup),
+                ("online", self.online_after_setup),
+            )
+            if cpus
+        ]
+        return "; ".join(parts)
+
     def override(
         self, offline: frozenset[int] | None = None, online: frozenset[int] | None = None
     ) -> Hotplug:

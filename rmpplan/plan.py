@@ -9,10 +9,11 @@ leader and followers are those of :mod:`rmpplan.terms`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rmpplan.errors import InputError
+from rmpplan.kernel import Kernel
 from rmpplan.terms import Case, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
@@ -201,6 +202,10 @@ class PlanResult:
     programmed_cores: int
     plans: tuple[WorkerPlan, ...]
     warnings: tuple[str, ...] = ()
+    """For stderr: what makes this plan not the whole story (see ``rmpplan verify``)."""
+    kernel: Kernel | None = None
+    notes: tuple[str, ...] = ()
+    """Part of the report: the kernel modelled and how it differs."""
 
 
 def plan(
@@ -208,6 +213,9 @@ def plan(
     workers: tuple[int, ...],
     rule: Rule = Rule.FIRST_SIBLING,
     strategy: Strategy = Strategy.V9_ANDNOT,
+    *,
+    kernel: Kernel | None = None,
+    notes: Sequence[str] = (),
 ) -> PlanResult:
     """The mask and, for each worker, its core, its followers and the cores covered.
 
@@ -255,6 +263,8 @@ def plan(
         len(programmed),
         tuple(plans),
         _warnings(machine, rule, plans),
+        kernel,
+        tuple(notes),
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rmpplan.cost import CostModel, PhaseCost, estimate
+from rmpplan.kernel import Kernel
 from rmpplan.memory import SZ_2T, Window
 from rmpplan.plan import dispatch, rmpopt_cpumask
 from rmpplan.terms import Case, Rule, Strategy
@@ -100,3 +101,5 @@ class ScheduleReport:
     window: Window
     strategies: tuple[StrategySchedule, ...]
     model: CostModel
+    kernel: Kernel | None = None
+    notes: tuple[str, ...] = ()

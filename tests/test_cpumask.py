@@ -740,7 +740,7 @@ def errno_or_bits(parse: Callable[[str, int], frozenset[int]], text: str, nbits:
     try:
         return parse(text, nbits)
     except MaskError as err:
-        return err.errno, err.reason
+        return err.errno, err.message
 
 
 @WIDE

@@ -20,10 +20,29 @@ from tests.conftest import EXAMPLES, TOPOLOGIES
 from tests.machines import machines
 
 GOLDEN = Path(__file__).parent / "golden"
-RENDERS = ("render_plan", "render_verify", "render_show", "render_compare", "render_schedule")
+RENDERS = (
+    "render_plan",
+    "render_verify",
+    "render_show",
+    "render_compare",
+    "render_schedule",
+    "render_explain",
+)
 
 # (golden name, command line); paths are relative to the project root.
 GOLDEN_CASES = [
+    (
+        "explain-9654-v6",
+        ["explain", "topologies/epyc-9654-2s.yaml", "--leader", "200", "--kernel", "v6"],
+    ),
+    (
+        "explain-clear-cpu-secondary",
+        ["explain", "docs/examples/primary-offline.yaml", "--leader", "9", "--kernel", "v3"],
+    ),
+    (
+        "plan-9654-v10",
+        ["plan", "topologies/epyc-9654-2s.yaml", "--leader", "200", "--kernel", "v10"],
+    ),
     ("plan-epyc-9654", ["plan", "topologies/epyc-9654-2s.yaml", "--leader", "0,17,209"]),
     ("plan-xeon-all", ["plan", "topologies/xeon-2s-adjacent.yaml", "--leader", "all"]),
     ("verify-nosmt", ["verify", "docs/examples/nosmt.yaml"]),
@@ -68,10 +87,13 @@ def test_golden(name: str, args: list[str], fmt: str, monkeypatch: pytest.Monkey
 
 def _outputs(path: Path) -> list[str]:
     """Every report of a topology file, in every format."""
+    from rmpplan.inputs import load_machine
+
     outputs = []
     runner = CliRunner()
     for fmt in OutputFormat:
         for args in (
+            ["explain", str(path), "--leader", str(min(load_machine(path).online))],
             ["plan", str(path), "--leader", "all"],
             ["verify", str(path)],
             ["show", str(path)],

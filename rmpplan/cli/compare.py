@@ -15,8 +15,10 @@ from rmpplan.cli.options import (
     hotplug_options,
     input_errors,
     input_format_option,
+    kernel_option,
     warn,
 )
+from rmpplan.kernel import Kernel
 from rmpplan.terms import InputFormat, OutputFormat, Rule
 
 if TYPE_CHECKING:
@@ -34,11 +36,13 @@ if TYPE_CHECKING:
     help="Only these mask rules (repeatable); default: both, skipping apic-primary "
     "when the topology has no APIC ids.",
 )
+@kernel_option
 @hotplug_options
 @input_format_option
 @input_errors
 def compare(
     *,
+    kernel: Kernel | None,
     input_format: InputFormat | None,
     topo: Path,
     fmt: OutputFormat,
@@ -60,7 +64,9 @@ def compare(
 
     machine = load_machine(topo, input_format)
     hotplug = scenario(machine, offline_after_setup, online_after_setup)
-    result = run_compare(machine, rules or tuple(Rule), hotplug=hotplug, strict_rules=bool(rules))
+    result = run_compare(
+        machine, rules or tuple(Rule), hotplug=hotplug, strict_rules=bool(rules), kernel=kernel
+    )
     for reason in result.skipped:
         warn(f"{machine.name}: {reason}")
     emit(renderer(fmt).render_compare(result, display()))

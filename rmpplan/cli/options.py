@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 
 from rmpplan.cpuspec import CpuSpec
+from rmpplan.kernel import Kernel
 from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
@@ -100,12 +101,22 @@ def format_option(func: F) -> F:
     )(func)
 
 
+def kernel_option(func: F) -> F:
+    return click.option(
+        "--kernel",
+        type=EnumChoice(Kernel),
+        default=None,
+        help="Model this version of the series: its mask rule, handler and hotplug "
+        "semantics (v10 is the kernel as landed; see docs/checks.md).",
+    )(func)
+
+
 def rule_option(func: F) -> F:
     return click.option(
         "--rule",
         type=EnumChoice(Rule),
-        default=Rule.FIRST_SIBLING.value,
-        show_default=True,
+        default=None,
+        show_default=f"{Rule.FIRST_SIBLING}, or the --kernel profile's",
         help="How rmpopt_cpumask picks one thread per core.",
     )(func)
 
@@ -114,8 +125,8 @@ def strategy_option(func: F) -> F:
     return click.option(
         "--strategy",
         type=EnumChoice(Strategy),
-        default=Strategy.V9_ANDNOT.value,
-        show_default=True,
+        default=None,
+        show_default=f"{Strategy.V9_ANDNOT}, or the --kernel profile's",
         help="Which version of the RMPOPT handler to model.",
     )(func)
 

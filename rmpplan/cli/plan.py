@@ -14,10 +14,12 @@ from rmpplan.cli.options import (
     format_option,
     input_errors,
     input_format_option,
+    kernel_option,
     rule_option,
     strategy_option,
     warn,
 )
+from rmpplan.kernel import Kernel
 from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     help="'all' (every online CPU) or a kernel cpulist of online CPUs, e.g. 17 or 0-3,192.",
 )
 @format_option
+@kernel_option
 @rule_option
 @strategy_option
 @input_format_option
@@ -44,8 +47,9 @@ def plan(
     topo: Path,
     workers: CpuSpec,
     fmt: OutputFormat,
-    rule: Rule,
-    strategy: Strategy,
+    kernel: Kernel | None,
+    rule: Rule | None,
+    strategy: Strategy | None,
     input_format: InputFormat | None,
 ) -> None:
     """Build rmpopt_cpumask for TOPO and the followers of each leader.
@@ -57,11 +61,20 @@ def plan(
     """
     from rmpplan.cpuspec import resolve_workers
     from rmpplan.inputs import load_machine
+    from rmpplan.kernel import kernel_notes, modelled
     from rmpplan.plan import plan as make_plan
     from rmpplan.render import renderer
 
+    model = modelled(kernel, rule, strategy)
     machine = load_machine(topo, input_format)
-    result = make_plan(machine, resolve_workers(workers, machine), rule, strategy)
+    result = make_plan(
+        machine,
+        resolve_workers(workers, machine),
+        model.rule,
+        model.strategy,
+        kernel=model.kernel,
+        notes=kernel_notes(machine, model),
+    )
     for message in result.warnings:
         warn(message)
     emit(renderer(fmt).render_plan(result, display()))

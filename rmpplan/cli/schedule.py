@@ -13,8 +13,10 @@ from rmpplan.cli.options import (
     format_option,
     input_errors,
     input_format_option,
+    kernel_option,
     rule_option,
 )
+from rmpplan.kernel import Kernel
 from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule
 
 
@@ -45,6 +47,7 @@ from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule
     help="Core clock for the cost model.",
 )
 @format_option
+@kernel_option
 @rule_option
 @input_format_option
 @input_errors
@@ -57,7 +60,8 @@ def schedule(
     memory_from: Path | None,
     ghz: float | None,
     fmt: OutputFormat,
-    rule: Rule,
+    kernel: Kernel | None,
+    rule: Rule | None,
 ) -> None:
     """Lay out one RMPOPT pass over the kernel's 1 GB window, for every strategy.
 
@@ -71,6 +75,7 @@ def schedule(
     from rmpplan.cost import CostModel
     from rmpplan.errors import InputError, OptionError
     from rmpplan.inputs import load_machine
+    from rmpplan.kernel import kernel_notes, modelled
     from rmpplan.memory import parse_iomem, parse_memory, rmpopt_window
     from rmpplan.render import renderer
     from rmpplan.schedule import ScheduleReport
@@ -95,11 +100,14 @@ def schedule(
         raise OptionError(f"--leader: CPU {worker} is not an online CPU of {machine.name}")
     model = CostModel() if ghz is None else replace(CostModel(), ghz=ghz)
     window = rmpopt_window(ranges)
+    kernel_model = modelled(kernel, rule)
     report = ScheduleReport(
         machine,
         worker,
         window,
-        lay_out(machine, worker, window, rule=rule, model=model),
+        lay_out(machine, worker, window, rule=kernel_model.rule, model=model),
         model,
+        kernel,
+        kernel_notes(machine, kernel_model),
     )
     emit(renderer(fmt).render_schedule(report, display()))

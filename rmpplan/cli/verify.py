@@ -15,9 +15,11 @@ from rmpplan.cli.options import (
     hotplug_options,
     input_errors,
     input_format_option,
+    kernel_option,
     rule_option,
     strategy_option,
 )
+from rmpplan.kernel import Kernel
 from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @format_option
+@kernel_option
 @rule_option
 @strategy_option
 @hotplug_options
@@ -37,8 +40,9 @@ def verify(
     input_format: InputFormat | None,
     paths: tuple[Path, ...],
     fmt: OutputFormat,
-    rule: Rule,
-    strategy: Strategy,
+    kernel: Kernel | None,
+    rule: Rule | None,
+    strategy: Strategy | None,
     offline_after_setup: CpuSpec | None,
     online_after_setup: CpuSpec | None,
 ) -> None:
@@ -57,6 +61,7 @@ def verify(
     from rmpplan.cpuspec import scenario
     from rmpplan.errors import InputError
     from rmpplan.inputs import discover, load_machine
+    from rmpplan.kernel import kernel_notes, modelled
     from rmpplan.render import renderer
     from rmpplan.topology.machine import Machine
 
@@ -65,6 +70,7 @@ def verify(
         click.echo(f"rmpplan: error: {located}", err=True)
         return Checked(str(target), machine, error=located.describe())
 
+    model = modelled(kernel, rule, strategy)
     results: list[Checked] = []
     for path in paths or (Path("topologies"),):
         try:
@@ -77,7 +83,14 @@ def verify(
             try:
                 machine = load_machine(target, input_format)
                 hotplug = scenario(machine, offline_after_setup, online_after_setup)
-                verdict = prove(machine, rule, strategy, hotplug)
+                verdict = prove(
+                    machine,
+                    model.rule,
+                    model.strategy,
+                    hotplug,
+                    kernel=model.kernel,
+                    notes=kernel_notes(machine, model),
+                )
             except InputError as err:
                 results.append(failed(target, err, machine))
                 continue

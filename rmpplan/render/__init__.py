@@ -15,6 +15,7 @@ from rmpplan.terms import OutputFormat
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
+    from rmpplan.explain import Explanation
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -45,6 +46,8 @@ class Renderer(Protocol):
     def render_compare(self, result: Comparison, display: Display = ...) -> str: ...
 
     def render_schedule(self, report: ScheduleReport, display: Display = ...) -> str: ...
+
+    def render_explain(self, explanation: Explanation, display: Display = ...) -> str: ...
 
 
 def renderer(fmt: OutputFormat) -> Renderer:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
 
 if TYPE_CHECKING:
+    from rmpplan.kernel import Kernel
     from rmpplan.memory import Window
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult, WorkerPlan
@@ -91,3 +92,13 @@ def show_facts(view: Overview) -> list[tuple[str, str, str]]:
             ("snp_init", "SNP init", live.explanation),
         ]
     return facts
+
+
+def kernel_text(kernel: Kernel | None) -> str | None:
+    """The modelled kernel for a report's header, or None without ``--kernel``."""
+    if kernel is None:
+        return None
+    from rmpplan.kernel import PROFILES
+
+    profile = PROFILES[kernel]
+    return f"{kernel} ({profile.versions}: {profile.strategy}, mask from {profile.mask})"

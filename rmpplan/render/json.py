@@ -18,6 +18,8 @@ from rmpplan.render.common import (
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison, Finding
+    from rmpplan.explain import Explanation
+    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -35,6 +37,8 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             "schema_version": SCHEMA_VERSION,
             "topology": machine.name,
             "nr_cpu_ids": machine.nr_cpu_ids,
+            "kernel": _kernel(result.kernel),
+            "notes": list(result.notes),
             "rule": str(result.rule),
             "strategy": str(result.strategy),
             "rmpopt_cpumask": cpulist(result.mask),
@@ -57,6 +61,10 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     )
 
 
+def _kernel(kernel: Kernel | None) -> str | None:
+    return None if kernel is None else str(kernel)
+
+
 def finding(item: Finding) -> dict[str, Any]:
     return {"check": item.check, "message": item.message, "cpus": list(item.cpus)}
 
@@ -70,6 +78,7 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
         else:
             entry["name"] = None
         if checked.verdict is not None:
+            entry["kernel"] = _kernel(checked.verdict.kernel)
             entry["rule"] = str(checked.verdict.rule)
             entry["strategy"] = str(checked.verdict.strategy)
             entry["findings"] = [finding(item) for item in checked.verdict.findings]
@@ -119,6 +128,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
         {
             "schema_version": SCHEMA_VERSION,
             "topology": result.machine.name,
+            "kernel": _kernel(result.kernel),
             "skipped": list(result.skipped),
             "results": [
                 {
@@ -141,6 +151,8 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         {
             "schema_version": SCHEMA_VERSION,
             "topology": report.machine.name,
+            "kernel": _kernel(report.kernel),
+            "notes": list(report.notes),
             "leader": report.worker,
             "window": {
                 "start": window.start,
@@ -168,5 +180,30 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
                 }
                 for item in report.strategies
             ],
+        }
+    )
+
+
+def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
+    e = explanation
+    return dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "topology": e.machine.name,
+            "kernel": _kernel(e.kernel),
+            "rule": str(e.rule),
+            "strategy": str(e.strategy),
+            "worker": e.worker,
+            "case": str(e.case),
+            "steps": [
+                {"code": step.code, "result": step.result, "note": step.note} for step in e.steps
+            ],
+            "leader": e.leader,
+            "followers": cpulist(e.followers),
+            "cores_twice": cpulist(e.cores_twice),
+            "cores_missed": cpulist(e.cores_missed),
+            "ok": e.ok,
+            "findings": [finding(item) for item in e.findings],
+            "notes": list(e.notes),
         }
     )

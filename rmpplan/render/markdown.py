@@ -10,6 +10,7 @@ from rmpplan.render.common import (
     cpulist,
     follower_lists,
     grouped,
+    kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
@@ -19,9 +20,17 @@ from rmpplan.render.common import (
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
+    from rmpplan.explain import Explanation
+    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+
+
+def _kernel_lines(kernel: Kernel | None, notes: Sequence[str]) -> list[str]:
+    """Bullets naming the modelled kernel and the report's notes."""
+    text = kernel_text(kernel)
+    return ([f"- kernel: {text}"] if text else []) + [f"- note: {_cell(n)}" for n in notes]
 
 
 def _code(text: str) -> str:
@@ -44,6 +53,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         f"- `rmpopt_cpumask`: {_code(cpulist(result.mask))} ({len(result.mask)} CPUs, "
         f"{cores} cores)",
         f"- hex: {_code(mask_hex(machine, result.mask))}",
+        *_kernel_lines(result.kernel, result.notes),
         "",
         "| leader | leader core | followers | count | cores covered | note |",
         "|---|---|---|---:|---:|---|",
@@ -112,6 +122,8 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     lines = [
         f"### Strategies and rules on `{result.machine.name}`",
         "",
+        *_kernel_lines(result.kernel, ()),
+        *([""] if result.kernel else []),
         "| strategy | rule | verdict | counterexample workers | notes |",
         "|---|---|---|---|---|",
     ]
@@ -132,6 +144,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         f"### One RMPOPT pass on `{report.machine.name}` from CPU {report.worker}",
         "",
         *(f"- {line}" for line in window_lines(report.window)),
+        *_kernel_lines(report.kernel, report.notes),
         "",
         "| strategy | rule | leaders | followers | RMPOPTs | IPIs | per core | in window "
         "| estimate (ms) |",
@@ -144,4 +157,30 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             f"| {item.per_core_min}-{item.per_core_max} | {'yes' if item.in_window else 'NO'} "
             f"| {item.cost.total_ms:.1f} |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
+    e = explanation
+    verdict = "ok" if e.ok else f"**{len(e.findings)} finding(s)**"
+    leader = "none" if e.leader is None else f"CPU {e.leader}"
+    lines = [
+        f"### How the handler runs on CPU {e.worker} of `{e.machine.name}`",
+        "",
+        f"Rule `{e.rule}`, strategy `{e.strategy}`, {e.case}; verdict: {verdict}.",
+        *_kernel_lines(e.kernel, ()),
+        "",
+        "| # | kernel operation | result | note |",
+        "|---:|---|---|---|",
+        *(
+            f"| {n} | `{_cell(step.code)}` | {_code(step.result)} | {_cell(step.note)} |"
+            for n, step in enumerate(e.steps, 1)
+        ),
+        "",
+        f"- leader: {leader}; followers: {_code(cpulist(e.followers))}",
+        f"- cores run twice: {_code(cpulist(e.cores_twice))}; "
+        f"cores missed: {_code(cpulist(e.cores_missed))}",
+        *(f"- `{item.check}`: {_cell(item.message)}" for item in e.findings),
+        *(f"- note: {_cell(note)}" for note in e.notes),
+    ]
     return "\n".join(lines) + "\n"

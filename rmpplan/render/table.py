@@ -17,6 +17,7 @@ from rmpplan.render.common import (
     cpulist,
     follower_lists,
     grouped,
+    kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
@@ -26,6 +27,8 @@ from rmpplan.render.common import (
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
+    from rmpplan.explain import Explanation
+    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -52,6 +55,15 @@ def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
+def _kernel_row(kernel: Kernel | None) -> list[tuple[str, str]]:
+    text = kernel_text(kernel)
+    return [("kernel", text)] if text else []
+
+
+def _notes(notes: Sequence[str]) -> list[RenderableType]:
+    return [Text(f"note: {note}", style="yellow") for note in notes]
+
+
 def _facts(rows: Sequence[tuple[str, str]]) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", justify="right")
@@ -69,6 +81,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     facts = _facts(
         [
             ("machine", machine_summary(machine)),
+            *_kernel_row(result.kernel),
             ("rule", str(result.rule)),
             ("strategy", str(result.strategy)),
             ("rmpopt_cpumask", f"{cpulist(result.mask)} ({len(result.mask)} CPUs, {cores} cores)"),
@@ -95,7 +108,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             Text(f"{item.cores_covered}/{cores}", style="green" if full else "red"),
         ]
         table.add_row(*cells, *([lead_note(item)] if notes else []))
-    return _to_text([title, facts, Text(""), table], display)
+    return _to_text([title, facts, *_notes(result.notes), Text(""), table], display)
 
 
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
@@ -205,8 +218,8 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
                 cpulist(item.cpus),
                 notes if first else "",
             )
-    parts: list[RenderableType] = [title, table]
-    parts += [Text(f"note: {reason}", style="yellow") for reason in result.skipped]
+    parts: list[RenderableType] = [title, *(_facts(_kernel_row(result.kernel)),), table]
+    parts += _notes(result.skipped)
     return _to_text(parts, display)
 
 
@@ -239,4 +252,49 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             f"{item.cost.total_ms:.1f}",
         )
     lines = [Text(line) for line in window_lines(report.window)]
-    return _to_text([title, *lines, Text(""), table], display)
+    kernel = [Text(f"kernel: {text}")] if (text := kernel_text(report.kernel)) else []
+    return _to_text([title, *lines, *kernel, *_notes(report.notes), Text(""), table], display)
+
+
+def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
+    e = explanation
+    title = Text(f"How the handler runs on CPU {e.worker} of {e.machine.name}", style="bold")
+    facts = _facts(
+        [
+            *_kernel_row(e.kernel),
+            ("rule", str(e.rule)),
+            ("strategy", str(e.strategy)),
+            ("branch", str(e.case)),
+        ]
+    )
+    steps = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    steps.add_column("#", justify="right")
+    steps.add_column("Kernel operation", overflow="fold")
+    steps.add_column("Result", overflow="fold")
+    steps.add_column("Note", overflow="fold", style="dim")
+    for number, step in enumerate(e.steps, 1):
+        steps.add_row(str(number), step.code, step.result or "(empty)", step.note)
+    verdict = (
+        Text("ok", style="green")
+        if e.ok
+        else Text(f"{len(e.findings)} finding(s)", style="bold red")
+    )
+    summary = _facts(
+        [
+            ("leader", "none" if e.leader is None else f"CPU {e.leader}"),
+            ("followers", cpulist(e.followers) or "(none)"),
+            ("cores run twice", cpulist(e.cores_twice) or "(none)"),
+            ("cores missed", cpulist(e.cores_missed) or "(none)"),
+        ]
+    )
+    summary.add_row("verdict", verdict)
+    parts: list[RenderableType] = [title, facts, Text(""), steps, summary]
+    if e.findings:
+        found = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        found.add_column("Check", style="bold")
+        found.add_column("CPUs", overflow="fold")
+        found.add_column("What happens", overflow="fold")
+        for item in e.findings:
+            found.add_row(item.check, cpulist(item.cpus), item.message)
+        parts += [Text(""), found]
+    return _to_text([*parts, *_notes(e.notes)], display)

@@ -9,6 +9,7 @@ from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     cpulist,
     follower_lists,
+    kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
@@ -18,6 +19,7 @@ from rmpplan.render.common import (
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
+    from rmpplan.explain import Explanation
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -36,6 +38,10 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         f"rmpopt_cpumask: {cpulist(result.mask)} ({len(result.mask)} CPUs, {cores} cores)",
         f"rmpopt_cpumask_hex: {mask_hex(machine, result.mask)}",
     ]
+    kernel = kernel_text(result.kernel)
+    if kernel:
+        lines.insert(2, f"kernel: {kernel}")
+    lines += [f"note: {note}" for note in result.notes]
     for item in result.plans:
         note = lead_note(item)
         lines.append(
@@ -84,6 +90,9 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     lines = [f"topology: {result.machine.name}"]
+    kernel = kernel_text(result.kernel)
+    if kernel:
+        lines.append(f"kernel: {kernel}")
     lines += [f"skipped: {reason}" for reason in result.skipped]
     for verdict in result.verdicts:
         state = "ok" if verdict.ok else f"{len(verdict.findings)} finding(s)"
@@ -97,6 +106,10 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     lines = window_lines(report.window)
     lines.append(f"topology: {report.machine.name}; worker CPU {report.worker}")
+    kernel = kernel_text(report.kernel)
+    if kernel:
+        lines.append(f"kernel: {kernel}")
+    lines += [f"note: {note}" for note in report.notes]
     for item in report.strategies:
         lines.append(
             f"{item.strategy} ({item.rule}, {item.case}): leaders {cpulist(item.leaders) or '-'}; "
@@ -116,3 +129,28 @@ def _thread(machine: Machine, cpu: int) -> str:
         + ("" if apic is None else f"[apic {apic}]")
         + ("" if cpu in machine.online else "(offline)")
     )
+
+
+def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
+    e = explanation
+    lines = [f"topology: {e.machine.name}"]
+    kernel = kernel_text(e.kernel)
+    if kernel:
+        lines.append(f"kernel: {kernel}")
+    lines.append(f"rule: {e.rule}; strategy: {e.strategy}; worker: CPU {e.worker}; {e.case}")
+    for number, step in enumerate(e.steps, 1):
+        lines.append(f"{number}. {step.code}")
+        lines.append(
+            f"   -> {step.result or '(empty)'}" + (f"  ({step.note})" if step.note else "")
+        )
+    leader = "none" if e.leader is None else f"CPU {e.leader}"
+    lines.append(f"leader: {leader}; followers: {cpulist(e.followers) or '(none)'}")
+    lines.append(
+        f"cores run twice: {cpulist(e.cores_twice) or '(none)'}; "
+        f"cores missed: {cpulist(e.cores_missed) or '(none)'}"
+    )
+    lines.append("verdict: ok" if e.ok else f"verdict: {len(e.findings)} finding(s)")
+    for item in e.findings:
+        lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
+    lines += [f"note: {note}" for note in e.notes]
+    return "\n".join(lines) + "\n"

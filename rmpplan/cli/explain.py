@@ -1,0 +1,82 @@
+"""``rmpplan explain``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rmpplan.cli.options import (
+    display,
+    emit,
+    format_option,
+    hotplug_options,
+    input_errors,
+    input_format_option,
+    kernel_option,
+    rule_option,
+    strategy_option,
+)
+from rmpplan.cpuspec import CpuSpec
+from rmpplan.kernel import Kernel
+from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule, Strategy
+
+
+@click.command()
+@click.argument("topo", type=click.Path(path_type=Path))
+@click.option(
+    "--leader",
+    "worker",
+    type=click.IntRange(0, NR_CPUS_MAX - 1),
+    required=True,
+    help="The online CPU the handler runs on (the worker).",
+)
+@format_option
+@kernel_option
+@rule_option
+@strategy_option
+@hotplug_options
+@input_format_option
+@input_errors
+def explain(
+    *,
+    topo: Path,
+    worker: int,
+    fmt: OutputFormat,
+    kernel: Kernel | None,
+    rule: Rule | None,
+    strategy: Strategy | None,
+    offline_after_setup: CpuSpec | None,
+    online_after_setup: CpuSpec | None,
+    input_format: InputFormat | None,
+) -> None:
+    """Replay one run of the RMPOPT handler on one CPU of TOPO, step by step.
+
+    Shows each kernel operation with the mask it leaves, the branch taken,
+    who runs RMPOPT on which core, and the verdict, with every finding in
+    words that name the operation behind it. The verdict is the one
+    `rmpplan verify` reaches for that worker. Exit 0 when the pass is
+    right, 1 when a check fails, 2 on bad input.
+    """
+    from rmpplan.cpuspec import scenario
+    from rmpplan.errors import OptionError
+    from rmpplan.explain import explain as replay
+    from rmpplan.inputs import load_machine
+    from rmpplan.kernel import kernel_notes, modelled
+    from rmpplan.render import renderer
+
+    model = modelled(kernel, rule, strategy)
+    machine = load_machine(topo, input_format)
+    if worker not in machine.cpus:
+        raise OptionError(f"--leader: CPU {worker} is not a CPU of {machine.name}")
+    result = replay(
+        machine,
+        worker,
+        model.rule,
+        model.strategy,
+        scenario(machine, offline_after_setup, online_after_setup),
+        kernel=model.kernel,
+        notes=kernel_notes(machine, model),
+    )
+    emit(renderer(fmt).render_explain(result, display()))
+    click.get_current_context().exit(0 if result.ok else 1)

@@ -1,0 +1,177 @@
+"""Kernel profiles: which mask rule, handler and hotplug semantics one version
+of the RMPOPT series has, so a user can ask about "the kernel I run".
+
+Every row is taken from the brief's history (section 2) and the hotplug
+review (section 3); docs/checks.md shows the same table with the kernel
+functions behind each row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from rmpplan.terms import Rule, Strategy
+
+if TYPE_CHECKING:
+    from rmpplan.topology.machine import Machine
+
+
+class Kernel(StrEnum):
+    """A version of the series, named by the first version of its behaviour."""
+
+    V2 = "v2"
+    V3 = "v3"
+    V6 = "v6"
+    V8 = "v8"
+    V9 = "v9"
+    V10 = "v10"
+
+
+LANDED = Kernel.V10
+"""The version reported applied to the x86 tip tree (September 2026)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What one kernel does: its mask rule, its handler, and whether CPU
+    hotplug can change the online set after the mask is built."""
+
+    kernel: Kernel
+    versions: str
+    rule: Rule
+    strategy: Strategy
+    mask: str
+    """How the kernel builds ``rmpopt_cpumask``, in its own words."""
+    hotplug_guard: str | None
+    """The kernel function that keeps every CPU online after setup; None when
+    nothing does, so a hotplug scenario is judged as a real event."""
+
+
+PROFILES: dict[Kernel, Profile] = {
+    Kernel.V2: Profile(
+        Kernel.V2,
+        "v2",
+        Rule.FIRST_SIBLING,  # unused: v2 programs and runs every online CPU
+        Strategy.V2_ALL_CPUS,
+        "every online CPU (no mask)",
+        None,
+    ),
+    Kernel.V3: Profile(
+        Kernel.V3,
+        "v3-v5",
+        Rule.APIC_PRIMARY,
+        Strategy.CLEAR_CPU,
+        "online CPUs with topology_is_primary_thread()",
+        None,
+    ),
+    Kernel.V6: Profile(
+        Kernel.V6,
+        "v6-v7",
+        Rule.APIC_PRIMARY,
+        Strategy.V8_THREE_WAY,
+        "online CPUs with topology_is_primary_thread()",
+        None,
+    ),
+    Kernel.V8: Profile(
+        Kernel.V8,
+        "v8",
+        Rule.APIC_PRIMARY,
+        Strategy.V8_THREE_WAY,
+        "online CPUs with topology_is_primary_thread()",
+        "cpu_hotplug_disable() in the CCP driver once SNP_INIT succeeds, before "
+        "snp_setup_rmpopt() builds the mask (v8 patch 3)",
+    ),
+    Kernel.V9: Profile(
+        Kernel.V9,
+        "v9",
+        Rule.APIC_PRIMARY,
+        Strategy.V9_ANDNOT,
+        "online CPUs with topology_is_primary_thread()",
+        "cpu_hotplug_disable() once SNP_INIT succeeds, before snp_setup_rmpopt() builds the mask",
+    ),
+    Kernel.V10: Profile(
+        Kernel.V10,
+        "v10",
+        Rule.APIC_PRIMARY,
+        Strategy.V9_ANDNOT,
+        "online CPUs with topology_is_primary_thread()",
+        "cpu_hotplug_disable() in snp_prepare(), before SNP is enabled and before the "
+        "online == present check; re-enabled only on failure or in snp_shutdown()",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Modelled:
+    """The rule, strategy and hotplug semantics a command models, and why."""
+
+    kernel: Kernel | None
+    rule: Rule
+    strategy: Strategy
+    overrides: tuple[str, ...] = ()
+    """What-if notes: a --rule or --strategy that replaced the profile's."""
+
+    @property
+    def profile(self) -> Profile | None:
+        return None if self.kernel is None else PROFILES[self.kernel]
+
+    @property
+    def hotplug_guard(self) -> str | None:
+        """Why a hotplug scenario cannot happen here, or None when it can."""
+        profile = self.profile
+        return None if profile is None else profile.hotplug_guard
+
+
+def modelled(
+    kernel: Kernel | None, rule: Rule | None = None, strategy: Strategy | None = None
+) -> Modelled:
+    """Resolve ``--kernel``, ``--rule`` and ``--strategy``: the flags win over the
+    profile (and say so), the profile over the defaults (first-sibling, v9-andnot)."""
+    if kernel is None:
+        return Modelled(None, rule or Rule.FIRST_SIBLING, strategy or Strategy.V9_ANDNOT)
+    profile = PROFILES[kernel]
+    overrides = []
+    if rule is not None and rule is not profile.rule:
+        overrides.append(f"--rule {rule} replaces {kernel}'s {profile.rule} (what-if)")
+    if strategy is not None and strategy is not profile.strategy:
+        overrides.append(f"--strategy {strategy} replaces {kernel}'s {profile.strategy} (what-if)")
+    return Modelled(kernel, rule or profile.rule, strategy or profile.strategy, tuple(overrides))
+
+
+def landed_mask_note(machine: Machine, rule: Rule) -> str | None:
+    """Without ``--kernel``: a note when the kernel as landed would build another
+    mask on this machine (naming the cores), or cannot be judged; None when the same."""
+    if rule is PROFILES[LANDED].rule:
+        return None
+    from rmpplan.cpumask import format_cpulist
+    from rmpplan.plan import apic_primaries, rmpopt_cpumask
+
+    if any(cpu.apic_id is None for cpu in machine.cpus.values()):
+        return (
+            f"the kernel as landed ({LANDED}) builds the mask from APIC primary threads; "
+            "this input has no APIC ids, so whether its mask differs cannot be judged"
+        )
+    ours = rmpopt_cpumask(machine, rule)
+    landed = apic_primaries(machine) & machine.online
+    if ours == landed:
+        return None
+    cores = sorted({machine.core_index(cpu) for cpu in ours ^ landed})
+    firsts = format_cpulist(machine.cores[index].first for index in cores)
+    return (
+        f"the kernel as landed ({LANDED}, --kernel {LANDED}) builds another mask here: "
+        f"{format_cpulist(landed)} instead of {format_cpulist(ours)}; the {len(cores)} "
+        f"core(s) that differ start at CPU(s) {firsts}"
+    )
+
+
+def kernel_notes(machine: Machine, model: Modelled) -> tuple[str, ...]:
+    """The notes a report carries about the kernel it models: what-if overrides,
+    and without ``--kernel`` whether the kernel as landed would differ here."""
+    notes = list(model.overrides)
+    if model.kernel is None and model.strategy is not Strategy.V2_ALL_CPUS:
+        landed = landed_mask_note(machine, model.rule)
+        if landed is not None:
+            notes.append(landed)
+    return tuple(notes)
