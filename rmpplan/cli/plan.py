@@ -34,9 +34,7 @@ from rmpplan.cli.options import (
 def plan(
     *, topo: Path, leader_spec: str, fmt: str, rule: str, strategy: str, input_format: str | None
 ) -> None:
-    """Build rmpopt_cpumask for TOPO and the followers of each leader.
-
-    TOPO is a topology file (YAML or JSON), a sysfs root or dump tarball,
+    """TOPO is a topology file (YAML or JSON), a sysfs root or dump tarball,
     hwloc XML, or saved lscpu output. The plan is what the kernel
     would compute from the CPUs that are online; use `rmpplan verify` to
     judge whether the machine meets the kernel's preconditions.

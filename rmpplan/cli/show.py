@@ -15,10 +15,9 @@ from rmpplan.cli.options import display, emit, format_option, input_errors, inpu
 @input_format_option
 @input_errors
 def show(*, topo: Path, fmt: str, input_format: str | None) -> None:
-    """Show TOPO's packages, dies, cores and threads; offline CPUs are marked.
-
-    For a sysfs root (a dump, or / for this machine) it also reports
-    smt/control and whether SNP init would accept the CPUs as they are.
+    """Offline CPUs are marked. For a sysfs root (a dump, or / for this
+    machine) it also reports smt/control and whether SNP init would accept
+    the CPUs as they are.
     """
     from rmpplan.checks import Hotplug
     from rmpplan.cli.render import renderer
