@@ -1,9 +1,17 @@
-# `make run`: set up and run a real plan and verify; `make test`: set up and run every check.
+# `make run`: set up and run a real plan and verify; `make test`: set up and run every check
+# (ruff, ruff format --check, mypy --strict, pytest); `make bench`: time rmpplan with
+# bench/ratios.py and print its performance ratios against their targets (docs/performance.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# The installed metadata comes from these: pyproject.toml and the version in rmpplan/__init__.py.
+METADATA := pyproject.toml rmpplan/__init__.py
+# setuptools announces every editable install of a flat layout with an "Editable installation"
+# warning (a notice about same-named folders shadowing the package); nothing to fix here, so
+# only that message is silenced and any other build warning still shows.
+PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet
 
 .PHONY: run test lint typecheck pytest bench clean
 
@@ -11,12 +19,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(STAMP): $(METADATA) | $(BIN)/python
+	$(PIP_INSTALL) -e .
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(TEST_STAMP): $(METADATA) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[test]'
 	touch $@ $(STAMP)
 
 run: $(STAMP)

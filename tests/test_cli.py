@@ -381,3 +381,82 @@ def test_no_command_prints_help_and_exits_two() -> None:
     assert result.stderr.startswith("Usage: rmpplan")
     assert "plan" in result.stderr
     assert result.stdout == ""
+
+
+def test_mistyped_command_names_the_closest() -> None:
+    """A mistyped command is one line on stderr naming the closest command, exit 2."""
+    result = run("verfy")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "rmpplan: error: No such command 'verfy'. Did you mean 'verify'? (see 'rmpplan --help')\n"
+    )
+    assert result.stdout == ""
+
+
+def test_unknown_command_without_close_match() -> None:
+    """An unknown command with no close match gets no guess."""
+    result = run("frobnicate")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "rmpplan: error: No such command 'frobnicate'. (see 'rmpplan --help')\n"
+    )
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_summary_comes_from_commands(name: str) -> None:
+    """A command's --help opens with its COMMANDS summary, once, as the listing does."""
+    summary = COMMANDS[name][1]
+    for _ in range(2):  # loading the command twice must not repeat the summary
+        text = run(name, "--help").stdout
+        usage, first, *_rest = text.split("\n\n")
+        assert usage.startswith(f"Usage: rmpplan {name}")
+        assert first == f"  {summary}"
+        assert text.count(summary) == 1
+    listing = run("--help").stdout
+    assert re.search(rf"^  {name} +{re.escape(summary)}$", listing, re.MULTILINE)
+
+
+def complete(shell: str, words: str, cword: int) -> str:
+    """What ``python -m rmpplan`` prints for a completion request of ``shell``."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "_RMPPLAN_COMPLETE": f"{shell}_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(cword),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "rmpplan"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    return result.stdout
+
+
+def test_bash_completion_completes_commands() -> None:
+    """A bash completion request for `rmpplan ve` answers `verify`."""
+    assert complete("bash", "rmpplan ve", 1) == "plain,verify\n"
+
+
+def test_zsh_completion_describes_commands_with_their_summary() -> None:
+    """zsh completion shows each command's COMMANDS summary as its description."""
+    assert complete("zsh", "rmpplan sch", 1) == (
+        f"plain\nschedule\n{COMMANDS['schedule'][1]}\nplain\nschema\n{COMMANDS['schema'][1]}\n"
+    )
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_script(shell: str) -> None:
+    """`_RMPPLAN_COMPLETE=<shell>_source rmpplan` prints the shell's completion script."""
+    result = CliRunner().invoke(
+        cli, [], prog_name="rmpplan", env={"_RMPPLAN_COMPLETE": f"{shell}_source"}
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"_RMPPLAN_COMPLETE={shell}_complete" in result.stdout
+    assert "_rmpplan_completion" in result.stdout

@@ -50,9 +50,7 @@ def compare(
     offline_after_setup: CpuSpec | None,
     online_after_setup: CpuSpec | None,
 ) -> None:
-    """Verify every handler strategy under every mask rule for TOPO.
-
-    Shows, per strategy and rule, whether every worker CPU leads a correct
+    """Shows, per strategy and rule, whether every worker CPU leads a correct
     pass, the counterexample workers when not, and notes such as which
     v8 branches are reachable. Exits 0 when it ran (the verdicts are data),
     2 on bad input.

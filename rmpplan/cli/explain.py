@@ -50,9 +50,7 @@ def explain(
     online_after_setup: CpuSpec | None,
     input_format: InputFormat | None,
 ) -> None:
-    """Replay one run of the RMPOPT handler on one CPU of TOPO, step by step.
-
-    Shows each kernel operation with the mask it leaves, the branch taken,
+    """Shows each kernel operation with the mask it leaves, the branch taken,
     who runs RMPOPT on which core, and the verdict, with every finding in
     words that name the operation behind it. The verdict is the one
     `rmpplan verify` reaches for that worker. Exit 0 when the pass is

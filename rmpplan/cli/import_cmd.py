@@ -31,9 +31,7 @@ def import_(
     explicit: bool,
     input_format: InputFormat | None,
 ) -> None:
-    """Turn a real machine's description into a clean topology file.
-
-    SOURCE is a sysfs root (a dump folder, or / for this machine), a dump
+    """SOURCE is a sysfs root (a dump folder, or / for this machine), a dump
     tarball, hwloc XML, or saved lscpu output. A regular machine is written
     in the compact layout form, anything else CPU by CPU; loading the file
     gives the same CPUs, cores, packages, dies, online, present and possible

@@ -6,8 +6,10 @@ inside the command body, so ``rmpplan --help`` costs little more than click.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import inspect
 import sys
 from typing import Any
 
@@ -15,8 +17,10 @@ import click
 
 from rmpplan import __version__
 
-# name -> (module, short help). The help is here so that listing commands
-# does not import them.
+# name -> (module, summary). The summary is written only here: the listing shows
+# it without importing the command, and a loaded command's short help and the
+# first paragraph of its --help are set from it (see _load); the command's
+# docstring holds the rest of its help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("rmpplan.cli.plan", "Build rmpopt_cpumask and the followers of given leaders."),
     "verify": (
@@ -46,14 +50,26 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None or not _available(entry[0]):
             return None
-        module = importlib.import_module(entry[0])
-        # `import` is a Python keyword, so its function is `import_`.
-        attribute = cmd_name.replace("-", "_")
-        command = getattr(module, attribute, None) or getattr(module, attribute + "_")
-        assert isinstance(command, click.Command)
-        return command
+        return _load(cmd_name)
 
-    def main(  # type: ignore[override]
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Find the command, or fail naming the closest command when there is one."""
+        name = args[0]
+        # Completion resolves quietly, and an option-like word is click's to re-parse.
+        unknown = not name.startswith("-") and self.get_command(ctx, name) is None
+        if unknown and not ctx.resilient_parsing:
+            import difflib
+
+            message = f"No such command {name!r}."
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            if close:
+                message += f" Did you mean {close[0]!r}?"
+            raise click.UsageError(message, ctx)
+        return super().resolve_command(ctx, args)
+
+    def main(  # type: ignore[override]  # click overloads main on standalone_mode; ours is int
         self,
         args: list[str] | None = None,
         prog_name: str | None = None,
@@ -93,6 +109,21 @@ class LazyGroup(click.Group):
 
 def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+@functools.cache
+def _load(name: str) -> click.Command:
+    """Import the command ``name`` once and give it its summary from COMMANDS."""
+    module_name, summary = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    # `import` is a Python keyword, so its function is `import_`.
+    attribute = name.replace("-", "_")
+    command = getattr(module, attribute, None) or getattr(module, attribute + "_")
+    assert isinstance(command, click.Command)
+    body = inspect.cleandoc(command.help or "")
+    command.short_help = summary
+    command.help = f"{summary}\n\n{body}" if body else summary
+    return command
 
 
 EPILOG = """\b

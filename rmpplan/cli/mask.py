@@ -28,9 +28,7 @@ from rmpplan.cli.options import emit, input_errors
 )
 @input_errors
 def mask(value: str, from_form: str, to_form: str, nr_cpus: int | None) -> None:
-    """Convert VALUE between the kernel's cpulist and hex-mask forms.
-
-    Parsing and printing are bit-exact with the kernel's bitmap_parselist,
+    """Parsing and printing are bit-exact with the kernel's bitmap_parselist,
     bitmap_parse, %*pbl and %*pb. Put `--` before a VALUE that starts with
     '-'.
     """

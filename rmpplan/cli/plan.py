@@ -52,9 +52,7 @@ def plan(
     strategy: Strategy | None,
     input_format: InputFormat | None,
 ) -> None:
-    """Build rmpopt_cpumask for TOPO and the followers of each leader.
-
-    TOPO is a topology file (YAML or JSON), a sysfs root or dump tarball,
+    """TOPO is a topology file (YAML or JSON), a sysfs root or dump tarball,
     hwloc XML, or saved lscpu output. The plan is what the kernel
     would compute from the CPUs that are online; use `rmpplan verify` to
     judge whether the machine meets the kernel's preconditions.

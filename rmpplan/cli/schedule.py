@@ -63,12 +63,10 @@ def schedule(
     kernel: Kernel | None,
     rule: Rule | None,
 ) -> None:
-    """Lay out one RMPOPT pass over the kernel's 1 GB window, for every strategy.
-
-    The leader's serial loop, then one IPI round per region to the
-    followers: RMPOPT executions, IPIs, executions per core, whether every
-    address lies in each core's 2 TB table, and an estimate of the time
-    (see docs/cost-model.md).
+    """For every strategy: the leader's serial loop, then one IPI round per
+    region to the followers: RMPOPT executions, IPIs, executions per core,
+    whether every address lies in each core's 2 TB table, and an estimate of
+    the time (see docs/cost-model.md).
     """
     from dataclasses import replace
 

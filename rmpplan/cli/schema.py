@@ -9,7 +9,7 @@ from rmpplan.cli.options import emit
 
 @click.command()
 def schema() -> None:
-    """Print the JSON Schema of topology files, for editors and generators."""
+    """Editors and generators can check topology files against it."""
     import json
 
     from rmpplan.topology.schema import TopologyFile

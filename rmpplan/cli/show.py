@@ -16,10 +16,9 @@ from rmpplan.terms import InputFormat, OutputFormat
 @input_format_option
 @input_errors
 def show(*, topo: Path, fmt: OutputFormat, input_format: InputFormat | None) -> None:
-    """Show TOPO's packages, dies, cores and threads; offline CPUs are marked.
-
-    For a sysfs root (a dump, or / for this machine) it also reports
-    smt/control and whether SNP init would accept the CPUs as they are.
+    """Offline CPUs are marked. For a sysfs root (a dump, or / for this
+    machine) it also reports smt/control and whether SNP init would accept
+    the CPUs as they are.
     """
     from rmpplan.inputs import input_format_of, load_machine
     from rmpplan.overview import overview

@@ -46,9 +46,8 @@ def verify(
     offline_after_setup: CpuSpec | None,
     online_after_setup: CpuSpec | None,
 ) -> None:
-    """Prove, for every online CPU as the worker, that every core runs RMPOPT
-    exactly once and never on an unprogrammed core; check the kernel's
-    preconditions.
+    """Every online CPU is tried as the worker. Also proves that no RMPOPT
+    lands on an unprogrammed core (#UD), and checks the kernel's preconditions.
 
     PATHS are topology files or folders (searched recursively); the default
     is ./topologies. The hotplug flags model CPUs changing state after

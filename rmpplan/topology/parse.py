@@ -47,7 +47,7 @@ _PLAIN: Sequence[tuple[re.Pattern[str], str]] = (
 )
 
 
-class _Loader(_ParserBase):  # type: ignore[misc]
+class _Loader(_ParserBase):  # type: ignore[misc]  # the base is Any: CSafeLoader or SafeLoader
     """A YAML composer whose plain scalars resolve by YAML 1.2's core schema."""
 
     def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
