@@ -1,7 +1,13 @@
-"""Every kind of topology input → :class:`Machine`, and finding inputs in folders."""
+"""Every kind of topology input → :class:`Machine`, and finding inputs in folders.
+
+An input is a path or the name of a topology bundled with rmpplan
+(``epyc-9965-2s``, or ``builtin:epyc-9965-2s`` as ``verify --builtin``
+reports it); an existing path always wins over a name.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,11 +16,51 @@ from rmpplan.terms import InputFormat
 from rmpplan.topology.load import TOPOLOGY_SUFFIXES, load_topology_file
 from rmpplan.topology.machine import Machine
 
+BUILTIN_PREFIX = "builtin:"
+"""How ``verify --builtin`` names a bundled topology: stable on every machine."""
+
+
+def bundled_topologies() -> dict[str, Path]:
+    """The topology files shipped inside the package, by name (the file's stem), sorted."""
+    from importlib import resources
+
+    found: dict[str, Path] = {}
+    for entry in (resources.files("rmpplan") / "topologies").iterdir():
+        # pip always unpacks a wheel, so package data is a real file; an install
+        # from a zip archive has no file to hand to the loaders and offers none.
+        if isinstance(entry, Path) and entry.suffix == ".yaml":
+            found[entry.stem] = entry
+    return dict(sorted(found.items()))
+
+
+def resolve_input(path: Path) -> Path:
+    """The file ``path`` names: ``path`` itself when it exists, else the bundled
+    topology of that name (with or without ``builtin:``).
+
+    A missing bare name is an :class:`InputError` that lists the bundled
+    names; any other missing path is left for its loader to report.
+    """
+    if os.path.lexists(path):
+        return path
+    text = str(path)
+    bundled = bundled_topologies()
+    name = text.removeprefix(BUILTIN_PREFIX)
+    if name in bundled:
+        return bundled[name]
+    if bundled and (len(path.parts) == 1 or text.startswith(BUILTIN_PREFIX)):
+        raise InputError(
+            f"no such file or directory (bundled topologies: {', '.join(bundled)}; "
+            "see `rmpplan verify --builtin`)",
+            path=text,
+        )
+    return path
+
 
 def input_format_of(path: Path, given: InputFormat | None = None) -> InputFormat:
     """What ``path`` holds: ``given`` when set, else detected from its name and content."""
     if given is not None:
         return given
+    path = resolve_input(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         return InputFormat.TOPOLOGY
     from rmpplan.sources import detect_format
@@ -40,15 +86,17 @@ def input_format_of(path: Path, given: InputFormat | None = None) -> InputFormat
 def load_machine(path: Path, input_format: InputFormat | None = None) -> Machine:
     """Load a topology file, a sysfs tree or dump, hwloc XML or saved lscpu output.
 
-    Every error names ``path`` (and its line, where known).
+    ``path`` may also name a bundled topology (:func:`resolve_input`). Every
+    error names ``path`` (and its line, where known).
     """
     try:
-        kind = input_format_of(path, input_format)
+        found = resolve_input(path)
+        kind = input_format_of(found, input_format)
         if kind.source is None:
-            return load_topology_file(path)
+            return load_topology_file(found)
         from rmpplan.sources import read_source
 
-        return read_source(path, kind.source)
+        return read_source(found, kind.source)
     except InputError as err:
         raise err.located(str(path)) from None
 

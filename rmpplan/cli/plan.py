@@ -53,7 +53,9 @@ def plan(
     input_format: InputFormat | None,
 ) -> None:
     """TOPO is a topology file (YAML or JSON), a sysfs root or dump tarball,
-    hwloc XML, or saved lscpu output. The plan is what the kernel
+    hwloc XML, saved lscpu output, or the name of a topology bundled with
+    rmpplan, such as epyc-9965-2s (`rmpplan verify --builtin` lists them;
+    a path that exists wins). The plan is what the kernel
     would compute from the CPUs that are online; use `rmpplan verify` to
     judge whether the machine meets the kernel's preconditions.
     """

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--builtin",
+    is_flag=True,
+    help="Also verify every topology bundled with rmpplan, reported as builtin:NAME.",
+)
 @format_option
 @kernel_option
 @rule_option
@@ -39,6 +44,7 @@ def verify(
     *,
     input_format: InputFormat | None,
     paths: tuple[Path, ...],
+    builtin: bool,
     fmt: OutputFormat,
     kernel: Kernel | None,
     rule: Rule | None,
@@ -50,8 +56,9 @@ def verify(
     lands on an unprogrammed core (#UD), and checks the kernel's preconditions.
 
     PATHS are topology files or folders (searched recursively); the default
-    is ./topologies. The hotplug flags model CPUs changing state after
-    setup, which the kernel forbids while SNP is active; they show why.
+    is ./topologies, or none with --builtin. The hotplug flags model CPUs
+    changing state after setup, which the kernel forbids while SNP is
+    active; they show why.
     Exit 0 when all pass, 1 when a check found a problem, 2 when an input
     could not be read.
     """
@@ -59,41 +66,47 @@ def verify(
     from rmpplan.checks import verify as prove
     from rmpplan.cpuspec import scenario
     from rmpplan.errors import InputError
-    from rmpplan.inputs import discover, load_machine
+    from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies, discover, load_machine
     from rmpplan.kernel import kernel_notes, modelled
     from rmpplan.render import renderer
     from rmpplan.topology.machine import Machine
 
-    def failed(target: Path, err: InputError, machine: Machine | None = None) -> Checked:
-        located = err.located(str(target))
+    def failed(label: str, err: InputError, machine: Machine | None = None) -> Checked:
+        located = err.located(label)
         click.echo(f"rmpplan: error: {located}", err=True)
-        return Checked(str(target), machine, error=located.describe())
+        return Checked(label, machine, error=located.describe())
+
+    def check(label: str, target: Path) -> Checked:
+        machine = None
+        try:
+            machine = load_machine(target, input_format)
+            hotplug = scenario(machine, offline_after_setup, online_after_setup)
+            verdict = prove(
+                machine,
+                model.rule,
+                model.strategy,
+                hotplug,
+                kernel=model.kernel,
+                notes=kernel_notes(machine, model),
+            )
+        except InputError as err:
+            return failed(label, err, machine)
+        return Checked(label, machine, verdict)
 
     model = modelled(kernel, rule, strategy)
     results: list[Checked] = []
-    for path in paths or (Path("topologies"),):
+    for path in paths or (() if builtin else (Path("topologies"),)):
         try:
             targets = discover([path])
         except InputError as err:
-            results.append(failed(path, err))
+            results.append(failed(str(path), err))
             continue
-        for target in targets:
-            machine = None
-            try:
-                machine = load_machine(target, input_format)
-                hotplug = scenario(machine, offline_after_setup, online_after_setup)
-                verdict = prove(
-                    machine,
-                    model.rule,
-                    model.strategy,
-                    hotplug,
-                    kernel=model.kernel,
-                    notes=kernel_notes(machine, model),
-                )
-            except InputError as err:
-                results.append(failed(target, err, machine))
-                continue
-            results.append(Checked(str(target), machine, verdict))
+        results += [check(str(target), target) for target in targets]
+    if builtin:
+        # Named builtin:NAME, never by where the package happens to be installed.
+        results += [
+            check(BUILTIN_PREFIX + name, target) for name, target in bundled_topologies().items()
+        ]
     emit(renderer(fmt).render_verify(results, display()))
     if any(checked.error is not None for checked in results):
         finish(2)
