@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, MaskError
 from rmpplan.sources import read_source
 from rmpplan.sources.sysfs import CPU_DIR, parse_hex_words
 from tests.sources.source_fixtures import (
     DATA,
-    SHARED_REAL,
     first,
     require_shared_real,
     sysfs,
@@ -281,6 +280,35 @@ def test_bad_set_files(tmp_path: Path, files: dict[str, str], message: str) -> N
     assert str(err).startswith(f"{tmp_path}: ")
 
 
+@pytest.mark.parametrize(
+    ("rel", "text", "errno"),
+    [
+        ("online", "0-x\n", "EINVAL"),
+        ("present", "0-9000\n", "ERANGE"),
+        ("cpu0/topology/core_cpus_list", "0,1-\n", "EINVAL"),
+    ],
+)
+def test_bad_cpulist_file_keeps_the_kernel_errno(
+    tmp_path: Path, rel: str, text: str, errno: str
+) -> None:
+    """A cpulist file the kernel would refuse is a MaskError: DUMP: FILE: ERRNO: why."""
+    files = {"cpu0/topology/core_cpus_list": "0\n", rel: text}
+    err = error(write_tree(tmp_path, files))
+    assert isinstance(err, MaskError)
+    assert err.errno == errno
+    assert str(err).startswith(f"{tmp_path}: {rel}: {errno}: cpulist region ")
+
+
+def test_hostile_value_is_quoted_clipped(tmp_path: Path) -> None:
+    """A huge package id with control characters is echoed escaped and clipped."""
+    files = {"cpu0/topology/core_cpus_list": "0\n"}
+    files["cpu0/topology/physical_package_id"] = "\x07" + "9" * 5000 + "\n"
+    message = str(error(write_tree(tmp_path, files)))
+    assert "physical_package_id: '\\x07999" in message
+    assert "\u2026' is not an integer" in message
+    assert len(message) < len(str(tmp_path)) + 120
+
+
 def test_no_cpu_folder_at_all(tmp_path: Path) -> None:
     """A folder without sys/devices/system/cpu is not a sysfs root."""
     assert "not a sysfs root" in str(error(tmp_path))
@@ -322,4 +350,3 @@ def test_require_shared_fails_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("RMPPLAN_REQUIRE_SHARED", "0")
     with pytest.raises(pytest.skip.Exception, match="is missing"):
         require_shared_real(tmp_path / "missing")
-    assert SHARED_REAL.name == "real"
