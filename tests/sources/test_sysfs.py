@@ -179,33 +179,32 @@ def test_inconsistent_trees_are_refused(name: str, message: str) -> None:
     assert "\n" not in str(err)
 
 
-def test_sibling_sets_that_overlap_but_differ(tmp_path: Path) -> None:
-    """Two CPUs that list each other with different sets disagree."""
-    root = write_tree(
-        tmp_path,
-        {
-            "online": "0-2\n",
-            "cpu0/topology/core_cpus_list": "0-1\n",
-            "cpu1/topology/core_cpus_list": "0-2\n",
-            "cpu2/topology/core_cpus_list": "1-2\n",
-        },
-    )
-    assert "cpu0/topology/core_cpus_list is 0-1 but cpu1/topology/core_cpus_list is 0-2" in str(
-        error(root)
-    )
-
-
-def test_online_cpu_missing_from_its_own_set(tmp_path: Path) -> None:
-    """An online CPU whose sibling set leaves it out is refused."""
-    root = write_tree(
-        tmp_path,
-        {
-            "online": "0-1\n",
-            "cpu0/topology/core_cpus_list": "1\n",
-            "cpu1/topology/core_cpus_list": "1\n",
-        },
-    )
-    assert "core_cpus_list (1) does not list cpu0 itself" in str(error(root))
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {
+                "online": "0-2\n",
+                "cpu0/topology/core_cpus_list": "0-1\n",
+                "cpu1/topology/core_cpus_list": "0-2\n",
+                "cpu2/topology/core_cpus_list": "1-2\n",
+            },
+            "cpu0/topology/core_cpus_list is 0-1 but cpu1/topology/core_cpus_list is 0-2",
+        ),
+        (
+            {
+                "online": "0-1\n",
+                "cpu0/topology/core_cpus_list": "1\n",
+                "cpu1/topology/core_cpus_list": "1\n",
+            },
+            "core_cpus_list (1) does not list cpu0 itself",
+        ),
+    ],
+    ids=["overlap-but-differ", "online-cpu-not-in-its-own-set"],
+)
+def test_bad_sibling_sets(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    """Sets that overlap but differ, or an online CPU left out of its own set, are refused."""
+    assert message in str(error(write_tree(tmp_path, files)))
 
 
 def test_offline_cpu_with_a_cleared_mask_joins_nothing(tmp_path: Path) -> None:
