@@ -90,7 +90,8 @@ def estimate(
     by the first CPU to reach it in a follower round. v9 (leader first) is
     ``leader_runs = follower_rounds = regions``, ``followers_per_round =
     cores - 1``; v2 (all CPUs every region) is ``leader_runs=0,
-    leader_scans=False, followers_per_round = online CPUs``.
+    leader_scans=False, followers_per_round = online CPUs``
+    (:func:`rmpplan.schedule.schedule` derives these from each strategy's dispatch).
     """
     regions = _count("regions", regions)
     leader_runs = _count("leader_runs", leader_runs)
@@ -118,28 +119,4 @@ def estimate(
     followers_ms = followers_us / 1000.0
     return PhaseCost(
         leader_ms=leader_ms, followers_ms=followers_ms, total_ms=leader_ms + followers_ms
-    )
-
-
-def leader_first(model: CostModel, *, regions: int, cores: int) -> PhaseCost:
-    """The v4-v9 shape: the leader scans every region, then one thread per other core."""
-    cores = _count("cores", cores)
-    return estimate(
-        model,
-        regions=regions,
-        leader_runs=regions if cores else 0,
-        follower_rounds=regions,
-        followers_per_round=max(cores - 1, 0),
-    )
-
-
-def all_cpus(model: CostModel, *, regions: int, cpus: int) -> PhaseCost:
-    """The v2 shape: every online CPU runs every region in one IPI round each."""
-    return estimate(
-        model,
-        regions=regions,
-        leader_runs=0,
-        follower_rounds=regions,
-        followers_per_round=_count("cpus", cpus),
-        leader_scans=False,
     )

@@ -2,8 +2,10 @@
 into a one-line message and exit 2 at the command-line edge.
 
 Context is added with :meth:`InputError.within` (a prefix such as a key or a
-flag) and :meth:`InputError.located` (the file), both of which keep the
-error's class, line and errno; user text is quoted with :func:`quote`.
+flag), :meth:`InputError.at` (a line) and :meth:`InputError.located` (the
+file), all of which keep the error's class, line and errno; user text is
+quoted with :func:`quote`. Readers raise without the file: the entry point
+that opened it (``inputs.load_machine``, ``sources.read_source``) locates.
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ class InputError(Exception):
         if self.path is not None or path is None:
             return self
         return self._with(path=path)
+
+    def at(self, line: int | None) -> Self:
+        """The same error on ``line`` when it had no line yet (a key's line, found later)."""
+        if self.line is not None or line is None:
+            return self
+        return self._with(line=line)
 
     def describe(self) -> str:
         """The message with its line but without the file, for reports that name it."""

@@ -14,14 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, quote
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
 SZ_1G = 1 << 30
 SZ_2T = 1 << 41
-MAX_REGIONS = SZ_2T // SZ_1G  # 2048: the loop can never visit more than one table's worth
 # x86-64 physical addresses are at most 52 bits wide (MAXPHYADDR); anything
 # beyond cannot be RAM, so a larger number is a typo, not a machine.
 MAX_PHYS_ADDR = (1 << 52) - 1
@@ -30,7 +29,6 @@ _SUFFIX = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+)([kKmMgGtT]?)")
 _IOMEM_LINE = re.compile(r"([0-9a-fA-F]+)-([0-9a-fA-F]+)\s*:\s*(.*?)\s*")
 _MAX_TOKEN = 40  # longer than any 52-bit address in any notation; bounds int() work
-_CLIP = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +59,6 @@ class Window:
     uncovered_from: int | None
 
 
-def _clip(text: str) -> str:
-    """Quote user text for a one-line message, never echoing a huge input."""
-    if len(text) > _CLIP:
-        text = text[: _CLIP - 3] + "..."
-    return repr(text)
-
-
 def _number(token: str, *, is_end: bool, item: str) -> int:
     """One address: decimal or 0x-hex, optionally times a binary K/M/G/T.
 
@@ -75,11 +66,11 @@ def _number(token: str, *, is_end: bool, item: str) -> int:
     an unsuffixed end is taken literally, as /proc/iomem writes it.
     """
     if len(token) > _MAX_TOKEN:
-        raise InputError(f"address too long in memory range {_clip(item)}")
+        raise InputError(f"address too long in memory range '{quote(item)}'")
     match = _NUMBER.fullmatch(token)
     if match is None:
         raise InputError(
-            f"bad address {_clip(token)} in memory range {_clip(item)}: "
+            f"bad address '{quote(token)}' in memory range '{quote(item)}': "
             "use decimal or 0x-hex, optionally with K, M, G or T"
         )
     digits, suffix = match.groups()
@@ -88,20 +79,22 @@ def _number(token: str, *, is_end: bool, item: str) -> int:
     if is_end and suffix:
         value -= 1
     if value > MAX_PHYS_ADDR:
-        raise InputError(f"memory range {_clip(item)} goes past the 52-bit physical address space")
+        raise InputError(
+            f"memory range '{quote(item)}' goes past the 52-bit physical address space"
+        )
     return value
 
 
 def _parse_item(item: str) -> RamRange:
     parts = item.split("-")
     if item.startswith("-") or "--" in item:
-        raise InputError(f"negative address in memory range {_clip(item)}")
+        raise InputError(f"negative address in memory range '{quote(item)}'")
     if len(parts) != 2:
-        raise InputError(f"expected START-END, got {_clip(item)}")
+        raise InputError(f"expected START-END, got '{quote(item)}'")
     start = _number(parts[0].strip(), is_end=False, item=item)
     end = _number(parts[1].strip(), is_end=True, item=item)
     if start > end:
-        raise InputError(f"memory range {_clip(item)} ends before it starts")
+        raise InputError(f"memory range '{quote(item)}' ends before it starts")
     return RamRange(start, end)
 
 
@@ -133,7 +126,7 @@ def parse_memory(spec: str) -> tuple[RamRange, ...]:
         raise InputError("memory spec is empty: give ranges like 0-2T or 0x0-0x7fffffff")
     items = [item.strip() for item in spec.split(",")]
     if any(not item for item in items):
-        raise InputError(f"empty range in memory spec {_clip(spec)} (stray comma?)")
+        raise InputError(f"empty range in memory spec '{quote(spec)}' (stray comma?)")
     return _normalize(_parse_item(item) for item in items)
 
 
@@ -151,13 +144,13 @@ def parse_iomem(text: str) -> tuple[RamRange, ...]:
         match = _IOMEM_LINE.fullmatch(line)
         if match is None:
             if "System RAM" in line:
-                raise InputError(f"unreadable System RAM line {_clip(line)}", line=number)
+                raise InputError(f"unreadable System RAM line '{quote(line)}'", line=number)
             continue
         first, last, name = match.groups()
         if name != "System RAM":
             continue
         if len(first) > 16 or len(last) > 16:  # wider than 64 bits: not a kernel line
-            raise InputError(f"address too long in {_clip(line)}", line=number)
+            raise InputError(f"address too long in '{quote(line)}'", line=number)
         start, end = int(first, 16), int(last, 16)
         if start == 0 and end == 0:
             # The kernel hides addresses from non-root readers by printing zeros.
@@ -167,10 +160,10 @@ def parse_iomem(text: str) -> tuple[RamRange, ...]:
                 line=number,
             )
         if start > end:
-            raise InputError(f"range ends before it starts in {_clip(line)}", line=number)
+            raise InputError(f"range ends before it starts in '{quote(line)}'", line=number)
         if end > MAX_PHYS_ADDR:
             raise InputError(
-                f"address past the 52-bit physical address space in {_clip(line)}",
+                f"address past the 52-bit physical address space in '{quote(line)}'",
                 line=number,
             )
         found.append(RamRange(start, end))
@@ -205,13 +198,3 @@ def rmpopt_window(ranges: Sequence[RamRange]) -> Window:
         capped=capped,
         uncovered_from=end if capped else None,
     )
-
-
-def region_addresses(window: Window) -> range:
-    """Every address the loop passes to RMPOPT: ``pa = start; pa < end; pa += 1G``."""
-    return range(window.start, window.end, SZ_1G)
-
-
-def in_base_window(pa: int, base: int) -> bool:
-    """Whether ``pa`` lies in the 2 TB a core's table covers from ``base``."""
-    return base <= pa < base + SZ_2T

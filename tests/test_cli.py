@@ -261,7 +261,7 @@ BAD_FILES = [
     ("cpus:\n  - {id: -3, core: 0}\n", "cpus[0].id", 2),
     ("cpus: []\n", "no CPUs", None),
     ("cpus: [\n", "YAML syntax error", 2),
-    ("possible: 0-3:0/0\ncpus:\n  - {id: 0, core: 0}\n", "EINVAL", None),
+    ("possible: 0-3:0/0\ncpus:\n  - {id: 0, core: 0}\n", "possible: EINVAL", 1),
 ]
 
 

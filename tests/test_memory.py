@@ -5,30 +5,45 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rmpplan.errors import InputError
 from rmpplan.memory import (
     MAX_PHYS_ADDR,
-    MAX_REGIONS,
     SZ_1G,
     SZ_2T,
     RamRange,
     Window,
-    in_base_window,
     parse_iomem,
     parse_memory,
-    region_addresses,
     rmpopt_window,
 )
+from rmpplan.schedule import schedule
+from rmpplan.terms import Strategy
+from rmpplan.topology.machine import Cpu, build_machine
 
 SZ_1T = 1 << 40
 SZ_4G = 4 * SZ_1G
+TABLE_REGIONS = 2048  # one core's RMPOPT table covers 2 TB: 2048 one-GB regions (brief)
 
 
 def window_of(spec: str) -> Window:
+    """The window of a --memory spec."""
     return rmpopt_window(parse_memory(spec))
+
+
+# The oracle, written from the v9 patch rather than from rmpplan.memory.
+
+
+def kernel_loop(window: Window) -> range:
+    """What the handler passes to RMPOPT: ``for (pa = start; pa < end; pa += SZ_1G)``."""
+    return range(window.start, window.end, SZ_1G)
+
+
+def in_table(pa: int, base: int) -> bool:
+    """Whether ``pa`` lies in the 2 TB one core's table covers from RMPOPT_BASE ``base``."""
+    return base <= pa < base + SZ_2T
 
 
 # --- the brief's memory layouts -------------------------------------------------
@@ -54,9 +69,7 @@ def test_lowest_ram_above_zero_aligns_down() -> None:
 
 def test_exactly_two_tb_is_not_capped() -> None:
     """Exactly 2 TB is 2048 regions and is not cut."""
-    w = window_of("0-2T")
-    assert w == Window(0, SZ_2T, MAX_REGIONS, False, None)
-    assert MAX_REGIONS == 2048
+    assert window_of("0-2T") == Window(0, SZ_2T, TABLE_REGIONS, False, None)
 
 
 def test_two_tb_plus_one_gb_is_capped() -> None:
@@ -83,7 +96,7 @@ def test_more_than_four_tb_two_sockets() -> None:
     assert w.end == SZ_2T
     assert w.uncovered_from == SZ_2T
     assert w.regions == 2048
-    assert all(in_base_window(pa, w.start) for pa in region_addresses(w))
+    assert all(in_table(pa, w.start) for pa in kernel_loop(w))
 
 
 def test_big_mmio_hole_below_4g_is_still_scanned() -> None:
@@ -92,8 +105,8 @@ def test_big_mmio_hole_below_4g_is_still_scanned() -> None:
     assert ranges == (RamRange(0, 2 * SZ_1G - 1), RamRange(SZ_4G, 64 * SZ_1G - 1))
     w = rmpopt_window(ranges)
     assert w.regions == 64
-    assert 2 * SZ_1G in region_addresses(w)
-    assert 3 * SZ_1G in region_addresses(w)
+    assert 2 * SZ_1G in kernel_loop(w)
+    assert 3 * SZ_1G in kernel_loop(w)
 
 
 def test_brief_layout_with_hole_and_large_top() -> None:
@@ -186,6 +199,7 @@ def test_error_never_echoes_huge_input() -> None:
         parse_memory(bad + "-1G")
     message = str(info.value)
     assert "\n" not in message
+    assert "\u2026" in message
     assert len(message) < 200
 
 
@@ -332,7 +346,7 @@ def test_window_properties(ranges: list[RamRange]) -> None:
     assert w.end % SZ_1G == 0
     assert w.start <= lowest < w.start + SZ_1G
     assert w.end - w.start <= SZ_2T
-    assert 1 <= w.regions <= MAX_REGIONS
+    assert 1 <= w.regions <= TABLE_REGIONS
     assert w.regions == (w.end - w.start) // SZ_1G
     if w.capped:
         assert w.end == w.start + SZ_2T
@@ -341,9 +355,9 @@ def test_window_properties(ranges: list[RamRange]) -> None:
     else:
         assert w.uncovered_from is None
         assert highest + 1 <= w.end < highest + 1 + SZ_1G
-    addresses = region_addresses(w)
+    addresses = kernel_loop(w)
     assert len(addresses) == w.regions
-    assert all(pa % SZ_1G == 0 and in_base_window(pa, w.start) for pa in addresses)
+    assert all(pa % SZ_1G == 0 and in_table(pa, w.start) for pa in addresses)
 
 
 @given(ram_ranges())
@@ -371,19 +385,29 @@ def test_suffixed_gb_ranges(first: int, count: int) -> None:
     (r,) = parse_memory(spec)
     assert (r.start, r.end) == (first * SZ_1G, (first + count) * SZ_1G - 1)
     w = rmpopt_window([r])
-    assert w.regions == min(count, MAX_REGIONS)
-    assert w.capped == (count > MAX_REGIONS)
+    assert w.regions == min(count, TABLE_REGIONS)
+    assert w.capped == (count > TABLE_REGIONS)
 
 
-@given(st.integers(min_value=0, max_value=MAX_PHYS_ADDR), ADDR)
-def test_in_base_window_matches_definition(pa: int, base: int) -> None:
-    """in_base_window is base <= pa < base + 2T."""
-    assert in_base_window(pa, base) == (base <= pa < base + SZ_2T)
+ONE_CPU = build_machine("one", [Cpu(0, 0, 0, 0, True, 0)])
 
 
-def test_in_base_window_edges() -> None:
-    """The 2 TB table includes its base and excludes base + 2T."""
-    assert in_base_window(SZ_1G, SZ_1G)
-    assert in_base_window(SZ_1G + SZ_2T - 1, SZ_1G)
-    assert not in_base_window(SZ_1G + SZ_2T, SZ_1G)
-    assert not in_base_window(SZ_1G - 1, SZ_1G)
+@given(
+    st.integers(min_value=0, max_value=1 << 48),
+    st.integers(min_value=0, max_value=2 * SZ_2T + 2 * SZ_1G),
+)
+@example(0, SZ_2T)
+@example(0, SZ_2T + 1)
+@example(SZ_1G + 5, SZ_2T)
+def test_in_window_means_every_loop_address_is_in_the_table(start: int, length: int) -> None:
+    """in_window holds iff every address the loop visits lies in the table based at start."""
+    window = Window(start, start + length, len(range(start, start + length, SZ_1G)), False, None)
+    (item,) = schedule(ONE_CPU, 0, window, strategies=[Strategy.V9_ANDNOT])
+    assert item.in_window == all(in_table(pa, start) for pa in kernel_loop(window))
+
+
+def test_reversed_window_is_not_in_window() -> None:
+    """A window that ends before it starts visits nothing and is still reported broken."""
+    window = Window(2 * SZ_1G, SZ_1G, 0, False, None)
+    (item,) = schedule(ONE_CPU, 0, window, strategies=[Strategy.V9_ANDNOT])
+    assert not item.in_window

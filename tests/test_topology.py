@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from rmpplan.errors import InputError
-from rmpplan.topology.load import load_topology_file
+from rmpplan.errors import InputError, MaskError
+from rmpplan.inputs import load_machine
 from rmpplan.topology.machine import Machine
 
 
 def load(tmp_path: Path, text: str, name: str = "topo.yaml") -> Machine:
-    """Write ``text`` to a file and load it."""
+    """Write ``text`` to a file and load it through the commands' entry point."""
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return load_topology_file(path)
+    return load_machine(path)
 
 
 def error(tmp_path: Path, text: str, name: str = "topo.yaml") -> InputError:
@@ -118,7 +118,7 @@ def test_json_form(tmp_path: Path) -> None:
             "present CPU 5 is not in the possible",
             None,
         ),
-        ("possible: 0-\ncpus:\n  - {id: 0, core: 0}\n", "possible: EINVAL", None),
+        ("possible: 0-\ncpus:\n  - {id: 0, core: 0}\n", "possible: EINVAL", 1),
         ("offline: 1\ncpus:\n  - {id: 0, core: 0}\n", "'offline' belongs to the layout", 1),
         ("layout: {packages: 64, cores_per_die: 128, threads_per_core: 2}", "at most 8192", 1),
         ("a: &x [1]\nb: *x\n", "aliases", 1),
@@ -160,13 +160,13 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_bytes(b"name: caf\xe9\ncpus: []\n")
     with pytest.raises(InputError, match="not UTF-8 text"):
-        load_topology_file(path)
+        load_machine(path)
 
 
 def test_missing_file(tmp_path: Path) -> None:
     """A missing file is an InputError that names it."""
     with pytest.raises(InputError, match="no such file"):
-        load_topology_file(tmp_path / "absent.yaml")
+        load_machine(tmp_path / "absent.yaml")
 
 
 def test_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
@@ -188,3 +188,44 @@ def test_yaml12_scalars(tmp_path: Path) -> None:
     """YAML 1.2 core scalars: 0x ids are ints, 017 is seventeen, '0-3' stays a cpulist."""
     machine = load(tmp_path, "possible: 0-31\ncpus:\n  - {id: 0x10, core: 017}\n")
     assert machine.cpus[16].core == 17
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "shown", "errno"),
+    [
+        (
+            "name: x\ncpus:\n  - {id: 0, core: 0}\npossible: 0-\n",
+            "topo.yaml",
+            ":4: possible: EINVAL: cpulist region '0-'",
+            "EINVAL",
+        ),
+        (
+            '{"cpus": [{"id": 0, "core": 0}],\n "offline_after_setup": "9000"}',
+            "topo.json",
+            ":2: offline_after_setup: ERANGE: ",
+            "ERANGE",
+        ),
+        (
+            "layout: {packages: 1, cores_per_die: 2, threads_per_core: 1}\n\noffline: 0-1:3/x\n",
+            "topo.yaml",
+            ":3: offline: EINVAL: ",
+            "EINVAL",
+        ),
+    ],
+)
+def test_bad_cpulist_keeps_key_line_and_errno(
+    tmp_path: Path, text: str, name: str, shown: str, errno: str
+) -> None:
+    """A cpulist the kernel refuses reads FILE:LINE: key: ERRNO: why, still a MaskError."""
+    err = error(tmp_path, text, name)
+    assert isinstance(err, MaskError)
+    assert err.errno == errno
+    assert str(err).startswith(str(tmp_path / name) + shown)
+
+
+def test_offline_outside_the_layout_names_its_line(tmp_path: Path) -> None:
+    """An offline CPU the layout does not have is reported on the offline key's line."""
+    err = error(
+        tmp_path, "layout: {packages: 1, cores_per_die: 2, threads_per_core: 1}\noffline: 7\n"
+    )
+    assert str(err) == f"{tmp_path / 'topo.yaml'}:2: offline: CPU 7 is not in the layout"

@@ -26,7 +26,7 @@ import zlib
 from collections import defaultdict, deque
 from typing import IO, TYPE_CHECKING, Protocol
 
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, quote
 from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, read_sysfs_tree
 from rmpplan.sources.tree import decode
 
@@ -55,9 +55,8 @@ class _Reader(Protocol):
 class _Counted:
     """The uncompressed tar stream: counts bytes against the cap and keeps its last chunks."""
 
-    def __init__(self, raw: _Reader, label: str) -> None:
+    def __init__(self, raw: _Reader) -> None:
         self.raw = raw
-        self.label = label
         self.total = 0
         self.chunks: deque[tuple[int, bytes]] = deque()  # (offset, data), at least _TAIL long
         self.kept = 0
@@ -73,8 +72,7 @@ class _Counted:
         self.total += len(data)
         if self.total > MAX_STREAM_BYTES:
             raise InputError(
-                f"archive expands to more than {MAX_STREAM_BYTES >> 20} MiB; refusing it",
-                path=self.label,
+                f"archive expands to more than {MAX_STREAM_BYTES >> 20} MiB; refusing it"
             )
         return data
 
@@ -104,13 +102,11 @@ def _open_stream(handle: IO[bytes]) -> _Reader:
     return handle
 
 
-def _normalize(name: str, label: str) -> str:
+def _normalize(name: str) -> str:
     parts = [part for part in name.split("/") if part not in ("", ".")]
     if ".." in parts:
-        shown = name if len(name) <= 60 else name[:59] + "\u2026"
         raise InputError(
-            f"archive member '{shown}' climbs out of the archive ('..'); refusing the archive",
-            path=label,
+            f"archive member '{quote(name)}' climbs out of the archive ('..'); refusing the archive"
         )
     return "/".join(parts)
 
@@ -125,7 +121,6 @@ class TarTree:
     relative to the folder that holds ``sys/``."""
 
     def __init__(self, path: Path) -> None:
-        self.label = str(path)
         self.files: dict[str, bytes] = {}
         self.dirs: set[str] = {""}
         self.symlinks: dict[str, str] = {}
@@ -137,62 +132,50 @@ class TarTree:
             with path.open("rb") as handle:
                 self._load(handle)
         except FileNotFoundError:
-            raise InputError("no such file", path=self.label) from None
+            raise InputError("no such file") from None
         except IsADirectoryError:
-            raise InputError("is a directory, not an archive", path=self.label) from None
+            raise InputError("is a directory, not an archive") from None
         except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as err:
-            raise InputError(
-                f"truncated or corrupt archive: {_reason(err)}", path=self.label
-            ) from None
+            raise InputError(f"truncated or corrupt archive: {_reason(err)}") from None
         self.prefix = self._find_prefix()
 
     # --- reading the archive ------------------------------------------------------------
 
     def _load(self, handle: IO[bytes]) -> None:
-        stream = _Counted(_open_stream(handle), self.label)
+        stream = _Counted(_open_stream(handle))
         # "r|": one pass over a stream, never seeking back.
         with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
             members = 0
             for member in archive:
                 members += 1
                 if members > MAX_MEMBERS:
-                    raise InputError(
-                        f"archive has more than {MAX_MEMBERS} members; refusing it",
-                        path=self.label,
-                    )
+                    raise InputError(f"archive has more than {MAX_MEMBERS} members; refusing it")
                 self._add(archive, member)
             if members == 0:
-                raise InputError("archive is empty", path=self.label)
+                raise InputError("archive is empty")
             if stream.block_at(archive.offset) != bytes(_BLOCK):
-                raise InputError(
-                    "truncated archive: it ends without the end-of-archive block",
-                    path=self.label,
-                )
+                raise InputError("truncated archive: it ends without the end-of-archive block")
         while stream.read(1 << 16):  # the rest must decompress cleanly too
             pass
 
     def _add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        name = _normalize(member.name, self.label)
+        name = _normalize(member.name)
         if member.isdir():
             self.dirs.add(name)
         elif member.issym():
             self.symlinks[name] = member.linkname
         elif member.islnk():
-            self.hardlinks[name] = _normalize(member.linkname, self.label)
+            self.hardlinks[name] = _normalize(member.linkname)
         elif member.isreg() and _wanted(name):
             self.kept_bytes += member.size
             if self.kept_bytes > MAX_KEPT_BYTES:
                 raise InputError(
-                    f"archive holds more than {MAX_KEPT_BYTES >> 20} MiB of sysfs text; "
-                    "refusing it",
-                    path=self.label,
+                    f"archive holds more than {MAX_KEPT_BYTES >> 20} MiB of sysfs text; refusing it"
                 )
             extracted = archive.extractfile(member)
             data = extracted.read() if extracted is not None else b""
             if len(data) != member.size:
-                raise InputError(
-                    f"truncated archive: member '{name}' is cut short", path=self.label
-                )
+                raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
             self.files[name] = data
 
     def _find_prefix(self) -> str:
@@ -203,13 +186,12 @@ class TarTree:
             if at >= 0:
                 prefixes.add(slashed[1 : at + 1])
         if not prefixes:
-            raise InputError(f"archive has no {CPU_DIR} folder", path=self.label)
+            raise InputError(f"archive has no {CPU_DIR} folder")
         if len(prefixes) > 1:
             first, second = sorted(prefixes)[:2]
             raise InputError(
-                f"archive holds more than one {CPU_DIR} tree ('{first or '.'}' and "
-                f"'{second or '.'}'); pack one machine per archive",
-                path=self.label,
+                f"archive holds more than one {CPU_DIR} tree ('{quote(first or '.')}' and "
+                f"'{quote(second or '.')}'); pack one machine per archive"
             )
         return prefixes.pop()
 
@@ -289,8 +271,7 @@ class TarTree:
 
 
 def _reason(err: BaseException) -> str:
-    text = str(err) or type(err).__name__
-    return text if len(text) <= 80 else text[:79] + "\u2026"
+    return quote(str(err) or type(err).__name__)
 
 
 def read_tarball(path: Path, name: str, source: str | None = None) -> Machine:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, quote
 from rmpplan.files import read_file_bytes
 from rmpplan.sources.assemble import Group, assemble
 
@@ -71,11 +71,13 @@ class _Collector:
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         if not self.saw_root:
             if tag != "topology":
-                raise _Refused(f"root element is <{tag[:40]}>, not hwloc's <topology>")
+                raise _Refused(f"root element is <{quote(tag)}>, not hwloc's <topology>")
             self.saw_root = True
             self.version = attrs.get("version")
             if self.version is not None and self.version.split(".")[0] not in _KNOWN_MAJORS:
-                raise _Refused(f"hwloc XML version {self.version[:20]} is not supported (1.x-3.x)")
+                raise _Refused(
+                    f"hwloc XML version {quote(self.version)} is not supported (1.x-3.x)"
+                )
             self.stack.append(_Scope(""))
             return
         if tag != "object":
@@ -114,7 +116,7 @@ def _os_index(attrs: dict[str, str]) -> int | None:
     if text is None:
         return None
     if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        raise _Refused(f"os_index '{text[:20]}' is not a number")
+        raise _Refused(f"os_index '{quote(text)}' is not a number")
     return int(text)
 
 
@@ -196,8 +198,4 @@ def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
 
 def read_hwloc_xml(path: Path, name: str) -> Machine:
     """Read an hwloc XML file (see the module docstring)."""
-    data = read_file_bytes(path)
-    try:
-        return parse_hwloc_xml(data, name, path.name)
-    except InputError as err:
-        raise err.located(str(path)) from None
+    return parse_hwloc_xml(read_file_bytes(path), name, path.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rmpplan.errors import InputError
 from rmpplan.sources.assemble import show_cpus
 from rmpplan.sources.sysfs import CPU_DIR, cpu_folders, online_cpus, present_cpus
 from rmpplan.sources.tree import DirTree
@@ -28,11 +29,17 @@ class LiveFacts:
 
 
 def live_facts(root: Path) -> LiveFacts:
-    """Read ``smt/control`` and compare online with present under ``root`` (``/`` when live)."""
+    """Read ``smt/control`` and compare online with present under ``root`` (``/`` when live).
+
+    Every error names ``root``.
+    """
     tree = DirTree(root)
-    present = present_cpus(tree, cpu_folders(tree))
-    online = online_cpus(tree, present, lambda cpu: tree.isdir(f"{CPU_DIR}/cpu{cpu}/topology"))
-    control_text = tree.read(f"{CPU_DIR}/smt/control")
+    try:
+        present = present_cpus(tree, cpu_folders(tree))
+        online = online_cpus(tree, present, lambda cpu: tree.isdir(f"{CPU_DIR}/cpu{cpu}/topology"))
+        control_text = tree.read(f"{CPU_DIR}/smt/control")
+    except InputError as err:
+        raise err.located(str(root)) from None
     control = control_text.split("\0", 1)[0].strip() if control_text is not None else None
     smt = f"; smt/control is '{control}'" if control else ""
     if online == present:

@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, quote
 from rmpplan.sources.assemble import Group, assemble, show_cpus
 from rmpplan.sources.tree import read_file_text
 
@@ -178,7 +178,7 @@ def _number(row: Row, column: str) -> int | None:
         return None
     if not (text.isascii() and text.isdigit()) or len(text) > 10:
         raise InputError(
-            f"{row.where}: {column.upper()} '{text[:20]}' is not a number", line=row.line
+            f"{row.where}: {column.upper()} '{quote(text)}' is not a number", line=row.line
         )
     return int(text)
 
@@ -191,7 +191,7 @@ def _online(row: Row) -> bool | None:
         return True
     if text.lower() in _NO:
         return False
-    raise InputError(f"{row.where}: ONLINE '{text[:20]}' is not yes or no", line=row.line)
+    raise InputError(f"{row.where}: ONLINE '{quote(text)}' is not yes or no", line=row.line)
 
 
 TupleKey = tuple[int | None, str]
@@ -215,7 +215,7 @@ def check_tuples(tuples: dict[TupleKey, list[int]], rows: dict[int, Row], offlin
             if len(seen) > 1:
                 raise _ambiguous(
                     f"{_tuple_text(key)} lists CPUs {show_cpus(cpus)} whose {column.upper()} "
-                    f"differ ({seen[0][:20]} and {seen[1][:20]})"
+                    f"differ ({quote(seen[0])} and {quote(seen[1])})"
                 )
         if len(cpus) > MAX_THREADS_PER_CORE:
             raise _ambiguous(
@@ -270,17 +270,11 @@ def machine_from_rows(rows: list[Row], name: str, source: str) -> Machine:
 
 def read_lscpu_json(path: Path, name: str) -> Machine:
     """Read saved ``lscpu -J -e`` output."""
-    try:
-        rows = parse_lscpu_json(read_file_text(path))
-        return machine_from_rows(rows, name, f"lscpu JSON {path.name}")
-    except InputError as err:
-        raise err.located(str(path)) from None
+    rows = parse_lscpu_json(read_file_text(path))
+    return machine_from_rows(rows, name, f"lscpu JSON {path.name}")
 
 
 def read_lscpu_csv(path: Path, name: str) -> Machine:
     """Read saved ``lscpu -p=…`` output."""
-    try:
-        rows = parse_lscpu_csv(read_file_text(path))
-        return machine_from_rows(rows, name, f"lscpu CSV {path.name}")
-    except InputError as err:
-        raise err.located(str(path)) from None
+    rows = parse_lscpu_csv(read_file_text(path))
+    return machine_from_rows(rows, name, f"lscpu CSV {path.name}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import parse_cpulist
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, quote
 from rmpplan.sources.assemble import Group, assemble, show_cpus
 from rmpplan.terms import NR_CPUS_MAX
 
@@ -49,7 +49,6 @@ _SIBLING_FILES = (
 )
 _HEX_WORD = re.compile(r"(?:0[xX])?([0-9a-fA-F]{1,8})")
 _CPUINFO_LINE = re.compile(r"^(processor|apicid)[ \t]*:[ \t]*([0-9]+)[ \t]*$", re.MULTILINE)
-_QUOTE_MAX = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +66,6 @@ class CpuFiles:
 def _clean(text: str) -> str:
     """A sysfs value: the first line, NUL padding dropped (Kunpeng dumps end in "\\n\\0")."""
     return text.split("\0", 1)[0].split("\n", 1)[0].strip()
-
-
-def _quote(text: str) -> str:
-    text = text if len(text) <= _QUOTE_MAX else text[: _QUOTE_MAX - 1] + "\u2026"
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def parse_hex_words(text: str) -> frozenset[int]:
@@ -93,16 +87,12 @@ def parse_hex_words(text: str) -> frozenset[int]:
             continue
         match = _HEX_WORD.fullmatch(word)
         if match is None:
-            raise InputError(f"'{_quote(word)}' is not a 32-bit hex word")
+            raise InputError(f"'{quote(word)}' is not a 32-bit hex word")
         bits |= int(match[1], 16) << shift
         shift += 32
     if bits >> NR_CPUS_MAX:
         raise InputError(f"the mask sets bit {bits.bit_length() - 1}, past CPU {NR_CPUS_MAX - 1}")
     return frozenset(i for i, bit in enumerate(reversed(bin(bits)[2:])) if bit == "1")
-
-
-def _located(err: InputError, rel: str, label: str) -> InputError:
-    return InputError(f"{rel}: {err.message}", path=label)
 
 
 def _read_list(tree: Tree, rel: str) -> frozenset[int] | None:
@@ -112,7 +102,7 @@ def _read_list(tree: Tree, rel: str) -> frozenset[int] | None:
     try:
         return parse_cpulist(_clean(text))
     except InputError as err:
-        raise _located(err, rel, tree.label) from None
+        raise err.within(rel) from None
 
 
 def _read_int(tree: Tree, rel: str) -> int | None:
@@ -123,7 +113,7 @@ def _read_int(tree: Tree, rel: str) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        raise InputError(f"{rel}: '{_quote(value)}' is not an integer", path=tree.label) from None
+        raise InputError(f"{rel}: '{quote(value)}' is not an integer") from None
     return max(number, 0)  # -1 means "unknown": one package/die
 
 
@@ -140,7 +130,7 @@ def read_cpu_files(tree: Tree, cpu: int) -> CpuFiles:
         try:
             siblings = parse_hex_words(text) if is_hex else parse_cpulist(_clean(text))
         except InputError as err:
-            raise _located(err, rel, tree.label) from None
+            raise err.within(rel) from None
         sibling_file = rel
         break
     package = _read_int(tree, f"{base}/physical_package_id")
@@ -158,7 +148,7 @@ def cpu_folders(tree: Tree) -> frozenset[int]:
     """The ids of the ``cpuN`` folders."""
     names = tree.listdir(CPU_DIR)
     if names is None:
-        raise InputError(f"no {CPU_DIR} directory", path=tree.label)
+        raise InputError(f"no {CPU_DIR} directory")
     return frozenset(int(m[1]) for m in map(_CPU_NAME.fullmatch, names) if m is not None)
 
 
@@ -177,9 +167,7 @@ def online_cpus(
     if online is not None:
         extra = online - present
         if extra:
-            raise InputError(
-                f"online lists CPU {min(extra)}, which is not present", path=tree.label
-            )
+            raise InputError(f"online lists CPU {min(extra)}, which is not present")
         return online
     derived = []
     for cpu in sorted(present):
@@ -192,7 +180,6 @@ def online_cpus(
 
 
 def _sibling_sets(
-    label: str,
     files: Mapping[int, CpuFiles],
     folders: frozenset[int],
     online: frozenset[int],
@@ -207,8 +194,7 @@ def _sibling_sets(
             if cpu in online:
                 raise InputError(
                     f"{info.sibling_file} ({show_cpus(info.siblings)}) does not list "
-                    f"cpu{cpu} itself",
-                    path=label,
+                    f"cpu{cpu} itself"
                 )
             continue  # an offline CPU's cleared mask says nothing
         own[cpu] = info.siblings
@@ -221,20 +207,17 @@ def _sibling_sets(
         for other in sorted(siblings):
             if other not in files:
                 where = "not in cpu/present" if other in folders else f"no cpu{other} directory"
-                raise InputError(
-                    f"{named_by} lists CPU {other}, which is not present ({where})", path=label
-                )
+                raise InputError(f"{named_by} lists CPU {other}, which is not present ({where})")
             theirs = own.get(other)
             if theirs is None:
                 first = claimed.setdefault(other, cpu)
                 if first != cpu:
                     raise InputError(
                         f"CPU {other} is in two sibling sets: {files[first].sibling_file} "
-                        f"({show_cpus(own[first])}) and {named_by} ({show_cpus(siblings)})",
-                        path=label,
+                        f"({show_cpus(own[first])}) and {named_by} ({show_cpus(siblings)})"
                     )
             elif theirs != siblings:
-                raise InputError(_disagreement(files, cpu, other, siblings, theirs), path=label)
+                raise InputError(_disagreement(files, cpu, other, siblings, theirs))
     return holder
 
 
@@ -258,7 +241,7 @@ def _disagreement(
 
 
 def _placement(
-    label: str, siblings: Iterable[int], named_by: str | None, files: Mapping[int, CpuFiles]
+    siblings: Iterable[int], named_by: str | None, files: Mapping[int, CpuFiles]
 ) -> Group:
     """A sibling set's package and die: its CPUs must agree where their files say."""
     threads = tuple(sorted(siblings))
@@ -271,23 +254,18 @@ def _placement(
             b = min(said, key=lambda cpu: (-said[cpu], cpu))
             raise InputError(
                 f"cpu{a} and cpu{b} are siblings ({named_by}) "
-                f"but their {file_name} differ: {said[a]} and {said[b]}",
-                path=label,
+                f"but their {file_name} differ: {said[a]} and {said[b]}"
             )
         where.append(values[0] if values else 0)
     return Group(threads, where[0], where[1])
 
 
 def _groups(
-    label: str,
-    files: Mapping[int, CpuFiles],
-    folders: frozenset[int],
-    online: frozenset[int],
+    files: Mapping[int, CpuFiles], folders: frozenset[int], online: frozenset[int]
 ) -> list[Group]:
-    sets = _sibling_sets(label, files, folders, online)
+    sets = _sibling_sets(files, folders, online)
     groups = [
-        _placement(label, siblings, files[cpu].sibling_file, files)
-        for siblings, cpu in sets.items()
+        _placement(siblings, files[cpu].sibling_file, files) for siblings, cpu in sets.items()
     ]
     covered = {cpu for group in groups for cpu in group.threads}
     for cpu, info in files.items():
@@ -332,10 +310,9 @@ def read_sysfs_tree(tree: Tree, name: str, source: str | None = None) -> Machine
         possible = present
     elif not present <= possible:
         raise InputError(
-            f"possible ({show_cpus(possible)}) lacks present CPU {min(present - possible)}",
-            path=tree.label,
+            f"possible ({show_cpus(possible)}) lacks present CPU {min(present - possible)}"
         )
-    groups = _groups(tree.label, files, folders, online)
+    groups = _groups(files, folders, online)
     return assemble(
         name, groups, online, possible=possible, apic_ids=apic_ids(tree, present), source=source
     )

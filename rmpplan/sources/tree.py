@@ -3,7 +3,8 @@
 The sysfs reader only ever asks three questions of a dump (read this file, list
 this folder, is this a folder), so a directory, the live ``/`` and a tarball read
 in memory all answer the same small protocol.  Paths are relative to the dump's
-root and use ``/``.
+root and use ``/``; errors name the file inside the dump, and the reader's entry
+point (``read_source``) names the dump.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ from rmpplan.files import MAX_FILE_BYTES, read_capped, read_file_bytes
 
 class Tree(Protocol):
     """What a reader may ask of a dump."""
-
-    label: str
-    """Names the dump in messages (its path)."""
 
     def read(self, rel: str) -> str | None:
         """The text of a regular file, or None when it does not exist."""
@@ -48,7 +46,6 @@ class DirTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.label = str(root)
         self._base = str(root).rstrip("/") + "/"
 
     def read(self, rel: str) -> str | None:
@@ -58,17 +55,17 @@ class DirTree:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as err:
-            raise InputError(f"cannot read {rel}: {err.strerror}", path=self.label) from None
+            raise InputError(f"cannot read {rel}: {err.strerror}") from None
         try:
             raw = read_capped(fd, MAX_FILE_BYTES)
         except IsADirectoryError:
             return None
         except OSError as err:
-            raise InputError(f"cannot read {rel}: {err.strerror}", path=self.label) from None
+            raise InputError(f"cannot read {rel}: {err.strerror}") from None
         finally:
             os.close(fd)
         if raw is None:
-            raise InputError(f"{rel} is larger than {MAX_FILE_BYTES >> 20} MiB", path=self.label)
+            raise InputError(f"{rel} is larger than {MAX_FILE_BYTES >> 20} MiB")
         return decode(raw)
 
     def listdir(self, rel: str) -> list[str] | None:
@@ -77,7 +74,7 @@ class DirTree:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as err:
-            raise InputError(f"cannot list {rel}: {err.strerror}", path=self.label) from None
+            raise InputError(f"cannot list {rel}: {err.strerror}") from None
 
     def isdir(self, rel: str) -> bool:
         return (self.root / rel).is_dir()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,45 +11,58 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import Node
 
 from rmpplan.cpumask import parse_cpulist
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, quote
 from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.machine import Cpu, Machine, build_machine
-from rmpplan.topology.parse import _clip, decode, load_json, load_yaml, locate
+from rmpplan.topology.parse import compose_yaml, decode, load_json, load_yaml, locate
 from rmpplan.topology.schema import Layout, TopologyFile
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def read_text(path: Path) -> str:
-    """A file's UTF-8 text; every failure is an :class:`InputError` naming it."""
-    raw = read_file_bytes(path)
-    try:
-        return decode(raw)
-    except InputError as err:
-        raise err.located(str(path)) from None
+    """A file's UTF-8 text; a decoding error has its line, the caller names the file."""
+    return decode(read_file_bytes(path))
 
 
 def load_topology_file(path: Path) -> Machine:
-    """Load a YAML or JSON topology file."""
-    try:
-        return parse_topology(read_text(path), path.suffix.lower(), path.stem)
-    except InputError as err:
-        raise err.located(str(path)) from None
+    """Load a YAML or JSON topology file (``inputs.load_machine`` names it in errors)."""
+    return parse_topology(read_text(path), path.suffix.lower(), path.stem)
+
+
+class Lines:
+    """Where a key path sits in the file. YAML keeps its node tree; JSON is composed
+    as YAML (a superset) only when an error needs a line."""
+
+    def __init__(self, node: Node | None, json_text: str | None = None) -> None:
+        self._node = node
+        self._json_text = json_text
+
+    def of(self, path: Sequence[int | str]) -> int | None:
+        """The 1-based line of the deepest node along ``path``, None when unknown."""
+        if self._json_text is not None:
+            try:
+                self._node = compose_yaml(self._json_text)
+            except InputError:
+                self._node = None
+            self._json_text = None
+        return locate(self._node, path)
 
 
 def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
     """Parse topology text of the given kind (``.json`` or YAML) into a machine."""
     if suffix == ".json":
         data, node = load_json(text)
+        lines = Lines(node, text)
     else:
         data, node = load_yaml(text)
-    model = validate(data, node, text if suffix == ".json" else None)
-    return expand(model, default_name)
+        lines = Lines(node)
+    return expand(validate(data, lines), default_name, lines)
 
 
-def validate(data: Any, node: Node | None, json_text: str | None = None) -> TopologyFile:
+def validate(data: Any, lines: Lines) -> TopologyFile:
     """Check data against the schema; the first problem becomes a one-line error."""
     if not isinstance(data, dict):
         raise InputError(
@@ -60,15 +73,8 @@ def validate(data: Any, node: Node | None, json_text: str | None = None) -> Topo
     except ValidationError as err:
         errors = err.errors(include_url=False)
         first = errors[0]
-        if node is None and json_text is not None:
-            from rmpplan.topology.parse import compose_yaml
-
-            try:
-                node = compose_yaml(json_text)
-            except InputError:
-                node = None
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InputError(_describe(first) + more, line=locate(node, first["loc"])) from None
+        raise InputError(_describe(first) + more, line=lines.of(first["loc"])) from None
 
 
 def _describe(error: ErrorDetails) -> str:
@@ -81,7 +87,7 @@ def _describe(error: ErrorDetails) -> str:
     if kind == "missing":
         return f"missing key {loc[-1]!r}" + (f" in {_path_text(loc[:-1])}" if len(loc) > 1 else "")
     message = error["msg"].removeprefix("Value error, ")
-    shown = "" if kind == "value_error" else f" (got {_clip(repr(error['input']))})"
+    shown = "" if kind == "value_error" else f" (got {quote(repr(error['input']))})"
     return (f"{where}: " if where else "") + message + shown
 
 
@@ -96,33 +102,35 @@ def _path_text(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def expand(model: TopologyFile, default_name: str) -> Machine:
-    """The machine a validated file describes."""
+def expand(model: TopologyFile, default_name: str, lines: Lines) -> Machine:
+    """The machine a validated file describes; a bad cpulist names its key and line."""
     name = model.name if model.name is not None else default_name
     if model.layout is not None:
-        offline = _cpulist(model.offline, "offline")
+        offline = _cpulist(model.offline, "offline", lines)
         cpus = list(expand_layout(model.layout, offline))
         unknown = sorted(offline - {cpu.id for cpu in cpus})
         if unknown:
-            raise InputError(f"offline: CPU {unknown[0]} is not in the layout")
+            raise InputError(
+                f"offline: CPU {unknown[0]} is not in the layout", line=lines.of(("offline",))
+            )
     else:
         assert model.cpus is not None  # the schema guarantees one form
         cpus = [Cpu(c.id, c.package, c.die, c.core, c.online, c.apic_id) for c in model.cpus]
-    possible = None if model.possible is None else _cpulist(model.possible, "possible")
+    possible = None if model.possible is None else _cpulist(model.possible, "possible", lines)
     hotplug = Hotplug(
-        _cpulist(model.offline_after_setup, "offline_after_setup"),
-        _cpulist(model.online_after_setup, "online_after_setup"),
+        _cpulist(model.offline_after_setup, "offline_after_setup", lines),
+        _cpulist(model.online_after_setup, "online_after_setup", lines),
     )
     return build_machine(name, cpus, possible, model.source, hotplug)
 
 
-def _cpulist(value: str | int | None, key: str) -> frozenset[int]:
+def _cpulist(value: str | int | None, key: str, lines: Lines) -> frozenset[int]:
     if value is None:
         return frozenset()
     try:
         return parse_cpulist(str(value), NR_CPUS_MAX)
     except InputError as err:
-        raise err.within(key) from None
+        raise err.within(key).at(lines.of((key,))) from None
 
 
 def _bits(count: int) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from rmpplan.errors import InputError
+from rmpplan.errors import QUOTE_MAX, InputError, quote
 
 # libyaml's parser is several times faster on an 8192-CPU explicit file. Only
 # its composer is used: scalars are resolved and built by the code below.
@@ -84,7 +84,7 @@ def _bad_tag(node: Node) -> InputError:
     tag = str(node.tag)
     shown = "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml") else tag
     return InputError(
-        f"YAML error: tag {_clip(shown)} is not allowed (plain data only)",
+        f"YAML error: tag {quote(shown)} is not allowed (plain data only)",
         line=node.start_mark.line + 1,
     )
 
@@ -118,16 +118,12 @@ def _build(root: Node) -> Any:
                 if not isinstance(key, (str, int, bool, float, type(None))):
                     raise InputError("a mapping key must be a plain value", line=line)
                 if key in result:
-                    raise InputError(f"duplicate key {_clip(repr(key))}", line=line)
+                    raise InputError(f"duplicate key {quote(repr(key))}", line=line)
                 result[key] = build(value_node)
             return result
         raise _bad_tag(node)
 
     return build(root)
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def decode(raw: bytes) -> str:
@@ -168,11 +164,17 @@ def load_yaml(text: str) -> tuple[Any, Node | None]:
     return data, node
 
 
+def _sentence(problem: str) -> str:
+    """A parser's own message, on one line. It is a sentence, so it gets twice a value's
+    room; the pure-Python YAML parser quotes input in it (an alias, a tag handle) whole."""
+    return quote(" ".join(problem.split()), 2 * QUOTE_MAX)
+
+
 def _yaml_error(err: yaml.YAMLError) -> InputError:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
     line = None if mark is None else mark.line + 1
-    return InputError(f"YAML syntax error: {_clip(' '.join(problem.split()), 120)}", line=line)
+    return InputError(f"YAML syntax error: {_sentence(problem)}", line=line)
 
 
 def _reject_constant(name: str) -> Any:
@@ -206,9 +208,9 @@ def load_json(text: str) -> tuple[Any, Node | None]:
             load_yaml(text)  # constructing finds the duplicate again, with its line
         except InputError as located:
             line = located.line
-        raise InputError(f"duplicate key {_clip(repr(err.key))}", line=line) from None
+        raise InputError(f"duplicate key {quote(repr(err.key))}", line=line) from None
     except (ValueError, RecursionError) as err:
-        raise InputError(f"JSON error: {_clip(str(err), 80)}") from None
+        raise InputError(f"JSON error: {_sentence(str(err))}") from None
     return data, None
 
 

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 import rmpplan.sources.archive as archive_module
-from rmpplan.errors import InputError
 from rmpplan.sources import SourceFormat, detect_format, read_source
 from rmpplan.sources.sysfs import CPU_DIR
-from tests.sources.source_fixtures import DATA, first, pack, sysfs
+from tests.sources.source_fixtures import DATA, first, pack, read_error, sysfs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,16 +27,6 @@ def same_as_folder(path: Path, folder: Path = TREE) -> None:
     assert packed.online == unpacked.online
     assert packed.possible == unpacked.possible
     assert dict(packed.cpus) == dict(unpacked.cpus)  # APIC ids from proc/cpuinfo included
-
-
-def error(path: Path) -> str:
-    """The one-line message reading ``path`` gives."""
-    with pytest.raises(InputError) as caught:
-        read_source(path)
-    text = str(caught.value)
-    assert "\n" not in text
-    assert text.startswith(str(path))
-    return text
 
 
 def build(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
@@ -99,7 +88,7 @@ def test_truncated_archive(tmp_path: Path, cut: float, mode: str) -> None:
     whole = pack(TREE, tmp_path / "whole.tar", mode=mode).read_bytes()
     path = tmp_path / "cut.tar"
     path.write_bytes(whole[: int(len(whole) * cut) + 100])
-    assert "truncated" in error(path)
+    assert "truncated" in read_error(path)
 
 
 def test_truncated_at_a_member_boundary(tmp_path: Path) -> None:
@@ -107,24 +96,33 @@ def test_truncated_at_a_member_boundary(tmp_path: Path) -> None:
     whole = build(tmp_path / "whole.tar", pair()).read_bytes()
     path = tmp_path / "cut.tar"
     path.write_bytes(whole[: 512 * 4])  # two members: header + one data block each
-    assert "ends without the end-of-archive block" in error(path)
+    assert "ends without the end-of-archive block" in read_error(path)
 
 
 def test_garbage_and_empty(tmp_path: Path) -> None:
     """Not a tar at all, or an empty file, is refused cleanly."""
     garbage = tmp_path / "garbage.tar"
     garbage.write_bytes(b"this is not a tar archive\n" * 40)
-    assert "truncated or corrupt archive" in error(garbage)
+    assert "truncated or corrupt archive" in read_error(garbage)
     empty = tmp_path / "empty.tar"
     empty.write_bytes(b"")
-    assert "archive" in error(empty)
+    assert "archive" in read_error(empty)
 
 
 def test_path_traversal_member_refuses_the_archive(tmp_path: Path) -> None:
     """A member named with '..' refuses the archive; nothing is written anywhere."""
     path = build(tmp_path / "evil.tar", [*pair(), file("../../evil", "x")])
-    assert "climbs out of the archive" in error(path)
+    assert "climbs out of the archive" in read_error(path)
     assert not (tmp_path.parent / "evil").exists()
+
+
+def test_long_hostile_member_name_is_quoted_clipped(tmp_path: Path) -> None:
+    """A huge member name with '..' and a control character is echoed short and escaped."""
+    path = build(tmp_path / "evil.tar", [*pair(), file("../\x1b" + "x" * 5000, "x")])
+    message = read_error(path)
+    assert "archive member '../\\x1bxxx" in message
+    assert "\u2026' climbs out" in message
+    assert len(message) < len(str(path)) + 200
 
 
 def test_absolute_member_names_are_made_relative(tmp_path: Path) -> None:
@@ -188,13 +186,13 @@ def test_hard_links(tmp_path: Path) -> None:
 def test_two_trees_are_refused(tmp_path: Path) -> None:
     """One machine per archive."""
     path = build(tmp_path / "two.tar", [*pair("a/"), *pair("b/")])
-    assert "more than one sys/devices/system/cpu tree ('a/' and 'b/')" in error(path)
+    assert "more than one sys/devices/system/cpu tree ('a/' and 'b/')" in read_error(path)
 
 
 def test_no_tree(tmp_path: Path) -> None:
     """An archive without sys/devices/system/cpu is refused."""
     path = build(tmp_path / "none.tar", [file("README", "hello\n")])
-    assert "has no sys/devices/system/cpu folder" in error(path)
+    assert "has no sys/devices/system/cpu folder" in read_error(path)
 
 
 @pytest.mark.parametrize(
@@ -211,7 +209,7 @@ def test_size_caps(
     """Member count, kept text and uncompressed size are capped."""
     monkeypatch.setattr(archive_module, cap, value)
     path = build(tmp_path / "big.tar", pair())
-    assert message in error(path)
+    assert message in read_error(path)
 
 
 def test_old_dump_in_a_tarball(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from rmpplan.cli.main import cli
 from rmpplan.errors import InputError
 from rmpplan.sources import (
     LiveFacts,
@@ -22,15 +24,22 @@ from rmpplan.sources.sysfs import CPU_DIR
 from tests.sources.source_fixtures import DATA, pack, write_tree
 
 
-def test_format_values_are_the_cli_spellings() -> None:
-    """--input-format values map onto SourceFormat."""
-    assert [f.value for f in SourceFormat] == [
-        "sysfs",
-        "tarball",
-        "hwloc-xml",
-        "lscpu-json",
-        "lscpu-csv",
-    ]
+@pytest.mark.parametrize("fmt", list(SourceFormat))
+def test_every_format_is_an_input_format_spelling(tmp_path: Path, fmt: SourceFormat) -> None:
+    """--input-format VALUE reads each kind of source as detection does."""
+    path = {
+        SourceFormat.SYSFS: DATA / "sysfs" / "bulldozer",
+        SourceFormat.TARBALL: tmp_path / "bulldozer.bin",
+        SourceFormat.HWLOC_XML: DATA / "xml" / "v3-minimal.xml",
+        SourceFormat.LSCPU_JSON: DATA / "lscpu" / "old-strings.json",
+        SourceFormat.LSCPU_CSV: DATA / "lscpu" / "intel-hybrid.csv",
+    }[fmt]
+    if fmt is SourceFormat.TARBALL:
+        pack(DATA / "sysfs" / "bulldozer", path)
+    args = ["show", str(path), "--format", "json"]
+    forced = CliRunner().invoke(cli, [*args, "--input-format", fmt.value])
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stdout == CliRunner().invoke(cli, args).stdout
 
 
 def test_detect_each_kind(tmp_path: Path) -> None:

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, MaskError
 from rmpplan.sources import read_source
 from rmpplan.sources.sysfs import CPU_DIR, parse_hex_words
 from tests.sources.source_fixtures import (
     DATA,
-    SHARED_REAL,
     first,
     require_shared_real,
     sysfs,
@@ -180,33 +179,32 @@ def test_inconsistent_trees_are_refused(name: str, message: str) -> None:
     assert "\n" not in str(err)
 
 
-def test_sibling_sets_that_overlap_but_differ(tmp_path: Path) -> None:
-    """Two CPUs that list each other with different sets disagree."""
-    root = write_tree(
-        tmp_path,
-        {
-            "online": "0-2\n",
-            "cpu0/topology/core_cpus_list": "0-1\n",
-            "cpu1/topology/core_cpus_list": "0-2\n",
-            "cpu2/topology/core_cpus_list": "1-2\n",
-        },
-    )
-    assert "cpu0/topology/core_cpus_list is 0-1 but cpu1/topology/core_cpus_list is 0-2" in str(
-        error(root)
-    )
-
-
-def test_online_cpu_missing_from_its_own_set(tmp_path: Path) -> None:
-    """An online CPU whose sibling set leaves it out is refused."""
-    root = write_tree(
-        tmp_path,
-        {
-            "online": "0-1\n",
-            "cpu0/topology/core_cpus_list": "1\n",
-            "cpu1/topology/core_cpus_list": "1\n",
-        },
-    )
-    assert "core_cpus_list (1) does not list cpu0 itself" in str(error(root))
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {
+                "online": "0-2\n",
+                "cpu0/topology/core_cpus_list": "0-1\n",
+                "cpu1/topology/core_cpus_list": "0-2\n",
+                "cpu2/topology/core_cpus_list": "1-2\n",
+            },
+            "cpu0/topology/core_cpus_list is 0-1 but cpu1/topology/core_cpus_list is 0-2",
+        ),
+        (
+            {
+                "online": "0-1\n",
+                "cpu0/topology/core_cpus_list": "1\n",
+                "cpu1/topology/core_cpus_list": "1\n",
+            },
+            "core_cpus_list (1) does not list cpu0 itself",
+        ),
+    ],
+    ids=["overlap-but-differ", "online-cpu-not-in-its-own-set"],
+)
+def test_bad_sibling_sets(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    """Sets that overlap but differ, or an online CPU left out of its own set, are refused."""
+    assert message in str(error(write_tree(tmp_path, files)))
 
 
 def test_offline_cpu_with_a_cleared_mask_joins_nothing(tmp_path: Path) -> None:
@@ -281,6 +279,35 @@ def test_bad_set_files(tmp_path: Path, files: dict[str, str], message: str) -> N
     assert str(err).startswith(f"{tmp_path}: ")
 
 
+@pytest.mark.parametrize(
+    ("rel", "text", "errno"),
+    [
+        ("online", "0-x\n", "EINVAL"),
+        ("present", "0-9000\n", "ERANGE"),
+        ("cpu0/topology/core_cpus_list", "0,1-\n", "EINVAL"),
+    ],
+)
+def test_bad_cpulist_file_keeps_the_kernel_errno(
+    tmp_path: Path, rel: str, text: str, errno: str
+) -> None:
+    """A cpulist file the kernel would refuse is a MaskError: DUMP: FILE: ERRNO: why."""
+    files = {"cpu0/topology/core_cpus_list": "0\n", rel: text}
+    err = error(write_tree(tmp_path, files))
+    assert isinstance(err, MaskError)
+    assert err.errno == errno
+    assert str(err).startswith(f"{tmp_path}: {rel}: {errno}: cpulist region ")
+
+
+def test_hostile_value_is_quoted_clipped(tmp_path: Path) -> None:
+    """A huge package id with control characters is echoed escaped and clipped."""
+    files = {"cpu0/topology/core_cpus_list": "0\n"}
+    files["cpu0/topology/physical_package_id"] = "\x07" + "9" * 5000 + "\n"
+    message = str(error(write_tree(tmp_path, files)))
+    assert "physical_package_id: '\\x07999" in message
+    assert "\u2026' is not an integer" in message
+    assert len(message) < len(str(tmp_path)) + 120
+
+
 def test_no_cpu_folder_at_all(tmp_path: Path) -> None:
     """A folder without sys/devices/system/cpu is not a sysfs root."""
     assert "not a sysfs root" in str(error(tmp_path))
@@ -322,4 +349,3 @@ def test_require_shared_fails_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("RMPPLAN_REQUIRE_SHARED", "0")
     with pytest.raises(pytest.skip.Exception, match="is missing"):
         require_shared_real(tmp_path / "missing")
-    assert SHARED_REAL.name == "real"
