@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rmpplan.cost import CostModel, PhaseCost, estimate
 from rmpplan.kernel import Kernel
@@ -13,6 +14,9 @@ from rmpplan.memory import SZ_2T, Window
 from rmpplan.plan import dispatch, rmpopt_cpumask
 from rmpplan.terms import Case, Rule, Strategy
 from rmpplan.topology.machine import Machine
+
+if TYPE_CHECKING:
+    from rmpplan.checks import Finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +107,5 @@ class ScheduleReport:
     model: CostModel
     kernel: Kernel | None = None
     notes: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    """What a saved kernel log (``--dmesg``) contradicts."""

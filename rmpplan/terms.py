@@ -67,6 +67,10 @@ class Check(StrEnum):
     FOLLOWERS_EXCLUDE_LEADER_CORE = "followers-exclude-leader-core"
     CORE_MISSED = "core-missed"
     CORE_RUN_TWICE = "core-run-twice"
+    DMESG_SNP_INIT = "dmesg-snp-init"
+    DMESG_MASKS = "dmesg-masks"
+    DMESG_WINDOW = "dmesg-window"
+    DMESG_CAP = "dmesg-cap"
 
     @property
     def summary(self) -> str:
@@ -84,6 +88,11 @@ _CHECK_SUMMARIES = {
     Check.FOLLOWERS_EXCLUDE_LEADER_CORE: "the online followers hold no CPU of the leader's core",
     Check.CORE_MISSED: "the leader's core and the followers' cores are all the programmed cores",
     Check.CORE_RUN_TWICE: "no programmed core runs a region twice in one pass",
+    Check.DMESG_SNP_INIT: "the kernel log's SNP init outcome is the one online == present predicts",
+    Check.DMESG_MASKS: "the online and present masks in the log are the topology's",
+    Check.DMESG_WINDOW: "each logged RMPOPT pass covers the computed 1 GB window",
+    Check.DMESG_CAP: "the log has the 2 TB cap line exactly when the window is capped, "
+    "at its address",
 }
 
 

@@ -141,14 +141,33 @@ RUNS: list[tuple[str, ...]] = [
     ("schedule", str(TOPOLOGIES / "single-core.yaml"), "--leader", "0", "--memory", "1G-3T"),
     *(("show", str(path)) for path in FILES),
     ("show", str(SYSFS_DUMP)),
+    *(
+        ("explain", str(path), "--leader", "0")
+        for path in SMALL
+        if path.stem != "hotplug-online-unprogrammed"
+    ),
+    ("explain", PRIMARY_OFFLINE, "--leader", "10", "--kernel", "v6"),
+    ("explain", PRIMARY_OFFLINE, "--leader", "10", "--strategy", "v2-all-cpus"),
+    (
+        "schedule",
+        str(TOPOLOGIES / "epyc-9654-2s.yaml"),
+        "--leader",
+        "0",
+        "--memory",
+        "0-1T",
+        "--dmesg",
+        str(ROOT / "tests" / "data" / "dmesg" / "capped-9654.log"),
+    ),
 ]
 
 
 @cache
 def output(args: tuple[str, ...]) -> Any:
-    """The JSON document a run prints (verify prints one when it exits 1 or 2 too)."""
+    """The JSON document a run prints (verify, explain and a schedule with --dmesg print
+    one when a check fails too)."""
     result = CliRunner().invoke(cli, [*args, "--format", "json"], catch_exceptions=False)
-    assert result.exit_code in ((0, 1, 2) if args[0] == "verify" else (0,)), result.stderr
+    judged = args[0] in ("verify", "explain") or "--dmesg" in args
+    assert result.exit_code in ((0, 1, 2) if judged else (0,)), result.stderr
     return json.loads(result.stdout)
 
 
@@ -208,7 +227,7 @@ def test_every_documented_key_is_printed_somewhere() -> None:
 def test_the_doc_has_a_table_for_every_command_and_nested_object() -> None:
     """Each command's document, the findings, and every object or array of objects have a table."""
     found = tables()
-    for section in ("plan", "verify", "compare", "schedule", "show", FINDINGS):
+    for section in ("plan", "verify", "explain", "compare", "schedule", "show", FINDINGS):
         assert (section, "") in found, section
     for (section, _), keys in found.items():
         for key in keys.values():

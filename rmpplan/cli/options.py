@@ -13,6 +13,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
@@ -22,6 +23,7 @@ from rmpplan.kernel import Kernel
 from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
+    from rmpplan.memory import Window
     from rmpplan.render import Display
 
 P = ParamSpec("P")
@@ -183,3 +185,48 @@ def note(message: str) -> None:
 def finish(code: int) -> None:
     """End the command with ``code`` (0 ok, 1 a check found a problem)."""
     click.get_current_context().exit(code)
+
+
+def memory_options(func: F) -> F:
+    func = click.option(
+        "--memory-from",
+        type=click.Path(path_type=Path),
+        help="A saved /proc/iomem; its top-level 'System RAM' lines are the RAM.",
+    )(func)
+    return click.option(
+        "--memory",
+        metavar="RANGES",
+        help="RAM as in /proc/iomem: A-B with B included, K/M/G/T binary suffixes "
+        "(a suffixed end means the byte before it: 0-2T is 2 TB), comma-separated.",
+    )(func)
+
+
+def ram_window(memory: str | None, memory_from: Path | None) -> Window | None:
+    """The RMPOPT window of the RAM the memory options give; None when neither is given."""
+    from rmpplan.errors import InputError
+    from rmpplan.memory import parse_iomem, parse_memory, rmpopt_window
+    from rmpplan.topology.load import read_text
+
+    if memory is not None and memory_from is not None:
+        raise BadInput("give one of --memory or --memory-from, not both")
+    if memory is not None:
+        try:
+            return rmpopt_window(parse_memory(memory))
+        except InputError as err:
+            raise err.within("--memory") from None
+    if memory_from is not None:
+        try:
+            return rmpopt_window(parse_iomem(read_text(memory_from)))
+        except InputError as err:
+            raise err.located(str(memory_from)) from None
+    return None
+
+
+def dmesg_option(func: F) -> F:
+    return click.option(
+        "--dmesg",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="A saved kernel log (dmesg, journalctl, or a journal export) to check "
+        "against the prediction; contradictions are dmesg-* findings.",
+    )(func)

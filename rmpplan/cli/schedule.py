@@ -9,11 +9,14 @@ import click
 from rmpplan.cli.options import (
     BadInput,
     display,
+    dmesg_option,
     emit,
     format_option,
     input_errors,
     input_format_option,
     kernel_option,
+    memory_options,
+    ram_window,
     rule_option,
 )
 from rmpplan.kernel import Kernel
@@ -29,23 +32,14 @@ from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule
     required=True,
     help="The online CPU the handler runs on.",
 )
-@click.option(
-    "--memory",
-    metavar="RANGES",
-    help="RAM as in /proc/iomem: A-B with B included, K/M/G/T binary suffixes "
-    "(a suffixed end means the byte before it: 0-2T is 2 TB), comma-separated.",
-)
-@click.option(
-    "--memory-from",
-    type=click.Path(path_type=Path),
-    help="A saved /proc/iomem; its top-level 'System RAM' lines are the RAM.",
-)
+@memory_options
 @click.option(
     "--ghz",
     type=click.FloatRange(0, 1000, min_open=True),
     default=None,
     help="Core clock for the cost model.",
 )
+@dmesg_option
 @format_option
 @kernel_option
 @rule_option
@@ -59,6 +53,7 @@ def schedule(
     memory: str | None,
     memory_from: Path | None,
     ghz: float | None,
+    dmesg: Path | None,
     fmt: OutputFormat,
     kernel: Kernel | None,
     rule: Rule | None,
@@ -71,34 +66,24 @@ def schedule(
     from dataclasses import replace
 
     from rmpplan.cost import CostModel
-    from rmpplan.errors import InputError, OptionError
+    from rmpplan.dmesg import check_log, read_log
+    from rmpplan.errors import OptionError
     from rmpplan.inputs import load_machine
     from rmpplan.kernel import kernel_notes, modelled
-    from rmpplan.memory import parse_iomem, parse_memory, rmpopt_window
     from rmpplan.render import renderer
     from rmpplan.schedule import ScheduleReport
     from rmpplan.schedule import schedule as lay_out
-    from rmpplan.topology.load import read_text
 
-    if (memory is None) == (memory_from is None):
-        raise BadInput("give exactly one of --memory or --memory-from")
-    if memory is not None:
-        try:
-            ranges = parse_memory(memory)
-        except InputError as err:
-            raise err.within("--memory") from None
-    else:
-        assert memory_from is not None  # exactly one of the two is given
-        try:
-            ranges = parse_iomem(read_text(memory_from))
-        except InputError as err:
-            raise err.located(str(memory_from)) from None
+    window = ram_window(memory, memory_from)
+    if window is None:
+        raise BadInput("give one of --memory or --memory-from")
+    log = None if dmesg is None else read_log(dmesg)
     machine = load_machine(topo, input_format)
     if worker not in machine.online:
         raise OptionError(f"--leader: CPU {worker} is not an online CPU of {machine.name}")
     model = CostModel() if ghz is None else replace(CostModel(), ghz=ghz)
-    window = rmpopt_window(ranges)
     kernel_model = modelled(kernel, rule)
+    said = None if log is None else check_log(log, machine, window)
     report = ScheduleReport(
         machine,
         worker,
@@ -106,6 +91,8 @@ def schedule(
         lay_out(machine, worker, window, rule=kernel_model.rule, model=model),
         model,
         kernel,
-        kernel_notes(machine, kernel_model),
+        (*kernel_notes(machine, kernel_model), *(() if said is None else said.notes)),
+        () if said is None else tuple(said.findings),
     )
     emit(renderer(fmt).render_schedule(report, display()))
+    click.get_current_context().exit(1 if report.findings else 0)

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import click
 
 from rmpplan.cli.options import (
+    BadInput,
     display,
+    dmesg_option,
     emit,
     finish,
     format_option,
@@ -16,6 +18,8 @@ from rmpplan.cli.options import (
     input_errors,
     input_format_option,
     kernel_option,
+    memory_options,
+    ram_window,
     rule_option,
     strategy_option,
 )
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
 @rule_option
 @strategy_option
 @hotplug_options
+@dmesg_option
+@memory_options
 @input_format_option
 @input_errors
 def verify(
@@ -51,6 +57,9 @@ def verify(
     strategy: Strategy | None,
     offline_after_setup: CpuSpec | None,
     online_after_setup: CpuSpec | None,
+    dmesg: Path | None,
+    memory: str | None,
+    memory_from: Path | None,
 ) -> None:
     """Every online CPU is tried as the worker. Also proves that no RMPOPT
     lands on an unprogrammed core (#UD), and checks the kernel's preconditions.
@@ -65,6 +74,7 @@ def verify(
     from rmpplan.checks import Checked
     from rmpplan.checks import verify as prove
     from rmpplan.cpuspec import scenario
+    from rmpplan.dmesg import read_log, with_log
     from rmpplan.errors import InputError
     from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies, discover, load_machine
     from rmpplan.kernel import kernel_notes, modelled
@@ -89,11 +99,19 @@ def verify(
                 kernel=model.kernel,
                 notes=kernel_notes(machine, model),
             )
+            if log is not None:
+                verdict = with_log(verdict, log, machine, window)
         except InputError as err:
             return failed(label, err, machine)
         return Checked(label, machine, verdict)
 
     model = modelled(kernel, rule, strategy)
+    window = ram_window(memory, memory_from)
+    log = None if dmesg is None else read_log(dmesg)
+    if log is None and window is not None:
+        raise BadInput("--memory and --memory-from go with --dmesg (the window is checked there)")
+    if log is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
+        raise BadInput("--dmesg is the log of one machine: give exactly one topology")
     results: list[Checked] = []
     for path in paths or (() if builtin else (Path("topologies"),)):
         try:

@@ -153,6 +153,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             "topology": report.machine.name,
             "kernel": _kernel(report.kernel),
             "notes": list(report.notes),
+            "findings": [finding(item) for item in report.findings],
             "leader": report.worker,
             "window": {
                 "start": window.start,

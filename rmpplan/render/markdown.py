@@ -145,6 +145,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         "",
         *(f"- {line}" for line in window_lines(report.window)),
         *_kernel_lines(report.kernel, report.notes),
+        *(f"- **`{item.check}`**: {_cell(item.message)}" for item in report.findings),
         "",
         "| strategy | rule | leaders | followers | RMPOPTs | IPIs | per core | in window "
         "| estimate (ms) |",

@@ -253,7 +253,9 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         )
     lines = [Text(line) for line in window_lines(report.window)]
     kernel = [Text(f"kernel: {text}")] if (text := kernel_text(report.kernel)) else []
-    return _to_text([title, *lines, *kernel, *_notes(report.notes), Text(""), table], display)
+    found = [Text(f"{item.check}: {item.message}", style="bold red") for item in report.findings]
+    parts = [title, *lines, *kernel, *_notes(report.notes), *found, Text(""), table]
+    return _to_text(parts, display)
 
 
 def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:

@@ -110,6 +110,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     if kernel:
         lines.append(f"kernel: {kernel}")
     lines += [f"note: {note}" for note in report.notes]
+    lines += [f"{item.check}: {item.message}" for item in report.findings]
     for item in report.strategies:
         lines.append(
             f"{item.strategy} ({item.rule}, {item.case}): leaders {cpulist(item.leaders) or '-'}; "
