@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from yaml.nodes import Node
 
 from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError, quote
@@ -16,15 +15,17 @@ from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.machine import Cpu, Machine, build_machine
-from rmpplan.topology.parse import compose_yaml, decode, load_json, load_yaml, locate
+from rmpplan.topology.parse import decode, load_json, load_yaml, locate
 from rmpplan.topology.schema import Layout, TopologyFile
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_TOPOLOGY_BYTES = 16 << 20
+"""A topology file: an explicit 8192-CPU file with every key is about 1 MiB as JSON."""
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limit: int = MAX_TOPOLOGY_BYTES) -> str:
     """A file's UTF-8 text; a decoding error has its line, the caller names the file."""
-    return decode(read_file_bytes(path))
+    return decode(read_file_bytes(path, limit))
 
 
 def load_topology_file(path: Path) -> Machine:
@@ -33,32 +34,21 @@ def load_topology_file(path: Path) -> Machine:
 
 
 class Lines:
-    """Where a key path sits in the file. YAML keeps its node tree; JSON is composed
-    as YAML (a superset) only when an error needs a line."""
+    """Where a key path sits in the file: the text is read again (as YAML, a superset
+    of JSON) only when an error needs a line."""
 
-    def __init__(self, node: Node | None, json_text: str | None = None) -> None:
-        self._node = node
-        self._json_text = json_text
+    def __init__(self, text: str) -> None:
+        self._text = text
 
     def of(self, path: Sequence[int | str]) -> int | None:
         """The 1-based line of the deepest node along ``path``, None when unknown."""
-        if self._json_text is not None:
-            try:
-                self._node = compose_yaml(self._json_text)
-            except InputError:
-                self._node = None
-            self._json_text = None
-        return locate(self._node, path)
+        return locate(self._text, path)
 
 
 def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
     """Parse topology text of the given kind (``.json`` or YAML) into a machine."""
-    if suffix == ".json":
-        data, node = load_json(text)
-        lines = Lines(node, text)
-    else:
-        data, node = load_yaml(text)
-        lines = Lines(node)
+    data = load_json(text) if suffix == ".json" else load_yaml(text)
+    lines = Lines(text)
     return expand(validate(data, lines), default_name, lines)
 
 
