@@ -36,7 +36,6 @@ import json
 import lzma
 import os
 import platform
-import resource
 import signal
 import statistics
 import subprocess
@@ -47,7 +46,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -84,13 +83,6 @@ class Result:
     stderr: str
 
 
-def _limit_memory(limit_bytes: int) -> Callable[[], None]:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-
-    return apply
-
-
 def run_once(args: list[str], timeout: float, memory_limit: int) -> Result:
     """Run ``python -m rmpplan args`` with cwd = ROOT and read the child's own rusage."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -114,15 +106,15 @@ def run_once(args: list[str], timeout: float, memory_limit: int) -> Result:
 
 
 def subprocess_popen(argv: list[str], out: IO[bytes], err: IO[bytes], memory_limit: int) -> int:
-    """Start argv without waiting (os.wait4 reaps it); the pid."""
-    proc = subprocess.Popen(
-        argv,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=err,
-        preexec_fn=_limit_memory(memory_limit),  # noqa: PLW1509  # this script has no threads
-    )
+    """Start argv without waiting (os.wait4 reaps it); the pid.
+
+    The address-space limit is set by a small shell that then execs argv, not by a
+    ``preexec_fn``: with one, Python forks instead of using vfork, and a forked child's
+    ``ru_maxrss`` starts at this (large) script's RSS.
+    """
+    limit_kib = memory_limit >> 10
+    shell = ["/bin/sh", "-c", f'ulimit -v {limit_kib} && exec "$@"', "sh", *argv]
+    proc = subprocess.Popen(shell, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
     return int(proc.pid)
 
 
@@ -141,19 +133,44 @@ def fill(unit: bytes, size: int, head: bytes = b"", tail: bytes = b"") -> bytes:
     return head + unit * max(1, (size - len(head) - len(tail)) // len(unit)) + tail
 
 
-def dump(root: Path, cpus: int = 2, threads: int = 2) -> Path:
-    """A small valid sysfs dump folder: ``cpus`` CPUs in cores of ``threads``."""
+def dump(root: Path, cpus: int = 2, threads: int = 2, *, every_file: bool = False) -> Path:
+    """A valid sysfs dump folder: ``cpus`` CPUs in cores of ``threads``, two packages
+    when there are more than two CPUs; ``every_file``: all 16 files a kernel's
+    ``topology/`` folder has, not only the three rmpplan reads."""
     base = root / CPU
     last = cpus - 1
     write(base / "online", f"0-{last}\n")
     write(base / "present", f"0-{last}\n")
     write(base / "possible", f"0-{last}\n")
+    half = max(cpus // 2, 1)
     for cpu in range(cpus):
         first = cpu - cpu % threads
-        topo = base / f"cpu{cpu}" / "topology"
-        write(topo / "core_cpus_list", f"{first}-{first + threads - 1}\n")
-        write(topo / "physical_package_id", "0\n")
-        write(topo / "die_id", "0\n")
+        siblings = f"{first}-{first + threads - 1}\n"
+        package = cpu // half if cpus > 2 else 0
+        files = {
+            "core_cpus_list": siblings,
+            "physical_package_id": f"{package}\n",
+            "die_id": "0\n",
+        }
+        if every_file:
+            span = f"{package * half}-{package * half + half - 1}\n"
+            files |= {
+                "core_cpus": "1\n",
+                "core_id": f"{cpu % half // threads}\n",
+                "core_siblings": "1\n",
+                "core_siblings_list": span,
+                "die_cpus": "1\n",
+                "die_cpus_list": span,
+                "package_cpus": "1\n",
+                "package_cpus_list": span,
+                "thread_siblings": "1\n",
+                "thread_siblings_list": siblings,
+                "cluster_cpus": "1\n",
+                "cluster_cpus_list": siblings,
+                "cluster_id": f"{cpu // threads}\n",
+            }
+        for name, text in files.items():
+            write(base / f"cpu{cpu}" / "topology" / name, text)
     return root
 
 
@@ -183,9 +200,9 @@ END = b"\0" * 1024
 
 
 def tar_of_dump(folder: Path) -> bytes:
-    """A plain tar of a dump folder (tarfile: fine for a few thousand members)."""
+    """A plain tar of a dump folder, as GNU tar writes it (no pax record a member)."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for path in sorted(folder.rglob("*")):
             tar.add(path, arcname="dump/" + path.relative_to(folder).as_posix(), recursive=False)
     return buffer.getvalue()
@@ -279,8 +296,26 @@ def lscpu_csv(cpus: int) -> str:
 # --- the corpus --------------------------------------------------------------------------
 
 
+# Each reader's cap on one file (docs/security.md); a "huge" input is generated just
+# under the smaller of its cap and --size, so that the reader parses it instead of
+# refusing it from its size, plus one input over the 64 MiB file cap.
+CAPS = {
+    "topology": 16 << 20,
+    "lscpu": 16 << 20,
+    "xml": 32 << 20,
+    "log": 64 << 20,
+    "iomem": 1 << 20,
+    "cpuinfo": 32 << 20,
+    "tar": 64 << 20,
+    "gzip": 32 << 20,
+    "xz": 6 << 20,
+    "bzip2": 3 << 19,
+}
+MARGIN = 4096
+
+
 def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases reads best
-    """Every case; ``size`` is the byte size of the "huge" inputs (the file cap by default)."""
+    """Every case; ``size`` bounds every generated input (the 64 MiB file cap by default)."""
     cases: list[Case] = []
 
     def case(cls: str, name: str) -> Callable[[Build], Build]:
@@ -290,15 +325,18 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
 
         return register
 
-    plan = ["plan", "--leader", "0"]
+    def huge(kind: str) -> int:
+        return min(size, CAPS[kind]) - MARGIN
 
-    def topo(d: Path, name: str, data: bytes | str) -> list[str]:
-        return [*plan[:1], str(write(d / name, data)), *plan[1:]]
+    def topo(d: Path, name: str, data: bytes | str, *extra: str) -> list[str]:
+        return ["plan", str(write(d / name, data)), "--leader", "0", *extra]
 
-    # Topology YAML.
+    top = huge("topology")
+
+    # Topology YAML, each just under the 16 MiB topology cap.
     @case("yaml", "flow list of zeros (cpus: [0,0,...])")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.yaml", fill(b"0,", size, b"cpus: [", b"0]\n"))
+        return topo(d, "t.yaml", fill(b"0,", top, b"cpus: [", b"0]\n"))
 
     @case("yaml", "1 MiB flow list of zeros")
     def _(d: Path) -> list[str]:
@@ -306,40 +344,38 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
 
     @case("yaml", "block list of zeros (- 0)")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.yaml", fill(b"- 0\n", size, b"cpus:\n"))
+        return topo(d, "t.yaml", fill(b"- 0\n", top, b"cpus:\n"))
 
     @case("yaml", "unknown key holding a huge list")
     def _(d: Path) -> list[str]:
         head = b"layout: {packages: 1, cores_per_die: 1}\nextra: ["
-        return topo(d, "t.yaml", fill(b"1,", size, head, b"1]\n"))
+        return topo(d, "t.yaml", fill(b"1,", top, head, b"1]\n"))
 
     @case("yaml", "nested flow lists, deep")
     def _(d: Path) -> list[str]:
-        depth = size // 2
+        depth = top // 2
         return topo(d, "t.yaml", b"cpus: " + b"[" * depth + b"]" * depth + b"\n")
 
     @case("yaml", "nested block lists, deep (- - - ...)")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.yaml", fill(b"- ", size, b"cpus:\n", b"0\n"))
+        return topo(d, "t.yaml", fill(b"- ", top, b"cpus:\n", b"0\n"))
 
     @case("yaml", "many distinct keys")
     def _(d: Path) -> list[str]:
-        keys = b"".join(b"k%d: 0\n" % i for i in range(size // 12))
-        return topo(d, "t.yaml", keys)
+        return topo(d, "t.yaml", b"".join(b"k%d: 0\n" % i for i in range(top // 12)))
 
     @case("yaml", "one huge scalar (name)")
     def _(d: Path) -> list[str]:
-        return topo(
-            d, "t.yaml", fill(b"a", size, b"layout: {packages: 1, cores_per_die: 1}\nname: ")
-        )
+        head = b"layout: {packages: 1, cores_per_die: 1}\nname: "
+        return topo(d, "t.yaml", fill(b"a", top, head))
 
     @case("yaml", "one huge line of comment")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.yaml", fill(b"-", size, b"layout: {packages: 1, cores_per_die: 1}\n# "))
+        return topo(d, "t.yaml", fill(b"-", top, b"layout: {packages: 1, cores_per_die: 1}\n# "))
 
     @case("yaml", "huge decimal number")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.yaml", fill(b"9", size, b"layout: {cores_per_die: 1, packages: ", b"}\n"))
+        return topo(d, "t.yaml", fill(b"9", top, b"layout: {cores_per_die: 1, packages: ", b"}\n"))
 
     @case("yaml", "3,600-digit hex id")
     def _(d: Path) -> list[str]:
@@ -355,6 +391,10 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         lines = ["a0: &a0 [0,0,0,0,0,0,0,0,0,0]"]
         lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
         return topo(d, "t.yaml", "\n".join(lines) + "\ncpus: *a9\n")
+
+    @case("yaml", "topology over the 64 MiB file cap")
+    def _(d: Path) -> list[str]:
+        return topo(d, "t.yaml", fill(b"0,", size + MARGIN, b"cpus: [", b"0]\n"))
 
     @case("legit", "explicit YAML, 8192 CPUs")
     def _(d: Path) -> list[str]:
@@ -372,36 +412,43 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
     # Topology JSON.
     @case("json", "flow list of zeros")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.json", fill(b"0,", size, b'{"cpus": [', b"0]}\n"))
+        return topo(d, "t.json", fill(b"0,", top, b'{"cpus": [', b"0]}\n"))
 
     @case("json", "list of large ints")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.json", fill(b"123456789,", size, b'{"cpus": [', b"0]}\n"))
+        return topo(d, "t.json", fill(b"123456789,", top, b'{"cpus": [', b"0]}\n"))
 
     @case("json", "unknown key holding a huge list")
     def _(d: Path) -> list[str]:
         head = b'{"layout": {"packages": 1, "cores_per_die": 1}, "extra": ['
-        return topo(d, "t.json", fill(b"1,", size, head, b"1]}\n"))
+        return topo(d, "t.json", fill(b"1,", top, head, b"1]}\n"))
 
     @case("json", "nested lists, deep")
     def _(d: Path) -> list[str]:
-        depth = size // 2
+        depth = top // 2
         return topo(d, "t.json", b'{"cpus": ' + b"[" * depth + b"]" * depth + b"}")
 
     @case("json", "many distinct keys")
     def _(d: Path) -> list[str]:
-        keys = b",".join(b'"k%d":0' % i for i in range(size // 12))
-        return topo(d, "t.json", b"{" + keys + b"}")
+        return topo(d, "t.json", b"{" + b",".join(b'"k%d":0' % i for i in range(top // 12)) + b"}")
+
+    @case("json", "strings full of commas")
+    def _(d: Path) -> list[str]:
+        item = b'"' + b"," * 60_000 + b'",'
+        return topo(d, "t.json", fill(item, top, b'{"extra": [', b'""]}'))
 
     @case("json", "one huge string")
     def _(d: Path) -> list[str]:
-        return topo(d, "t.json", fill(b"a", size, b'{"name": "', b'"}'))
+        return topo(d, "t.json", fill(b"a", top, b'{"name": "', b'"}'))
+
+    @case("json", "one huge string with an emoji (4 bytes a character)")
+    def _(d: Path) -> list[str]:
+        return topo(d, "t.json", fill(b"a", top, '{"name": "\U0001f600'.encode(), b'"}'))
 
     @case("json", "huge number")
     def _(d: Path) -> list[str]:
-        return topo(
-            d, "t.json", fill(b"9", size, b'{"layout": {"cores_per_die": 1, "packages": ', b"}}")
-        )
+        head = b'{"layout": {"cores_per_die": 1, "packages": '
+        return topo(d, "t.json", fill(b"9", top, head, b"}}"))
 
     @case("json", "lone surrogate in the name")
     def _(d: Path) -> list[str]:
@@ -442,52 +489,83 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
     # --memory-from and --dmesg files.
     @case("iomem", "--memory-from: newlines only")
     def _(d: Path) -> list[str]:
-        return [*VERIFY, "--memory-from", str(write(d / "iomem", b"\n" * size))]
+        return [*VERIFY, "--memory-from", str(write(d / "iomem", b"\n" * huge("iomem")))]
 
     @case("iomem", "--memory-from: System RAM lines")
     def _(d: Path) -> list[str]:
-        path = write(d / "iomem", fill(b"00001000-0009ffff : System RAM\n", size))
+        path = write(d / "iomem", fill(b"00001000-0009ffff : System RAM\n", huge("iomem")))
         return [*VERIFY, "--memory-from", str(path)]
 
-    @case("iomem", "--memory-from: one huge line")
+    @case("iomem", "--memory-from: a line of blanks")
     def _(d: Path) -> list[str]:
-        path = write(d / "iomem", fill(b"0", size, b"", b"-1 : System RAM\n"))
+        path = write(d / "iomem", fill(b" ", huge("iomem"), b"0-1 :", b"x\n"))
+        return [*VERIFY, "--memory-from", str(path)]
+
+    @case("iomem", "--memory-from: 16 MiB")
+    def _(d: Path) -> list[str]:
+        path = write(d / "iomem", fill(b"00001000-0009ffff : System RAM\n", top))
         return [*VERIFY, "--memory-from", str(path)]
 
     @case("dmesg", "--dmesg: newlines only")
     def _(d: Path) -> list[str]:
-        path = write(d / "log", b"\n" * size)
-        return [*VERIFY, "--dmesg", str(path)]
+        return [*VERIFY, "--dmesg", str(write(d / "log", b"\n" * huge("log")))]
+
+    @case("dmesg", "--dmesg: short lines, an emoji")
+    def _(d: Path) -> list[str]:
+        return [
+            *VERIFY,
+            "--dmesg",
+            str(write(d / "log", fill(b"ab\n", huge("log"), "\U0001f600\n".encode()))),
+        ]
 
     @case("dmesg", "--dmesg: deep journal JSON line")
     def _(d: Path) -> list[str]:
         depth = 100_000
-        line = b'{"MESSAGE": ' + b"[" * depth + b"]" * depth + b"}\n"
-        path = write(d / "log", line)
-        return [*VERIFY, "--dmesg", str(path)]
+        line = b'{"MESSAGE": "SNP init failed", "x": ' + b"[" * depth + b"]" * depth + b"}\n"
+        return [*VERIFY, "--dmesg", str(write(d / "log", line))]
 
     @case("dmesg", "--dmesg: one huge line")
     def _(d: Path) -> list[str]:
-        path = write(d / "log", fill(b"SEV-SNP: ", size, b"", b"\n"))
-        return [*VERIFY, "--dmesg", str(path)]
+        return [
+            *VERIFY,
+            "--dmesg",
+            str(write(d / "log", fill(b"SEV-SNP: ", huge("log"), b"", b"\n"))),
+        ]
+
+    @case("dmesg", "--dmesg: every line a message")
+    def _(d: Path) -> list[str]:
+        line = b"RMP optimization pass skipped: cpumask allocation failed\n"
+        return [*VERIFY, "--dmesg", str(write(d / "log", fill(line, huge("log"))))]
 
     # sysfs dump folders.
     @case("sysfs", "core_cpus_list of 64 MiB '0,'")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
-        write(root / CPU / "cpu0/topology/core_cpus_list", fill(b"0,", size, b"", b"0\n"))
+        write(root / CPU / "cpu0/topology/core_cpus_list", fill(b"0,", size - MARGIN, b"", b"0\n"))
+        return ["show", str(root)]
+
+    @case("sysfs", "core_cpus_list just under a page cap (64 KiB of '0,')")
+    def _(d: Path) -> list[str]:
+        root = dump(d / "box")
+        write(root / CPU / "cpu0/topology/core_cpus_list", fill(b"0,", 60 << 10, b"", b"0-1\n"))
         return ["show", str(root)]
 
     @case("sysfs", "huge physical_package_id")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
-        write(root / CPU / "cpu0/topology/physical_package_id", fill(b"9", size))
+        write(root / CPU / "cpu0/topology/physical_package_id", fill(b"9", 60 << 10))
         return ["show", str(root)]
 
-    @case("sysfs", "huge proc/cpuinfo of processor lines")
+    @case("sysfs", "proc/cpuinfo of processor lines")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
-        write(root / "proc/cpuinfo", fill(b"processor\t: 1\napicid\t: 2\n", size))
+        write(root / "proc/cpuinfo", fill(b"processor\t: 1\napicid\t: 2\n", huge("cpuinfo")))
+        return ["show", str(root)]
+
+    @case("sysfs", "proc/cpuinfo with an emoji")
+    def _(d: Path) -> list[str]:
+        root = dump(d / "box")
+        write(root / "proc/cpuinfo", fill(b"x", huge("cpuinfo"), "\U0001f600\n".encode()))
         return ["show", str(root)]
 
     @case("sysfs", "cpu/online is a FIFO")
@@ -534,9 +612,9 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
             (base / f"cpu{cpu}").mkdir(parents=True)
         return ["show", str(d / "box")]
 
-    @case("legit", "sysfs folder, 8192 CPUs")
+    @case("legit", "sysfs folder, 8192 CPUs, every topology file")
     def _(d: Path) -> list[str]:
-        return ["show", str(dump(d / "box", 8192))]
+        return ["show", str(dump(d / "box", 8192, every_file=True))]
 
     # Dump tarballs.
     @case("tarball", "61 KB .tar.gz: core_cpus_list of 60 MiB '0,'")
@@ -551,14 +629,25 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         head = small_dump_members()
         member = tar_header(f"dump/{CPU}/cpu0/x")
         data = gz_stream(lambda: [member * 1000], 1000)
-        tail = gzip.compress(head + END)
-        return ["show", str(write(d / "many.tar.gz", data + tail))]
+        return ["show", str(write(d / "many.tar.gz", gzip.compress(head) + data))]
+
+    @case("tarball", "a million empty members (.tar.bz2)")
+    def _(d: Path) -> list[str]:
+        member = tar_header(f"dump/{CPU}/cpu0/x")
+        raw = small_dump_members() + member * (1 << 20) + END
+        return ["show", str(write(d / "many.tar.bz2", bz2.compress(raw, 9)))]
 
     @case("tarball", "plain tar of empty members up to the file cap")
     def _(d: Path) -> list[str]:
         member = tar_header(f"dump/{CPU}/cpu0/x")
-        raw = small_dump_members() + member * (size // 512 - 20) + END
+        raw = small_dump_members() + member * (huge("tar") // 512 - 20) + END
         return ["show", str(write(d / "many.tar", raw))]
+
+    @case("tarball", "members with distinct random names (.tar.bz2)")
+    def _(d: Path) -> list[str]:
+        names = (os.urandom(40).hex() for _ in range(70_000))
+        raw = small_dump_members() + b"".join(tar_header(f"dump/{n}") for n in names) + END
+        return ["show", str(write(d / "names.tar.bz2", bz2.compress(raw, 9)))]
 
     @case("tarball", "1 GiB of zeros in one member (.tar.gz)")
     def _(d: Path) -> list[str]:
@@ -568,23 +657,30 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         head = gzip.compress(small_dump_members() + header)
         return ["show", str(write(d / "zeros.tar.gz", head + data + gzip.compress(END)))]
 
-    @case("tarball", "incompressible member (.tar.bz2)")
-    def _(d: Path) -> list[str]:
-        noise = os.urandom(size // 2)
-        raw = small_dump_members() + tar_member("dump/noise", noise) + END
-        return ["show", str(write(d / "noise.tar.bz2", bz2.compress(raw, 9)))]
+    for kind, module, ext, alphabet in (
+        ("bzip2", bz2, "bz2", bytes(range(256))),
+        ("bzip2", bz2, "bz2", b"0123"),
+        ("xz", lzma, "xz", b"0123456789abcdef"),
+        ("gzip", gzip, "gz", b"0123456789abcdef"),
+    ):
 
-    @case("tarball", "digit text member (.tar.xz)")
-    def _(d: Path) -> list[str]:
-        digits = bytes(48 + b % 10 for b in os.urandom(size // 2))
-        raw = small_dump_members() + tar_member("dump/digits", digits) + END
-        return ["show", str(write(d / "digits.tar.xz", lzma.compress(raw)))]
-
-    @case("tarball", "digit text member (.tar.bz2)")
-    def _(d: Path) -> list[str]:
-        digits = bytes(48 + b % 10 for b in os.urandom(size // 4))
-        raw = small_dump_members() + tar_member("dump/digits", digits) + END
-        return ["show", str(write(d / "digits.tar.bz2", bz2.compress(raw, 9)))]
+        @case("tarball", f"slowest data for {kind}, just under its cap ({len(alphabet)} symbols)")
+        def _(
+            d: Path,
+            kind: str = kind,
+            module: Any = module,
+            ext: str = ext,
+            alphabet: bytes = alphabet,
+        ) -> list[str]:
+            # Grow the member until the compressed archive nears the cap.
+            target = huge(kind)
+            ratio = {256: 1.0, 4: 3.6, 16: 1.8}[len(alphabet)]
+            noise = bytes(
+                alphabet[b % len(alphabet)] for b in os.urandom(int(target * ratio * 0.97))
+            )
+            raw = small_dump_members() + tar_member("dump/noise", noise) + END
+            packed = module.compress(raw)
+            return ["show", str(write(d / f"noise.tar.{ext}", packed))]
 
     @case("tarball", "physical_package_id links outside the archive")
     def _(d: Path) -> list[str]:
@@ -597,16 +693,23 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
 
     @case("tarball", "huge proc/cpuinfo member")
     def _(d: Path) -> list[str]:
-        info = fill(b"processor\t: 1\napicid\t: 2\n", size // 2)
+        info = fill(b"processor\t: 1\napicid\t: 2\n", huge("cpuinfo"))
         raw = small_dump_members() + tar_member("dump/proc/cpuinfo", info) + END
         return ["show", str(write(d / "cpuinfo.tar.gz", gzip.compress(raw, 1)))]
 
-    @case("legit", "tarball of a sysfs dump, 8192 CPUs (.tar.gz)")
+    @case("legit", "tarball of a 2048-CPU dump, every topology file (.tar.gz)")
     def _(d: Path) -> list[str]:
-        raw = tar_of_dump(dump(d / "box", 8192))
+        raw = tar_of_dump(dump(d / "box", 2048, every_file=True))
         return ["show", str(write(d / "box.tar.gz", gzip.compress(raw, 6)))]
 
-    # hwloc XML.
+    @case("legit", "tarball of a 2048-CPU dump, every topology file (.tar.bz2)")
+    def _(d: Path) -> list[str]:
+        raw = tar_of_dump(dump(d / "box", 2048, every_file=True))
+        return ["show", str(write(d / "box.tar.bz2", bz2.compress(raw, 9)))]
+
+    # hwloc XML, just under the 32 MiB cap.
+    xml = huge("xml")
+
     @case("hwloc", "entity in os_index under an external DOCTYPE")
     def _(d: Path) -> list[str]:
         text = hwloc_xml(2).replace('os_index="1"', 'os_index="1&foo;2"')
@@ -619,18 +722,26 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
 
     @case("hwloc", "many Misc elements")
     def _(d: Path) -> list[str]:
-        extra = '<object type="Misc"/>' * (size // 21)
-        return topo(d, "t.xml", hwloc_xml(2, extra=extra))
+        return topo(d, "t.xml", hwloc_xml(2, extra='<object type="Misc"/>' * (xml // 22)))
 
     @case("hwloc", "deeply nested elements")
     def _(d: Path) -> list[str]:
-        depth = size // 40
+        depth = xml // 30
         extra = '<object type="Misc">' * depth + "</object>" * depth
         return topo(d, "t.xml", hwloc_xml(2, extra=extra))
 
     @case("hwloc", "one huge attribute")
     def _(d: Path) -> list[str]:
-        extra = '<info name="x" value="' + "a" * (size - 400) + '"/>'
+        extra = '<info name="x" value="' + "a" * (xml - 1000) + '"/>'
+        return topo(d, "t.xml", hwloc_xml(2, extra=extra))
+
+    @case("hwloc", "one huge comment")
+    def _(d: Path) -> list[str]:
+        return topo(d, "t.xml", hwloc_xml(2, extra="<!--" + "a" * (xml - 1000) + "-->"))
+
+    @case("hwloc", "one huge attribute, 4 bytes a character")
+    def _(d: Path) -> list[str]:
+        extra = '<info name="x" value="\U0001f600' + "a" * (xml - 1000) + '"/>'
         return topo(d, "t.xml", hwloc_xml(2, extra=extra))
 
     @case("hwloc", "100,000 PUs")
@@ -639,37 +750,55 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
 
     @case("hwloc", "huge os_index")
     def _(d: Path) -> list[str]:
-        return topo(
-            d, "t.xml", hwloc_xml(2).replace('os_index="1"', 'os_index="' + "9" * 5000 + '"')
-        )
+        text = hwloc_xml(2).replace('os_index="1"', 'os_index="' + "9" * 5000 + '"')
+        return topo(d, "t.xml", text)
 
     @case("legit", "hwloc XML, 8192 PUs")
     def _(d: Path) -> list[str]:
         return topo(d, "t.xml", hwloc_xml(8192))
 
-    # Saved lscpu output.
+    # Saved lscpu output, just under the 16 MiB cap.
+    lscpu = huge("lscpu")
+
     @case("lscpu", "JSON nested 100,000 deep")
     def _(d: Path) -> list[str]:
         depth = 100_000
         text = '{"cpus": [{"cpu": ' + "[" * depth + "]" * depth + "}]}"
         return topo(d, "l.json", text)
 
-    @case("lscpu", "JSON rows up to the file cap")
+    @case("lscpu", "JSON rows up to the cap")
     def _(d: Path) -> list[str]:
         row = b'{"cpu": 0, "core": 0},'
-        return topo(d, "l.json", fill(row, size, b'{"cpus": [', b'{"cpu": 0, "core": 0}]}'))
+        return topo(d, "l.json", fill(row, lscpu, b'{"cpus": [', b'{"cpu": 0, "core": 0}]}'))
 
-    @case("lscpu", "CSV rows up to the file cap")
+    @case("lscpu", "JSON: one key of many cache parts")
     def _(d: Path) -> list[str]:
-        return topo(d, "l.csv", fill(b"0,0,0,Y\n", size, b"# CPU,Core,Socket,Online\n"))
+        key = b":".join([b"l1"] * (lscpu // 4))
+        return topo(d, "l.json", b'{"cpus": [{"cpu": 0, "core": 0, "' + key + b'": "0"}]}')
+
+    @case("lscpu", "CSV rows up to the cap")
+    def _(d: Path) -> list[str]:
+        return topo(d, "l.csv", fill(b"0,0,0,Y\n", lscpu, b"# CPU,Core,Socket,Online\n"))
+
+    @case("lscpu", "CSV: comment lines up to the cap")
+    def _(d: Path) -> list[str]:
+        return topo(
+            d,
+            "l.csv",
+            fill(b"#\n", lscpu, b"# CPU,Core,Socket,Online\n0,0,0,Y\n"),
+            "--input-format",
+            "lscpu-csv",
+        )
 
     @case("lscpu", "CSV: one huge line of fields")
     def _(d: Path) -> list[str]:
-        return topo(d, "l.csv", fill(b"0,", size, b"# CPU,Core,Socket,Online\n", b"0\n"))
+        text = fill(b"0,", lscpu, b"# CPU,Core,Socket,Online\n", b"0\n")
+        return topo(d, "l.csv", text, "--input-format", "lscpu-csv")
 
     @case("lscpu", "CSV: huge CPU number")
     def _(d: Path) -> list[str]:
-        return topo(d, "l.csv", fill(b"9", size, b"# CPU,Core,Socket,Online\n", b",0,0,Y\n"))
+        text = fill(b"9", lscpu, b"# CPU,Core,Socket,Online\n", b",0,0,Y\n")
+        return topo(d, "l.csv", text, "--input-format", "lscpu-csv")
 
     @case("legit", "lscpu JSON, 8192 CPUs")
     def _(d: Path) -> list[str]:
@@ -712,6 +841,33 @@ def judge(case: Case, result: Result, workdir: Path) -> None:
         case.outcome = "refused: " + lines[0].replace(str(workdir) + "/", "")
 
 
+def build_apart(case: Case, workdir: Path) -> list[str]:
+    """Run ``case.build`` in a forked child and return its CLI args.
+
+    A child's ``ru_maxrss`` starts at the RSS of the process that spawned it (the kernel
+    keeps the old memory's peak across exec), so this script must stay small: the
+    large inputs are made in a child that exits.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: build, send the args, exit without cleanup
+        os.close(read_end)
+        code = 1
+        try:
+            os.write(write_end, json.dumps(case.build(workdir)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        sent = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"building {case.name!r} failed")
+    args: list[str] = json.loads(sent)
+    return args
+
+
 def measure(cases: list[Case], runs: int, timeout: float, memory_limit: int) -> list[float]:
     """Build each case in a fresh folder and run it ``runs`` times; the baseline's walls."""
     baseline: list[float] = []
@@ -719,7 +875,7 @@ def measure(cases: list[Case], runs: int, timeout: float, memory_limit: int) -> 
         baseline.append(run_once(BASELINE, timeout, memory_limit).wall)
         with tempfile.TemporaryDirectory(prefix="rmpplan-hostile-") as tmp:
             workdir = Path(tmp)
-            args = case.build(workdir)
+            args = build_apart(case, workdir)
             for _ in range(runs):
                 result = run_once(args, timeout, memory_limit)
                 case.walls.append(result.wall)

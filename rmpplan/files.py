@@ -81,14 +81,16 @@ def open_regular(path: str | Path, *, dir_fd: int | None = None, follow: bool = 
     return fd
 
 
-def read_capped(fd: int, limit: int = MAX_FILE_BYTES) -> bytes | None:
+def read_capped(fd: int, limit: int = MAX_FILE_BYTES, size: int | None = None) -> bytes | None:
     """All of an open file, or None when it holds more than ``limit`` bytes.
 
     A regular file is read in one call of its size plus one (no second copy of a
     large file); a file that reports a wrong size (sysfs, procfs) is read on in
-    chunks until its end, never past ``limit + 1`` bytes.
+    chunks until its end, never past ``limit + 1`` bytes.  ``size`` is the file's
+    ``st_size`` when the caller has just looked.
     """
-    size = os.fstat(fd).st_size
+    if size is None:
+        size = os.fstat(fd).st_size
     if size > limit:
         return None
     chunks = []

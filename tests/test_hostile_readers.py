@@ -253,6 +253,12 @@ def test_hostile_hwloc_xml_is_one_line(tmp_path: Path, text: str, needle: str) -
     refused(plan(write(tmp_path / "t.xml", text)), needle)
 
 
+def test_long_xml_attribute_is_refused_before_parsing(tmp_path: Path) -> None:
+    """expat is slow on long attribute values; one over 64 KiB is refused from a scan."""
+    body = '<info name="x" value="' + "a" * (64 << 10) + '"/>' + PAIR
+    refused(plan(write(tmp_path / "t.xml", hwloc(body))), "an attribute value longer than 64 KiB")
+
+
 def test_xml_escapes_and_character_references_are_fine(tmp_path: Path) -> None:
     """The five XML escapes and &#N; are plain XML, not entities to refuse."""
     body = '<info name="a&amp;b&lt;&gt;&quot;&apos;&#65;&#x42;" value="x"/>' + PAIR

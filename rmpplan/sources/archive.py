@@ -4,11 +4,12 @@ Nothing is unpacked to disk.  The archive is read once, as a stream, by a small 
 reader of its own (ustar, GNU long names, pax ``path``/``linkpath``/``size``) that
 costs a few microseconds a member, where :mod:`tarfile` costs twenty:
 
-- The file must be a regular file of at most :data:`MAX_ARCHIVE_BYTES`.  Compression is
+- The file must be a regular file.  Compression is
   found from the first bytes (gzip, bzip2, xz, else plain tar) and undone by the
-  standard library, which notices a stream cut short.
+  standard library, which notices a stream cut short.  A compressed file is capped
+  lower (:data:`MAX_ARCHIVE_BYTES`): bzip2 and xz undo their worst input slowly.
 - At most :data:`MAX_MEMBERS` members and :data:`MAX_STREAM_BYTES` of uncompressed tar
-  (per compression: see the constant) are read.  Only regular files under
+  are read.  Only regular files under
   ``…/sys/devices/system/cpu/`` and ``…/proc/cpuinfo`` are kept, each at most
   :func:`~rmpplan.sources.tree.file_cap` bytes (a bigger one is refused when read).
 - A member name with a ``..`` component refuses the archive; a leading ``/`` is
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import lzma
 import os
-import re
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -44,15 +44,17 @@ if TYPE_CHECKING:
 
     from rmpplan.topology.machine import Machine
 
-MAX_ARCHIVE_BYTES = MAX_FILE_BYTES
-"""The archive file itself, compressed or not."""
-MAX_MEMBERS = 1 << 17
-"""Every topology file of an 8192-CPU machine is about ten members a CPU; a dump with
-caches and cpufreq too (about a hundred a CPU) of a bigger machine: unpack it and read
+MAX_ARCHIVE_BYTES = {"tar": MAX_FILE_BYTES, "gzip": 32 << 20, "xz": 6 << 20, "bzip2": 3 << 19}
+"""The archive file, by compression: what each undoes in about half a second on its worst
+input (bzip2 about 3 MB/s of compressed input, xz 11, gzip 57).  A real dump compresses
+20 to 100 times, so even 1.5 MiB of bzip2 holds more than the uncompressed cap."""
+MAX_STREAM_BYTES = 64 << 20
+"""Uncompressed tar read: a member costs 512 bytes at least."""
+MAX_MEMBERS = 1 << 16
+"""Members read (5 microseconds each, more with bzip2): every topology file of a
+3,800-CPU machine (about 17 members a CPU, 64 MiB of tar).  A bigger dump, or one with
+the cache and cpufreq files too (about a hundred members a CPU): unpack it and give
 the folder, which opens only the files it needs."""
-MAX_STREAM_BYTES = {"tar": 64 << 20, "gzip": 64 << 20, "xz": 32 << 20, "bzip2": 16 << 20}
-"""Uncompressed tar read, by compression: about what the slowest of them undoes in the
-time rmpplan takes to plan (bzip2 is about 10 times slower than gzip on the worst input)."""
 MAX_KEPT_BYTES = 64 << 20
 """The sysfs text and /proc/cpuinfo kept in memory, in all."""
 MAX_NAME_BYTES = 4096
@@ -68,7 +70,8 @@ _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
 _USTAR = b"ustar\x0000"
-_OCTAL = re.compile(rb"[0-7]*")
+_EXTENDED = frozenset(b"LKxg")
+_GNU_NAME, _GNU_LINK, _PAX, _SPARSE = b"LKxS"
 # Types whose data follows the header (tarfile's rule: regular files and unknown types).
 _NO_DATA = frozenset(b"123456")
 _REGULAR = frozenset(b"07\0")
@@ -107,6 +110,12 @@ class _Stream:
 
     def take(self, size: int) -> bytes:
         """The next ``size`` bytes, or fewer at the end of the stream."""
+        pos = self._pos
+        end = pos + size
+        if end <= len(self._buf):  # the common case, kept cheap: a header in the buffer
+            self._pos = end
+            self.offset += size
+            return self._buf[pos:end]
         self._fill(size)
         data = self._buf[self._pos : self._pos + size]
         self._pos += len(data)
@@ -153,6 +162,8 @@ def _open_stream(handle: IO[bytes]) -> tuple[_Reader, str]:
 
 
 def _normalize(name: str) -> str:
+    if not (".." in name or "//" in name or "./" in name or name[:1] in "/." or name[-1:] in "/."):
+        return name  # already plain: the common case, kept cheap
     parts = [part for part in name.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise InputError(
@@ -177,21 +188,33 @@ def _number(field: bytes, at: int) -> int:
             raise _corrupt("a negative size", at)
         return int.from_bytes(field[1:], "big")
     digits = field.split(b"\0", 1)[0].strip(b" ")
-    if _OCTAL.fullmatch(digits) is None:
+    if not digits:
+        return 0
+    if not digits.isdigit() or b"8" in digits or b"9" in digits:
         raise _corrupt("a size that is not octal", at)
-    return int(digits, 8) if digits else 0
+    return int(digits, 8)
 
 
 def _corrupt(what: str, at: int) -> InputError:
     return InputError(f"truncated or corrupt archive: {what} in the header at byte {at}")
 
 
+def _byte_sum(block: bytes) -> int:
+    """sum(block) for a 512-byte block, six times faster: Adler-32's low half is 1 + the
+    byte sum mod 65521, exact for 256 bytes (at most 65280)."""
+    return (zlib.adler32(block[:256]) & 0xFFFF) + (zlib.adler32(block[256:]) & 0xFFFF) - 2
+
+
 def _checksum_ok(block: bytes) -> bool:
-    stored = block[148:156].split(b"\0", 1)[0].strip(b" ")
-    if not stored or _OCTAL.fullmatch(stored) is None:
+    field = block[148:156]
+    stored = field.split(b"\0", 1)[0].strip(b" ")
+    if not stored.isdigit():  # ASCII digits only, unlike int(), which takes "0_7"
         return False
-    expected = int(stored, 8)
-    unsigned = sum(block) - sum(block[148:156]) + 256  # the field counts as 8 spaces
+    try:
+        expected = int(stored, 8)
+    except ValueError:  # an 8 or a 9
+        return False
+    unsigned = _byte_sum(block) - sum(field) + 256  # the field counts as 8 spaces
     if unsigned == expected:
         return True
     # Some old tars summed signed chars.
@@ -231,60 +254,65 @@ class _Member:
     size: int
 
 
-def _header_block(stream: _Stream) -> bytes | None:
-    """The next header block, checked; None at the end-of-archive block."""
-    at = stream.offset
-    block = stream.take(_BLOCK)
-    if len(block) < _BLOCK:
-        if at == 0 and not block:
-            raise InputError("archive is empty")
-        raise InputError("truncated archive: it ends without the end-of-archive block")
-    if block == _ZERO:
-        return None
-    if not _checksum_ok(block):
-        raise _corrupt("a wrong checksum (not a tar archive?)", at)
-    return block
-
-
 def _next_member(stream: _Stream) -> _Member | None:
-    """The next member, GNU long names and pax records applied; None at the end."""
+    """The next member, GNU long names and pax records applied; None at the end-of-archive
+    block.  The hot loop of a big archive: a few microseconds a member."""
     extended: dict[str, str] = {}
     while True:
         at = stream.offset
-        block = _header_block(stream)
-        if block is None:
+        block = stream.take(_BLOCK)
+        if len(block) < _BLOCK:
+            if at == 0 and not block:
+                raise InputError("archive is empty")
+            raise InputError("truncated archive: it ends without the end-of-archive block")
+        if block == _ZERO:
             return None
+        if not _checksum_ok(block):
+            raise _corrupt("a wrong checksum (not a tar archive?)", at)
         kind = block[156]
         size = _number(block[124:136], at)
-        if kind not in b"LKxg":
+        if kind not in _EXTENDED:
             break
-        # Data that describes the next member: a GNU long name or link, or pax records.
-        if size > (MAX_PAX_BYTES if kind in b"xg" else MAX_NAME_BYTES):
-            raise _corrupt(f"an extended header of {size} bytes", at)
-        data = stream.take(size)
-        if len(data) < size or not stream.skip(-size % _BLOCK):
-            raise InputError("truncated archive: it ends inside an extended header")
-        if kind == ord("L"):
-            extended["path"] = _text(data)
-        elif kind == ord("K"):
-            extended["linkpath"] = _text(data)
-        elif kind == ord("x"):
-            extended.update(_pax(data, at))
-    if kind == ord("S") or any(key.startswith("GNU.sparse") for key in extended):
+        _read_extended(stream, kind, size, at, extended)
+    if kind == _SPARSE:
         raise _corrupt("a sparse member (not in a sysfs dump)", at)
-    name = _text(block[0:100])
-    if block[257:265] == _USTAR and block[345] != 0:
+    name = block[:100].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    if block[257:265] == _USTAR and block[345]:
         name = _text(block[345:500]) + "/" + name
+    link = _text(block[157:257]) if block[157] else ""
+    if extended:
+        name, link, size = _apply_extended(extended, name, link, size, at)
+    return _Member(kind, name, link, 0 if kind in _NO_DATA else size)
+
+
+def _read_extended(
+    stream: _Stream, kind: int, size: int, at: int, extended: dict[str, str]
+) -> None:
+    """Data that describes the next member: a GNU long name or link, or pax records."""
+    if size > (MAX_PAX_BYTES if kind in b"xg" else MAX_NAME_BYTES):
+        raise _corrupt(f"an extended header of {size} bytes", at)
+    data = stream.take(size)
+    if len(data) < size or not stream.skip(-size % _BLOCK):
+        raise InputError("truncated archive: it ends inside an extended header")
+    if kind == _GNU_NAME:
+        extended["path"] = _text(data)
+    elif kind == _GNU_LINK:
+        extended["linkpath"] = _text(data)
+    elif kind == _PAX:
+        extended.update(_pax(data, at))
+
+
+def _apply_extended(
+    extended: dict[str, str], name: str, link: str, size: int, at: int
+) -> tuple[str, str, int]:
+    """The member's name, link and size once its extended headers say theirs."""
+    if any(key.startswith("GNU.sparse") for key in extended):
+        raise _corrupt("a sparse member (not in a sysfs dump)", at)
     if "size" in extended:
         if not extended["size"].isdigit() or len(extended["size"]) > 20:
             raise _corrupt("a pax size that is not a number", at)
         size = int(extended["size"])
-    return _Member(
-        kind,
-        extended.get("path", name),
-        extended.get("linkpath", _text(block[157:257])),
-        0 if kind in _NO_DATA else size,
-    )
+    return extended.get("path", name), extended.get("linkpath", link), size
 
 
 class TarTree:
@@ -306,19 +334,23 @@ class TarTree:
         except OSError as err:
             raise InputError(os_error_text(err)) from None
         with os.fdopen(fd, "rb") as handle:
-            if os.fstat(fd).st_size > MAX_ARCHIVE_BYTES:
-                raise InputError(f"larger than {size_text(MAX_ARCHIVE_BYTES)}")
             try:
-                self._load(handle)
+                self._load(handle, os.fstat(fd).st_size)
             except (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as err:
                 raise InputError(f"truncated or corrupt archive: {_reason(err)}") from None
         self.prefix = self._find_prefix()
 
     # --- reading the archive ------------------------------------------------------------
 
-    def _load(self, handle: IO[bytes]) -> None:
+    def _load(self, handle: IO[bytes], size: int) -> None:
         raw, kind = _open_stream(handle)
-        stream = _Stream(raw, MAX_STREAM_BYTES[kind])
+        cap = MAX_ARCHIVE_BYTES[kind]
+        if size > cap:
+            what = "" if kind == "tar" else f" as {kind}"
+            raise InputError(
+                f"larger than {size_text(cap)}{what}; refusing it (unpack it and give the folder)"
+            )
+        stream = _Stream(raw, MAX_STREAM_BYTES)
         while (member := _next_member(stream)) is not None:
             self.members += 1
             if self.members > MAX_MEMBERS:

@@ -20,7 +20,8 @@ SYSTEM "hwloc2.dtd">`` carries no internal subset and is accepted; the DTD is ne
 loaded.
 
 Bounded: at most :data:`MAX_XML_BYTES`, :data:`MAX_ELEMENTS` elements and 8192 PUs, each
-``os_index`` plain ASCII digits (10 at most, a PU's below 8192).
+``os_index`` plain ASCII digits (10 at most, a PU's below 8192), no attribute value
+longer than :data:`MAX_ATTRIBUTE_BYTES`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ MAX_XML_BYTES = 32 << 20
 """hwloc XML of a 2 x 96-core EPYC (384 PUs) is 310 KB; of 8192 PUs about 7 MB."""
 MAX_ELEMENTS = 16 * NR_CPUS_MAX
 """hwloc writes about 5 elements a PU (PU, Core, caches, infos)."""
+MAX_ATTRIBUTE_BYTES = 64 << 10
+"""hwloc's longest attribute is a cpuset: 11 characters for every 32 PUs.  expat is slow
+on attribute values (about 20 ns a byte), so a long one is refused before it parses."""
+_LONG_ATTRIBUTE = re.compile(
+    rb"""=[ \t\r\n]*(?:"[^"<]{%d}|'[^'<]{%d})""" % (MAX_ATTRIBUTE_BYTES, MAX_ATTRIBUTE_BYTES)
+)
 # UTF-32 before UTF-16, whose BOM starts UTF-32's little-endian one.
 _WIDE_ENCODINGS = (
     (b"\xff\xfe\x00\x00", "utf-32"),
@@ -239,6 +246,12 @@ def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
         raise InputError(
             f"entity references are not allowed ('{quote(shown.decode('utf-8', 'replace'))}'; "
             "only &amp; &lt; &gt; &quot; &apos; and &#N; are)",
+            line=data.count(b"\n", 0, found.start()) + 1,
+        )
+    found = _LONG_ATTRIBUTE.search(data)
+    if found is not None:
+        raise InputError(
+            f"an attribute value longer than {MAX_ATTRIBUTE_BYTES >> 10} KiB; hwloc writes none",
             line=data.count(b"\n", 0, found.start()) + 1,
         )
     collector = _Collector()

@@ -88,10 +88,10 @@ class Links:
         self._folders: dict[str, str] = {"": ""}
 
     def folder(self, rel: str) -> str:
-        """``rel`` resolved, every component included."""
+        """``rel`` resolved, every component included; cached, like its parents."""
         found = self._folders.get(rel)
         if found is None:
-            found = self._folders[rel] = self.walk(rel)
+            found = self._folders[rel] = self.resolve(rel)
         return found
 
     def resolve(self, rel: str) -> str:
@@ -185,10 +185,11 @@ class DirTree:
         except OSError as err:
             raise InputError(f"cannot read {rel}: {err.strerror}") from None
         try:
-            why = not_regular(os.fstat(fd).st_mode)
+            opened = os.fstat(fd)
+            why = not_regular(opened.st_mode)
             if why is not None:
                 raise InputError(f"{rel} {why}")
-            raw = read_capped(fd, file_cap(rel))
+            raw = read_capped(fd, file_cap(rel), opened.st_size)
         except OSError as err:
             raise InputError(f"cannot read {rel}: {err.strerror}") from None
         finally:

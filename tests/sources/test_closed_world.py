@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 import rmpplan.sources.archive as archive_module
 from rmpplan.cli.main import cli
 from rmpplan.files import read_file_bytes
-from rmpplan.sources import read_source
+from rmpplan.sources import SourceFormat, read_source
 from rmpplan.sources.sysfs import CPU_DIR
 from tests.conftest import ROOT, TOPOLOGIES
 from tests.sources.source_fixtures import DATA, pack, read_error, write_tree
@@ -324,22 +324,23 @@ def test_sparse_member_is_refused(tmp_path: Path) -> None:
     assert "a sparse member" in read_error(path)
 
 
-def test_stream_cap_per_compression(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each compression has its own cap on what it may expand to."""
-    monkeypatch.setitem(archive_module.MAX_STREAM_BYTES, "bzip2", 4096)
-    members = [member(f"{CPU_DIR}/{rel}", text) for rel, text in PAIR.items()]
-    members.append(member("README", "x" * 20_000))
-    path = tmp_path / "x.tar.bz2"
-    with tarfile.open(path, "w:bz2") as tar:
-        for info, data in members:
+@pytest.mark.parametrize(("mode", "kind"), [("w:bz2", "bzip2"), ("w:xz", "xz"), ("w:gz", "gzip")])
+def test_file_cap_per_compression(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, kind: str
+) -> None:
+    """Each compression has its own cap on the archive's size (how slowly it undoes)."""
+    monkeypatch.setitem(archive_module.MAX_ARCHIVE_BYTES, kind, 64)
+    path = tmp_path / "x.tar.any"
+    with tarfile.open(path, mode) as tar:  # type: ignore[call-overload]
+        for info, data in [member(f"{CPU_DIR}/{rel}", text) for rel, text in PAIR.items()]:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    assert "expands to more than 4 KiB" in read_error(path)
+    assert f"larger than 64 bytes as {kind}; refusing it" in read_error(path, SourceFormat.TARBALL)
 
 
 def test_archive_file_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The archive file itself is capped, from its size, before it is read."""
-    monkeypatch.setattr(archive_module, "MAX_ARCHIVE_BYTES", 1024)
+    monkeypatch.setitem(archive_module.MAX_ARCHIVE_BYTES, "tar", 1024)
     path = tmp_path / "x.tar"
     path.write_bytes(tar_bytes([member(f"{CPU_DIR}/online", "0\n")], tarfile.USTAR_FORMAT))
     assert "larger than 1 KiB" in read_error(path)
