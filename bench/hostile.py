@@ -36,6 +36,7 @@ import json
 import lzma
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -841,20 +842,21 @@ def judge(case: Case, result: Result, workdir: Path) -> None:
         case.outcome = "refused: " + lines[0].replace(str(workdir) + "/", "")
 
 
-def build_apart(case: Case, workdir: Path) -> list[str]:
-    """Run ``case.build`` in a forked child and return its CLI args.
+def apart(work: Callable[[], bytes]) -> bytes:
+    """Run ``work`` in a forked child and return what it returned.
 
-    A child's ``ru_maxrss`` starts at the RSS of the process that spawned it (the kernel
-    keeps the old memory's peak across exec), so this script must stay small: the
-    large inputs are made in a child that exits.
+    A child's ``ru_maxrss`` starts at the peak RSS of the process that spawned it (the
+    kernel keeps the old memory's peak across exec), so this script must stay small:
+    building the large inputs, and deleting them (listing 100,000 folders), happen in
+    children that exit.
     """
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: build, send the args, exit without cleanup
+    if pid == 0:  # the child: work, send the result, exit without cleanup
         os.close(read_end)
         code = 1
         try:
-            os.write(write_end, json.dumps(case.build(workdir)).encode())
+            os.write(write_end, work())
             code = 0
         finally:
             os._exit(code)
@@ -863,9 +865,24 @@ def build_apart(case: Case, workdir: Path) -> list[str]:
         sent = pipe.read()
     _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"building {case.name!r} failed")
-    args: list[str] = json.loads(sent)
+        raise RuntimeError("a child building or deleting inputs failed")
+    return sent
+
+
+def build_apart(case: Case, workdir: Path) -> list[str]:
+    """``case.build(workdir)`` in a child (:func:`apart`); the CLI args."""
+    args: list[str] = json.loads(apart(lambda: json.dumps(case.build(workdir)).encode()))
     return args
+
+
+def remove_apart(folder: Path) -> None:
+    """Delete a folder of inputs in a child (:func:`apart`)."""
+
+    def remove() -> bytes:
+        shutil.rmtree(folder)
+        return b""
+
+    apart(remove)
 
 
 def measure(cases: list[Case], runs: int, timeout: float, memory_limit: int) -> list[float]:
@@ -873,8 +890,8 @@ def measure(cases: list[Case], runs: int, timeout: float, memory_limit: int) -> 
     baseline: list[float] = []
     for index, case in enumerate(cases):
         baseline.append(run_once(BASELINE, timeout, memory_limit).wall)
-        with tempfile.TemporaryDirectory(prefix="rmpplan-hostile-") as tmp:
-            workdir = Path(tmp)
+        workdir = Path(tempfile.mkdtemp(prefix="rmpplan-hostile-"))
+        try:
             args = build_apart(case, workdir)
             for _ in range(runs):
                 result = run_once(args, timeout, memory_limit)
@@ -883,6 +900,8 @@ def measure(cases: list[Case], runs: int, timeout: float, memory_limit: int) -> 
                 judge(case, result, workdir)
                 if result.code is None:
                     break  # one timeout is enough
+        finally:
+            remove_apart(workdir)
         if sys.stderr.isatty():
             print(f"\r{index + 1}/{len(cases)} {case.name[:50]:50}", end="", file=sys.stderr)
     if sys.stderr.isatty():

@@ -23,6 +23,7 @@ MAX_FILE_BYTES = 64 << 20
 """The most rmpplan reads of any one file (a saved kernel log, a dump tarball).
 Readers of smaller things pass their own, smaller cap."""
 _CHUNK = 1 << 16
+_PAGE = 4096
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 # What a special file is, for "is a FIFO, not a regular file".
 _KINDS = (
@@ -93,16 +94,20 @@ def read_capped(fd: int, limit: int = MAX_FILE_BYTES, size: int | None = None) -
         size = os.fstat(fd).st_size
     if size > limit:
         return None
-    chunks = []
-    total = 0
-    want = size + 1 if size else _CHUNK
-    while chunk := os.read(fd, min(want, limit + 1 - total)):
+    want = min(size + 1 if size else _CHUNK, limit + 1)
+    first = os.read(fd, want)
+    # Fewer bytes than asked, and than a page, from a file with a size: its end (a
+    # sysfs binary attribute returns at most a page a read, procfs files say size 0).
+    if size and len(first) < want and len(first) < _PAGE:
+        return first
+    chunks = [first]
+    total = len(first)
+    while total <= limit and (chunk := os.read(fd, min(_CHUNK, limit + 1 - total))):
         total += len(chunk)
-        if total > limit:
-            return None
         chunks.append(chunk)
-        want = _CHUNK
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    if total > limit:
+        return None
+    return first if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_file_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

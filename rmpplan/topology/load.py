@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from rmpplan.cpumask import parse_cpulist
@@ -16,9 +16,10 @@ from rmpplan.hotplug import Hotplug
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.machine import Cpu, Machine, build_machine
 from rmpplan.topology.parse import decode, load_json, load_yaml, locate
-from rmpplan.topology.schema import Layout, TopologyFile
+from rmpplan.topology.schema import CpuEntry, Layout, TopologyFile
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_TOPOLOGY_BYTES = 16 << 20
 """A topology file: an explicit 8192-CPU file with every key is about 1 MiB as JSON."""
 
@@ -53,16 +54,59 @@ def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
 
 
 def validate(data: Any, lines: Lines) -> TopologyFile:
-    """Check data against the schema; the first problem becomes a one-line error."""
+    """Check data against the schema; the first problem becomes a one-line error.
+
+    pydantic reports every error of a document, and a document of 131,072 wrong values
+    has as many; so unknown keys, the number of CPUs and each CPU entry are checked
+    first, in order, and the check stops at the first entry that fails.
+    """
     if not isinstance(data, dict):
         raise InputError(
             "the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)"
         )
+    _no_unknown_keys(data, TopologyFile, (), lines)
+    if isinstance(data.get("layout"), dict):
+        _no_unknown_keys(data["layout"], Layout, ("layout",), lines)
+    cpus = data.get("cpus")
+    if isinstance(cpus, list):
+        if len(cpus) > NR_CPUS_MAX:
+            raise InputError(
+                f"cpus lists {len(cpus)} CPUs; at most {NR_CPUS_MAX} exist (NR_CPUS)",
+                line=lines.of(("cpus",)),
+            )
+        data = {**data, "cpus": [_entry(entry, index, lines) for index, entry in enumerate(cpus)]}
+    return _validated(TopologyFile, data, (), lines)
+
+
+def _no_unknown_keys(
+    data: dict[Any, Any], model: type[BaseModel], where: tuple[int | str, ...], lines: Lines
+) -> None:
+    unknown = [key for key in data if key not in model.model_fields]
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        parent = _path_text(where)
+        raise InputError(
+            f"unknown key {unknown[0]!r}" + (f" in {parent}" if parent else "") + more,
+            line=lines.of((*where, str(unknown[0]))),
+        )
+
+
+def _entry(entry: Any, index: int, lines: Lines) -> Any:
+    """One CPU entry, validated on its own (a CpuEntry passes the file's check as is)."""
+    if isinstance(entry, dict):
+        _no_unknown_keys(entry, CpuEntry, ("cpus", index), lines)
+    return _validated(CpuEntry, entry, ("cpus", index), lines)
+
+
+def _validated(
+    model: type[ModelT], data: Any, where: tuple[int | str, ...], lines: Lines
+) -> ModelT:
     try:
-        return TopologyFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         errors = err.errors(include_url=False)
         first = errors[0]
+        first["loc"] = (*where, *first["loc"])
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InputError(_describe(first) + more, line=lines.of(first["loc"])) from None
 
