@@ -543,38 +543,38 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
         write(root / CPU / "cpu0/topology/core_cpus_list", fill(b"0,", size - MARGIN, b"", b"0\n"))
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "core_cpus_list just under a page cap (64 KiB of '0,')")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
         write(root / CPU / "cpu0/topology/core_cpus_list", fill(b"0,", 60 << 10, b"", b"0-1\n"))
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "huge physical_package_id")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
         write(root / CPU / "cpu0/topology/physical_package_id", fill(b"9", 60 << 10))
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "proc/cpuinfo of processor lines")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
         write(root / "proc/cpuinfo", fill(b"processor\t: 1\napicid\t: 2\n", huge("cpuinfo")))
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "proc/cpuinfo with an emoji")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
         write(root / "proc/cpuinfo", fill(b"x", huge("cpuinfo"), "\U0001f600\n".encode()))
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "cpu/online is a FIFO")
     def _(d: Path) -> list[str]:
         root = dump(d / "box")
         (root / CPU / "online").unlink()
         os.mkfifo(root / CPU / "online")
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "physical_package_id links outside the dump")
     def _(d: Path) -> list[str]:
@@ -583,7 +583,7 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         link = root / CPU / "cpu0/topology/physical_package_id"
         link.unlink()
         link.symlink_to(secret)
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "topology/ folder links outside the dump")
     def _(d: Path) -> list[str]:
@@ -596,7 +596,7 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
             child.unlink()
         topo_dir.rmdir()
         topo_dir.symlink_to(Path("../../../../../../elsewhere"))
-        return ["show", str(root)]
+        return ["plan", str(root), "--leader", "0"]
 
     @case("sysfs", "sibling lists naming all 8192 CPUs")
     def _(d: Path) -> list[str]:
@@ -604,18 +604,18 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         write(base / "online", "0-8191\n")
         for cpu in range(8192):
             write(base / f"cpu{cpu}/topology/core_cpus_list", "0-8191\n")
-        return ["show", str(d / "box")]
+        return ["plan", str(d / "box"), "--leader", "0"]
 
     @case("sysfs", "100,000 cpuN folders")
     def _(d: Path) -> list[str]:
         base = d / "box" / CPU
         for cpu in range(100_000):
             (base / f"cpu{cpu}").mkdir(parents=True)
-        return ["show", str(d / "box")]
+        return ["plan", str(d / "box"), "--leader", "0"]
 
     @case("legit", "sysfs folder, 8192 CPUs, every topology file")
     def _(d: Path) -> list[str]:
-        return ["show", str(dump(d / "box", 8192, every_file=True))]
+        return ["plan", str(dump(d / "box", 8192, every_file=True)), "--leader", "0"]
 
     # Dump tarballs.
     @case("tarball", "61 KB .tar.gz: core_cpus_list of 60 MiB '0,'")
@@ -623,32 +623,32 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         big = fill(b"0,", 60 << 20, b"", b"0\n")
         data = tar_member(f"dump/{CPU}/cpu0/topology/core_cpus_list", big)
         raw = small_dump_members() + data + END
-        return ["show", str(write(d / "bomb.tar.gz", gzip.compress(raw, 9)))]
+        return ["plan", str(write(d / "bomb.tar.gz", gzip.compress(raw, 9))), "--leader", "0"]
 
     @case("tarball", "a million empty members (.tar.gz)")
     def _(d: Path) -> list[str]:
         head = small_dump_members()
         member = tar_header(f"dump/{CPU}/cpu0/x")
         data = gz_stream(lambda: [member * 1000], 1000)
-        return ["show", str(write(d / "many.tar.gz", gzip.compress(head) + data))]
+        return ["plan", str(write(d / "many.tar.gz", gzip.compress(head) + data)), "--leader", "0"]
 
     @case("tarball", "a million empty members (.tar.bz2)")
     def _(d: Path) -> list[str]:
         member = tar_header(f"dump/{CPU}/cpu0/x")
         raw = small_dump_members() + member * (1 << 20) + END
-        return ["show", str(write(d / "many.tar.bz2", bz2.compress(raw, 9)))]
+        return ["plan", str(write(d / "many.tar.bz2", bz2.compress(raw, 9))), "--leader", "0"]
 
     @case("tarball", "plain tar of empty members up to the file cap")
     def _(d: Path) -> list[str]:
         member = tar_header(f"dump/{CPU}/cpu0/x")
         raw = small_dump_members() + member * (huge("tar") // 512 - 20) + END
-        return ["show", str(write(d / "many.tar", raw))]
+        return ["plan", str(write(d / "many.tar", raw)), "--leader", "0"]
 
     @case("tarball", "members with distinct random names (.tar.bz2)")
     def _(d: Path) -> list[str]:
         names = (os.urandom(40).hex() for _ in range(70_000))
         raw = small_dump_members() + b"".join(tar_header(f"dump/{n}") for n in names) + END
-        return ["show", str(write(d / "names.tar.bz2", bz2.compress(raw, 9)))]
+        return ["plan", str(write(d / "names.tar.bz2", bz2.compress(raw, 9))), "--leader", "0"]
 
     @case("tarball", "1 GiB of zeros in one member (.tar.gz)")
     def _(d: Path) -> list[str]:
@@ -656,7 +656,12 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         header = tar_header("dump/README", 1 << 30)
         data = gz_stream(lambda: [zeros], 1024)
         head = gzip.compress(small_dump_members() + header)
-        return ["show", str(write(d / "zeros.tar.gz", head + data + gzip.compress(END)))]
+        return [
+            "plan",
+            str(write(d / "zeros.tar.gz", head + data + gzip.compress(END))),
+            "--leader",
+            "0",
+        ]
 
     for kind, module, ext, alphabet in (
         ("bzip2", bz2, "bz2", bytes(range(256))),
@@ -681,7 +686,7 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
             )
             raw = small_dump_members() + tar_member("dump/noise", noise) + END
             packed = module.compress(raw)
-            return ["show", str(write(d / f"noise.tar.{ext}", packed))]
+            return ["plan", str(write(d / f"noise.tar.{ext}", packed)), "--leader", "0"]
 
     @case("tarball", "physical_package_id links outside the archive")
     def _(d: Path) -> list[str]:
@@ -690,23 +695,23 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
             f"dump/{CPU}/cpu0/topology/physical_package_id", kind=b"2", link=str(secret)
         )
         raw = small_dump_members() + link + END
-        return ["show", str(write(d / "escape.tar", raw))]
+        return ["plan", str(write(d / "escape.tar", raw)), "--leader", "0"]
 
     @case("tarball", "huge proc/cpuinfo member")
     def _(d: Path) -> list[str]:
         info = fill(b"processor\t: 1\napicid\t: 2\n", huge("cpuinfo"))
         raw = small_dump_members() + tar_member("dump/proc/cpuinfo", info) + END
-        return ["show", str(write(d / "cpuinfo.tar.gz", gzip.compress(raw, 1)))]
+        return ["plan", str(write(d / "cpuinfo.tar.gz", gzip.compress(raw, 1))), "--leader", "0"]
 
     @case("legit", "tarball of a 2048-CPU dump, every topology file (.tar.gz)")
     def _(d: Path) -> list[str]:
         raw = tar_of_dump(dump(d / "box", 2048, every_file=True))
-        return ["show", str(write(d / "box.tar.gz", gzip.compress(raw, 6)))]
+        return ["plan", str(write(d / "box.tar.gz", gzip.compress(raw, 6))), "--leader", "0"]
 
     @case("legit", "tarball of a 2048-CPU dump, every topology file (.tar.bz2)")
     def _(d: Path) -> list[str]:
         raw = tar_of_dump(dump(d / "box", 2048, every_file=True))
-        return ["show", str(write(d / "box.tar.bz2", bz2.compress(raw, 9)))]
+        return ["plan", str(write(d / "box.tar.bz2", bz2.compress(raw, 9))), "--leader", "0"]
 
     # hwloc XML, just under the 32 MiB cap.
     xml = huge("xml")
@@ -893,6 +898,7 @@ def measure(cases: list[Case], runs: int, timeout: float, memory_limit: int) -> 
         workdir = Path(tempfile.mkdtemp(prefix="rmpplan-hostile-"))
         try:
             args = build_apart(case, workdir)
+            os.sync()  # the kernel writing the new files back must not slow the runs down
             for _ in range(runs):
                 result = run_once(args, timeout, memory_limit)
                 case.walls.append(result.wall)

@@ -42,10 +42,14 @@ _PASS = re.compile(
     r"\[(0x[0-9a-fA-F]{1,16}) - (0x[0-9a-fA-F]{1,16})\]"
 )
 _SKIPPED = re.compile(r"RMP optimization pass skipped: cpumask allocation failed")
-# Every line above contains one of these; only the lines that do are looked at.
-_ANCHOR = re.compile(
-    rb"SNP init failed|Skipping SNP initialization|RMPOPT coverage limited"
-    rb"|Attempt RMP optimizations|RMP optimization pass skipped"
+# Every line above contains one of these; only the lines that do are looked at.  Each
+# is found with bytes.find (several GB/s), not one regex (about 150 MB/s).
+_ANCHORS = (
+    b"SNP init failed",
+    b"Skipping SNP initialization",
+    b"RMPOPT coverage limited",
+    b"Attempt RMP optimizations",
+    b"RMP optimization pass skipped",
 )
 _QUOTE = 160
 MAX_LOG_LINES = 1 << 16
@@ -113,15 +117,16 @@ def parse_log(text: str | bytes) -> KernelLog:
     counted = 0  # newlines before this offset are in `number`
     pos = 0
     seen = 0
-    while (hit := _ANCHOR.search(raw, pos)) is not None:
+    ahead = [raw.find(anchor) for anchor in _ANCHORS]  # each anchor's next offset, or -1
+    while (hit := _next_hit(raw, ahead, pos)) >= 0:
         seen += 1
         if seen > MAX_LOG_LINES:
             raise InputError(
                 f"more than {MAX_LOG_LINES} lines about SNP init and RMPOPT; no boot prints "
                 "that many"
             )
-        start = raw.rfind(b"\n", 0, hit.start()) + 1
-        end = raw.find(b"\n", hit.end())
+        start = raw.rfind(b"\n", 0, hit) + 1
+        end = raw.find(b"\n", hit)
         end = len(raw) if end < 0 else end
         number += raw.count(b"\n", counted, start)
         counted = start
@@ -142,6 +147,16 @@ def parse_log(text: str | bytes) -> KernelLog:
         elif (match := _SKIPPED.search(line)) is not None:
             skipped.append(LogLine(number, match.group(0)))
     return KernelLog(tuple(refusals), tuple(caps), tuple(passes), tuple(skipped))
+
+
+def _next_hit(raw: bytes, ahead: list[int], pos: int) -> int:
+    """The first offset at or after ``pos`` where an anchor starts, or -1; ``ahead`` keeps
+    each anchor's next offset, searched again only once ``pos`` has passed it."""
+    for index, found in enumerate(ahead):
+        if 0 <= found < pos:
+            ahead[index] = raw.find(_ANCHORS[index], pos)
+    live = [found for found in ahead if found >= 0]
+    return min(live) if live else -1
 
 
 def _message(line: str) -> str:
