@@ -96,6 +96,18 @@ _CHECK_SUMMARIES = {
 }
 
 
+class Kernel(StrEnum):
+    """A version of the RMPOPT series, named by the first version of its behaviour
+    (rmpplan.kernel has each one's profile)."""
+
+    V2 = "v2"
+    V3 = "v3"
+    V6 = "v6"
+    V8 = "v8"
+    V9 = "v9"
+    V10 = "v10"
+
+
 class OutputFormat(StrEnum):
     """The ``--format`` values every report command takes."""
 

@@ -18,8 +18,7 @@ from rmpplan.cli.options import (
     strategy_option,
 )
 from rmpplan.cpuspec import CpuSpec
-from rmpplan.kernel import Kernel
-from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import NR_CPUS_MAX, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 
 @click.command()

@@ -19,8 +19,7 @@ from rmpplan.cli.options import (
     ram_window,
     rule_option,
 )
-from rmpplan.kernel import Kernel
-from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule
+from rmpplan.terms import NR_CPUS_MAX, InputFormat, Kernel, OutputFormat, Rule
 
 
 @click.command()

@@ -19,10 +19,10 @@ from rmpplan.render.common import (
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison, Finding
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 
 def dumps(document: dict[str, Any]) -> str:

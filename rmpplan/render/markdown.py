@@ -21,10 +21,10 @@ from rmpplan.render.common import (
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 
 def _kernel_lines(kernel: Kernel | None, notes: Sequence[str]) -> list[str]:

@@ -28,10 +28,10 @@ from rmpplan.render.common import (
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 # Wide enough that nothing wraps when the output is not a terminal (CI logs).
 UNWRAPPED = 100_000
@@ -237,7 +237,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         ("In window", "left"),
         ("Estimate ms", "right"),
     ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # str, not the Literal
     for item in report.strategies:
         even = item.per_core_min == item.per_core_max == report.window.regions
         table.add_row(
