@@ -2,31 +2,57 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 import click
+from click.core import ParameterSource
 
 from rmpplan.cli.options import (
+    EnumChoice,
     display,
     emit,
     finish,
-    format_option,
     hotplug_options,
     input_errors,
     input_format_option,
     rule_option,
     strategy_option,
 )
-from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy, VerifyFormat
 
 if TYPE_CHECKING:
+    from rmpplan.checks import Checked, Verdict
+    from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
+    from rmpplan.topology.machine import Machine
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@format_option
+@click.option(
+    "--format",
+    "fmt",
+    type=EnumChoice(VerifyFormat),
+    default=None,
+    help="Output format: table (the default; github when GITHUB_ACTIONS=true), json, text, "
+    "markdown, or for CI junit, github and jsonl (one result per line, as each is known).",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="Also write a JUnit XML report to FILE, whatever the format.",
+)
+@click.option(
+    "--no-config",
+    is_flag=True,
+    help="Ignore [tool.rmpplan] in pyproject.toml and rmpplan.toml.",
+)
 @rule_option
 @strategy_option
 @hotplug_options
@@ -36,7 +62,9 @@ def verify(
     *,
     input_format: InputFormat | None,
     paths: tuple[Path, ...],
-    fmt: OutputFormat,
+    fmt: VerifyFormat | None,
+    junit_xml: Path | None,
+    no_config: bool,
     rule: Rule,
     strategy: Strategy,
     offline_after_setup: CpuSpec | None,
@@ -47,42 +75,138 @@ def verify(
     preconditions.
 
     PATHS are topology files or folders (searched recursively); the default
-    is ./topologies. The hotplug flags model CPUs changing state after
-    setup, which the kernel forbids while SNP is active; they show why.
-    Exit 0 when all pass, 1 when a check found a problem, 2 when an input
-    could not be read.
+    is the configured paths, else ./topologies. The hotplug flags model CPUs
+    changing state after setup, which the kernel forbids while SNP is active;
+    they show why. The nearest pyproject.toml with [tool.rmpplan], or
+    rmpplan.toml, sets paths, rule, strategy and the findings expected of
+    the files verify finds in folders (docs/ci.md). Exit 0 when all pass (or
+    fail as expected), 1 when a check found a problem, 2 when an input could
+    not be read.
+    """
+    from rmpplan.config import discover_config
+
+    config = None if no_config else discover_config()
+    if config is not None:
+        # The command line wins over the file: only a default is replaced.
+        source = click.get_current_context().get_parameter_source
+        if config.rule is not None and source("rule") is ParameterSource.DEFAULT:
+            rule = config.rule
+        if config.strategy is not None and source("strategy") is ParameterSource.DEFAULT:
+            strategy = config.strategy
+    if fmt is None:
+        github = os.environ.get("GITHUB_ACTIONS") == "true"
+        fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
+
+    def load(target: Path) -> Machine:
+        from rmpplan.inputs import load_machine
+
+        return load_machine(target, input_format)
+
+    def prove(machine: Machine) -> Verdict:
+        from rmpplan.checks import verify as check
+        from rmpplan.cpuspec import scenario
+
+        hotplug = scenario(machine, offline_after_setup, online_after_setup)
+        return check(machine, rule, strategy, hotplug)
+
+    results: list[Checked] = []
+    seconds: list[float] = []
+    for checked, elapsed in _gather(paths, config, load, prove):
+        results.append(checked)
+        seconds.append(elapsed)
+        if fmt is VerifyFormat.JSONL:
+            from rmpplan.render.jsonl import verify_line
+
+            emit(verify_line(checked))  # flushed now: a long run can be watched and resumed
+    if junit_xml is not None:
+        from rmpplan.files import write_atomic
+        from rmpplan.render import junit
+
+        write_atomic(junit_xml, junit.render_verify(results, seconds), force=True)
+    if fmt is not VerifyFormat.JSONL:
+        emit(_render(fmt, results, seconds, input_format))
+    if any(checked.error is not None for checked in results):
+        finish(2)
+    finish(0 if all(checked.ok for checked in results) else 1)
+
+
+def _gather(
+    paths: Sequence[Path],
+    config: Config | None,
+    load: Callable[[Path], Machine],
+    prove: Callable[[Machine], Verdict],
+) -> Iterator[tuple[Checked, float]]:
+    """Each input checked, in path order, with the seconds it took.
+
+    Expectations apply to the inputs verify finds itself, in folders and in
+    the configured paths; a file named on the command line is reported as it
+    stands.
     """
     from rmpplan.checks import Checked
-    from rmpplan.checks import verify as prove
-    from rmpplan.cpuspec import scenario
     from rmpplan.errors import InputError
-    from rmpplan.inputs import discover, load_machine
-    from rmpplan.render import renderer
-    from rmpplan.topology.machine import Machine
+    from rmpplan.inputs import discover
 
     def failed(target: Path, err: InputError, machine: Machine | None = None) -> Checked:
         located = err.located(str(target))
         click.echo(f"rmpplan: error: {located}", err=True)
-        return Checked(str(target), machine, error=located.describe())
+        return Checked(str(target), machine, error=located.describe(), error_line=located.line)
 
-    results: list[Checked] = []
+    named = bool(paths)
+    if not paths:
+        paths = tuple(Path(os.path.relpath(path)) for path in config.paths) if config else ()
     for path in paths or (Path("topologies"),):
+        started = time.perf_counter()
         try:
             targets = discover([path])
         except InputError as err:
-            results.append(failed(path, err))
+            yield failed(path, err), time.perf_counter() - started
             continue
+        as_named = named and targets == [path]
         for target in targets:
+            started = time.perf_counter()
+            expect = frozenset() if config is None or as_named else config.expected(target)
             machine = None
             try:
-                machine = load_machine(target, input_format)
-                hotplug = scenario(machine, offline_after_setup, online_after_setup)
-                verdict = prove(machine, rule, strategy, hotplug)
+                machine = load(target)
+                verdict = prove(machine)
             except InputError as err:
-                results.append(failed(target, err, machine))
+                yield failed(target, err, machine), time.perf_counter() - started
                 continue
-            results.append(Checked(str(target), machine, verdict))
-    emit(renderer(fmt).render_verify(results, display()))
-    if any(checked.error is not None for checked in results):
-        finish(2)
-    finish(0 if all(checked.ok for checked in results) else 1)
+            checked = Checked(str(target), machine, verdict, expect=expect)
+            yield checked, time.perf_counter() - started
+
+
+def _render(
+    fmt: VerifyFormat,
+    results: Sequence[Checked],
+    seconds: Sequence[float],
+    input_format: InputFormat | None,
+) -> str:
+    """The whole report (jsonl is printed line by line instead, as results come)."""
+    match fmt:
+        case VerifyFormat.TABLE | VerifyFormat.JSON | VerifyFormat.TEXT | VerifyFormat.MARKDOWN:
+            from rmpplan.render import renderer
+
+            return renderer(OutputFormat(fmt.value)).render_verify(results, display())
+        case VerifyFormat.JUNIT:
+            from rmpplan.render import junit
+
+            return junit.render_verify(results, seconds)
+        case VerifyFormat.GITHUB:
+            from rmpplan.render import github
+            from rmpplan.topology.load import topology_lines
+
+            # Only files with findings to annotate are read again for their lines.
+            lines = {
+                checked.path: topology_lines(Path(checked.path))
+                for checked in results
+                if checked.verdict is not None
+                and checked.verdict.findings
+                and input_format in (None, InputFormat.TOPOLOGY)
+            }
+            return github.render_verify(results, lines)
+        case VerifyFormat.JSONL:
+            from rmpplan.render import jsonl
+
+            return jsonl.render_verify(results)
+    assert_never(fmt)
