@@ -296,18 +296,68 @@ def _cpus(cpus: Iterable[int]) -> str:
     return format_cpulist(cpus)
 
 
+def checks_run(strategy: Strategy) -> tuple[Check, ...]:
+    """The checks :func:`verify` evaluates under ``strategy``, in report order.
+
+    ``v2-all-cpus`` programs every online CPU and has no mask, so the two
+    checks about the mask itself do not apply to it.
+    """
+    if strategy is Strategy.V2_ALL_CPUS:
+        skipped = (Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE)
+        return tuple(check for check in Check if check not in skipped)
+    return tuple(Check)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A verdict held against the checks its file is expected to fail."""
+
+    expected: tuple[Finding, ...]
+    unexpected: tuple[Finding, ...]
+    stale: tuple[Check, ...]
+    """Checks expected to fail that passed: the expectation no longer holds."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexpected and not self.stale
+
+
+def outcome(verdict: Verdict, expect: frozenset[Check] = frozenset()) -> Outcome:
+    """Split ``verdict``'s findings into expected and unexpected, and name the
+    expected checks that passed."""
+    failed = {item.check for item in verdict.findings}
+    return Outcome(
+        tuple(item for item in verdict.findings if item.check in expect),
+        tuple(item for item in verdict.findings if item.check not in expect),
+        tuple(check for check in Check if check in expect and check not in failed),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """One path given to ``verify``: its machine and verdict, or why it could not be read."""
+    """One path given to ``verify``: its machine and verdict, or why it could not be read.
+
+    ``expect`` holds the checks the configuration expects this path to fail
+    (empty without a configuration); ``error_line`` is the line of ``error``
+    in the file, when the parser knows it.
+    """
 
     path: str
     machine: Machine | None = None
     verdict: Verdict | None = None
     error: str | None = None
+    expect: frozenset[Check] = frozenset()
+    error_line: int | None = None
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return None if self.verdict is None else outcome(self.verdict, self.expect)
 
     @property
     def ok(self) -> bool:
-        return self.verdict is not None and self.verdict.ok
+        """Checked, and nothing unexpected: every finding expected, no stale expectation."""
+        held = self.outcome
+        return held is not None and held.ok
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,3 +141,18 @@ class InputFormat(StrEnum):
     def source(self) -> SourceFormat | None:
         """The real-machine reader for this input, or None for a topology file."""
         return None if self is InputFormat.TOPOLOGY else SourceFormat(self.value)
+
+
+class VerifyFormat(StrEnum):
+    """``verify``'s ``--format`` values: every report format, and three for CI."""
+
+    TABLE = OutputFormat.TABLE.value
+    JSON = OutputFormat.JSON.value
+    TEXT = OutputFormat.TEXT.value
+    MARKDOWN = OutputFormat.MARKDOWN.value
+    JUNIT = "junit"
+    """JUnit XML, for the test reports of GitLab, Jenkins and the like."""
+    GITHUB = "github"
+    """GitHub Actions workflow commands: a log group per input, an annotation per problem."""
+    JSONL = "jsonl"
+    """One JSON result per line, each printed as soon as it is known."""

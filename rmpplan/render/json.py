@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from rmpplan.checks import outcome
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     SCHEMA_VERSION,
@@ -15,6 +16,7 @@ from rmpplan.render.common import (
     mask_hex,
     show_facts,
 )
+from rmpplan.render.outcome import is_expected
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison, Finding
@@ -69,31 +71,43 @@ def finding(item: Finding) -> dict[str, Any]:
     return {"check": item.check, "message": item.message, "cpus": list(item.cpus)}
 
 
+def _verify_entry(checked: Checked) -> dict[str, Any]:
+    """One element of ``results``: also one line of ``--format jsonl``."""
+    entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
+    entry["name"] = None if checked.machine is None else checked.machine.name
+    if checked.verdict is not None:
+        held = outcome(checked.verdict, checked.expect)
+        entry["kernel"] = _kernel(checked.verdict.kernel)
+        entry["rule"] = str(checked.verdict.rule)
+        entry["strategy"] = str(checked.verdict.strategy)
+        entry["findings"] = [
+            finding(item) | {"expected": is_expected(checked, item)}
+            for item in checked.verdict.findings
+        ]
+        entry["notes"] = list(checked.verdict.notes)
+        entry["stale_expectations"] = [str(check) for check in held.stale]
+    else:
+        entry["findings"] = []
+        entry["error"] = checked.error
+    return entry
+
+
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
-    entries = []
-    for checked in results:
-        entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
-        if checked.machine is not None:
-            entry["name"] = checked.machine.name
-        else:
-            entry["name"] = None
-        if checked.verdict is not None:
-            entry["kernel"] = _kernel(checked.verdict.kernel)
-            entry["rule"] = str(checked.verdict.rule)
-            entry["strategy"] = str(checked.verdict.strategy)
-            entry["findings"] = [finding(item) for item in checked.verdict.findings]
-            entry["notes"] = list(checked.verdict.notes)
-        else:
-            entry["findings"] = []
-            entry["error"] = checked.error
-        entries.append(entry)
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
             "ok": all(checked.ok for checked in results),
-            "results": entries,
+            "results": [_verify_entry(checked) for checked in results],
         }
     )
+
+
+def verify_line(checked: Checked) -> str:
+    """``checked``'s entry of ``results`` on one line, keys sorted, ending in a newline."""
+    line = json.dumps(
+        _verify_entry(checked), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return line + "\n"
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
