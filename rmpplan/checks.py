@@ -38,6 +38,8 @@ class Verdict:
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = field(default=())
     kernel: Kernel | None = None
+    log_checked: bool = False
+    """A kernel log was compared with this machine (``--dmesg``)."""
 
     @property
     def ok(self) -> bool:
@@ -296,16 +298,21 @@ def _cpus(cpus: Iterable[int]) -> str:
     return format_cpulist(cpus)
 
 
-def checks_run(strategy: Strategy) -> tuple[Check, ...]:
-    """The checks :func:`verify` evaluates under ``strategy``, in report order.
+LOG_CHECKS = (Check.DMESG_SNP_INIT, Check.DMESG_MASKS, Check.DMESG_WINDOW, Check.DMESG_CAP)
+"""The checks of a kernel log; they run only when one is given (``--dmesg``)."""
+
+
+def checks_run(strategy: Strategy, *, log: bool = False) -> tuple[Check, ...]:
+    """The checks :func:`verify` evaluates under ``strategy``, in report order,
+    and those of a kernel log when one was checked.
 
     ``v2-all-cpus`` programs every online CPU and has no mask, so the two
     checks about the mask itself do not apply to it.
     """
+    skipped = {*(() if log else LOG_CHECKS)}
     if strategy is Strategy.V2_ALL_CPUS:
-        skipped = (Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE)
-        return tuple(check for check in Check if check not in skipped)
-    return tuple(Check)
+        skipped |= {Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE}
+    return tuple(check for check in Check if check not in skipped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,8 @@ def test_every_key_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ('kernel = "6.9"\n', "[tool.rmpplan] kernel: unknown key"),
+        ('kernel = "6.9"\n', "[tool.rmpplan] kernel: '6.9' is not one of v2, v3, v6, v8, v9, v10"),
+        ('colour = "red"\n', "[tool.rmpplan] colour: unknown key"),
         ('rule = "primary"\n', "[tool.rmpplan] rule: 'primary' is not one of first-sibling"),
         ("strategy = 9\n", "[tool.rmpplan] strategy: 9 is not one of v9-andnot"),
         ('paths = "topologies"\n', "[tool.rmpplan] paths: must be a list of non-empty strings"),
@@ -269,6 +270,22 @@ def test_configured_paths_rule_and_strategy(
     )
 
 
+def test_configured_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configured kernel profile applies unless --kernel is given; its rule and
+    strategy come with it."""
+    write(tmp_path / "machines" / "nosmt.yaml", NOSMT)
+    write(tmp_path / "pyproject.toml", '[tool.rmpplan]\npaths = ["machines"]\nkernel = "v3"\n')
+    monkeypatch.chdir(tmp_path)
+    [entry] = json.loads(run("verify", "--format", "json").stdout)["results"]
+    assert (entry["kernel"], entry["rule"], entry["strategy"]) == (
+        "v3",
+        "apic-primary",
+        "clear-cpu",
+    )
+    [entry] = json.loads(run("verify", "--format", "json", "--kernel", "v10").stdout)["results"]
+    assert (entry["kernel"], entry["strategy"]) == ("v10", "v9-andnot")
+
+
 def test_project_expectations_are_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     """This project's pyproject.toml expects exactly the findings of docs/examples, so
     `verify topologies docs/examples` passes from the project root."""
@@ -319,7 +336,8 @@ def test_v2_runs_no_mask_checks() -> None:
     """v2 has no mask, so the two checks about the mask do not run under it."""
     assert Check.MASK_WITHIN_ONLINE not in checks_run(Strategy.V2_ALL_CPUS)
     assert Check.ONE_MASK_CPU_PER_CORE not in checks_run(Strategy.V2_ALL_CPUS)
-    assert checks_run(Strategy.V9_ANDNOT) == tuple(Check)
+    assert checks_run(Strategy.V9_ANDNOT, log=True) == tuple(Check)
+    assert Check.DMESG_CAP not in checks_run(Strategy.V9_ANDNOT)
 
 
 def test_input_error_names_config_file(tmp_path: Path) -> None:
