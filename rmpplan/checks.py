@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
@@ -341,20 +341,52 @@ def outcome(verdict: Verdict, expect: frozenset[Check] = frozenset()) -> Outcome
 
 
 @dataclass(frozen=True, slots=True)
-class Checked:
-    """One path given to ``verify``: its machine and verdict, or why it could not be read.
+class MachineFacts:
+    """What a ``verify`` report says about a machine: its name and sizes. A
+    result keeps these, never the machine, so a fleet's results stay small."""
 
+    name: str
+    present: int
+    online: int
+    cores: int
+    nr_cpu_ids: int
+
+    @classmethod
+    def of(cls, machine: Machine) -> MachineFacts:
+        return cls(
+            machine.name,
+            len(machine.present),
+            len(machine.online),
+            len(machine.cores),
+            machine.nr_cpu_ids,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One path given to ``verify``: facts about its machine and its verdict, or
+    why it could not be read.
+
+    Built as ``Checked(label, machine, verdict)``: the machine is reduced to
+    its :class:`MachineFacts` and not kept (``facts=`` gives them directly).
     ``expect`` holds the checks the configuration expects this path to fail
     (empty without a configuration); ``error_line`` is the line of ``error``
-    in the file, when the parser knows it.
+    in the file, when the parser knows it; ``shape`` is the fingerprint of
+    what the checks read (``rmpplan.fleet.fingerprint``), when known.
     """
 
     path: str
-    machine: Machine | None = None
+    machine: InitVar[Machine | None] = None
     verdict: Verdict | None = None
     error: str | None = None
     expect: frozenset[Check] = frozenset()
     error_line: int | None = None
+    facts: MachineFacts | None = None
+    shape: str | None = None
+
+    def __post_init__(self, machine: Machine | None) -> None:
+        if machine is not None and self.facts is None:
+            object.__setattr__(self, "facts", MachineFacts.of(machine))
 
     @property
     def outcome(self) -> Outcome | None:

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "rmpplan.cli.verify",
         "Prove every core runs RMPOPT exactly once, for every leader.",
     ),
+    "summary": (
+        "rmpplan.cli.summary",
+        "Merge the JSON Lines of verify shards into one summary.",
+    ),
     "explain": ("rmpplan.cli.explain", "Replay one handler run on one CPU, step by step."),
     "compare": ("rmpplan.cli.compare", "Verify every handler strategy under every mask rule."),
     "schedule": ("rmpplan.cli.schedule", "Count and cost one RMPOPT pass over the 1 GB window."),

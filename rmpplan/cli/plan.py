@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rmpplan.cli.collector import paused
 from rmpplan.cli.options import (
     CpuSpecType,
     display,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 @strategy_option
 @input_format_option
 @input_errors
+@paused
 def plan(
     *,
     topo: Path,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 import click
 
+from rmpplan.cli.collector import paused
 from rmpplan.cli.options import (
     BadInput,
     EnumChoice,
@@ -29,10 +30,10 @@ from rmpplan.cli.options import (
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy, VerifyFormat
 
 if TYPE_CHECKING:
-    from rmpplan.checks import Checked, Verdict
+    from rmpplan.checks import Checked
     from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
-    from rmpplan.topology.machine import Machine
+    from rmpplan.fleet import Done, Job, Settings
 
 
 @click.command()
@@ -62,6 +63,14 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Ignore [tool.rmpplan] in pyproject.toml and rmpplan.toml.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=None,
+    help="Check N inputs at a time, in N processes (default: the CPUs this process may "
+    "use; 1 checks in this process). The output does not depend on it.",
+)
 @kernel_option
 @rule_option
 @strategy_option
@@ -70,6 +79,7 @@ if TYPE_CHECKING:
 @memory_options
 @input_format_option
 @input_errors
+@paused
 def verify(
     *,
     input_format: InputFormat | None,
@@ -78,6 +88,7 @@ def verify(
     fmt: VerifyFormat | None,
     junit_xml: Path | None,
     no_config: bool,
+    jobs: int | None,
     kernel: Kernel | None,
     rule: Rule | None,
     strategy: Strategy | None,
@@ -100,8 +111,8 @@ def verify(
     problem, 2 when an input could not be read.
     """
     from rmpplan.config import discover_config
-    from rmpplan.dmesg import read_log, with_log
-    from rmpplan.kernel import kernel_notes, modelled
+    from rmpplan.dmesg import read_log
+    from rmpplan.kernel import modelled
 
     config = None if no_config else discover_config()
     if config is not None:
@@ -119,36 +130,24 @@ def verify(
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
+    from rmpplan.fleet import Settings, default_jobs
 
-    def load(target: Path) -> Machine:
-        from rmpplan.inputs import load_machine
-
-        return load_machine(target, input_format)
-
-    def prove(machine: Machine) -> Verdict:
-        from rmpplan.checks import verify as check
-        from rmpplan.cpuspec import scenario
-
-        hotplug = scenario(machine, offline_after_setup, online_after_setup)
-        verdict = check(
-            machine,
-            model.rule,
-            model.strategy,
-            hotplug,
-            kernel=model.kernel,
-            notes=kernel_notes(machine, model),
-        )
-        return verdict if log is None else with_log(verdict, log, machine, window)
-
+    settings = Settings(
+        model, input_format, offline_after_setup, online_after_setup, log=log, window=window
+    )
+    # A log is one machine's, so there is one input: nothing to share out.
+    processes = 1 if log is not None else jobs or default_jobs()
     results: list[Checked] = []
     seconds: list[float] = []
-    for checked, elapsed in _gather(paths, config, load, prove, builtin=builtin):
-        results.append(checked)
-        seconds.append(elapsed)
+    for done in _checked(_inputs(paths, config, builtin=builtin), settings, processes):
+        if done.complaint is not None:
+            click.echo(f"rmpplan: error: {done.complaint}", err=True)
+        results.append(done.checked)
+        seconds.append(done.seconds)
         if fmt is VerifyFormat.JSONL:
             from rmpplan.render.jsonl import verify_line
 
-            emit(verify_line(checked))  # flushed now: a long run can be watched and resumed
+            emit(verify_line(done.checked))  # flushed now: a long run can be watched and resumed
     if junit_xml is not None:
         from rmpplan.files import write_atomic
         from rmpplan.render import junit
@@ -161,28 +160,21 @@ def verify(
     finish(0 if all(checked.ok for checked in results) else 1)
 
 
-def _gather(
-    paths: Sequence[Path],
-    config: Config | None,
-    load: Callable[[Path], Machine],
-    prove: Callable[[Machine], Verdict],
-    *,
-    builtin: bool = False,
-) -> Iterator[tuple[Checked, float]]:
-    """Each input checked, in path order, with the seconds it took.
+def _inputs(
+    paths: Sequence[Path], config: Config | None, *, builtin: bool = False
+) -> Iterator[Job | Done]:
+    """Each input to check, in path order, or the result of a path that names none.
 
     Expectations apply to the inputs verify finds itself, in folders and in
     the configured paths; a file named on the command line is reported as it
-    stands.
+    stands. A dump and its hwloc XML gathered beside it in a folder are one
+    input (``rmpplan.sources.gather``).
     """
     from rmpplan.checks import Checked
     from rmpplan.errors import InputError
+    from rmpplan.fleet import Done, Job
     from rmpplan.inputs import discover
-
-    def failed(label: str, err: InputError, machine: Machine | None = None) -> Checked:
-        located = err.located(label)
-        click.echo(f"rmpplan: error: {located}", err=True)
-        return Checked(label, machine, error=located.describe(), error_line=located.line)
+    from rmpplan.sources.gather import pair
 
     named = bool(paths)
     if not paths:
@@ -192,37 +184,31 @@ def _gather(
         try:
             targets = discover([path])
         except InputError as err:
-            yield failed(str(path), err), time.perf_counter() - started
+            located = err.located(str(path))
+            failed = Checked(str(path), error=located.describe(), error_line=located.line)
+            yield Done(failed, time.perf_counter() - started, str(located))
             continue
         as_named = named and targets == [path]
-        for target in targets:
-            started = time.perf_counter()
+        for target, xml in pair(targets) if not as_named else ((path, None),):
             expect = frozenset() if config is None or as_named else config.expected(target)
-            machine = None
-            try:
-                machine = load(target)
-                verdict = prove(machine)
-            except InputError as err:
-                yield failed(str(target), err, machine), time.perf_counter() - started
-                continue
-            checked = Checked(str(target), machine, verdict, expect=expect)
-            yield checked, time.perf_counter() - started
+            yield Job(str(target), target, expect, companion=xml)
 
     if builtin:
         from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies
 
         # Named builtin:NAME, never by where the package happens to be installed.
         for name, target in bundled_topologies().items():
-            started = time.perf_counter()
-            label = BUILTIN_PREFIX + name
-            machine = None
-            try:
-                machine = load(target)
-                verdict = prove(machine)
-            except InputError as err:
-                yield failed(label, err, machine), time.perf_counter() - started
-                continue
-            yield Checked(label, machine, verdict), time.perf_counter() - started
+            yield Job(BUILTIN_PREFIX + name, target)
+
+
+def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
+    """Every item's result in order: the jobs checked by the fleet, the rest as they are."""
+    from rmpplan.fleet import Done, run
+
+    listed = list(items)
+    results = run([item for item in listed if not isinstance(item, Done)], settings, processes)
+    for item in listed:
+        yield item if isinstance(item, Done) else next(results)
 
 
 def _render(

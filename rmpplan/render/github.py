@@ -91,7 +91,7 @@ def render_verify(results: Sequence[Checked], lines: Mapping[str, LineIndex] | N
     for checked in results:
         group: list[str | _Problem] = []
         groups.append(group)
-        machine, verdict = checked.machine, checked.verdict
+        machine, verdict = checked.facts, checked.verdict
         if verdict is None or machine is None:
             line = checked.error_line or 1
             group.append(_Problem(checked.path, line, "rmpplan", checked.error or "cannot read"))

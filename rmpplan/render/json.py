@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from rmpplan.checks import outcome
+from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     SCHEMA_VERSION,
@@ -21,6 +22,7 @@ from rmpplan.render.outcome import is_expected
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison, Finding
     from rmpplan.explain import Explanation
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -74,7 +76,8 @@ def finding(item: Finding) -> dict[str, Any]:
 def _verify_entry(checked: Checked) -> dict[str, Any]:
     """One element of ``results``: also one line of ``--format jsonl``."""
     entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
-    entry["name"] = None if checked.machine is None else checked.machine.name
+    entry["name"] = None if checked.facts is None else checked.facts.name
+    entry["shape"] = checked.shape
     if checked.verdict is not None:
         held = outcome(checked.verdict, checked.expect)
         entry["kernel"] = _kernel(checked.verdict.kernel)
@@ -98,6 +101,28 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             "schema_version": SCHEMA_VERSION,
             "ok": all(checked.ok for checked in results),
             "results": [_verify_entry(checked) for checked in results],
+            "summary": summary_json(summary_of(results)),
+        }
+    )
+
+
+def summary_json(summary: Summary) -> dict[str, int]:
+    """The counts of ``verify``'s and ``summary``'s documents."""
+    return {
+        "files": summary.files,
+        "ok": summary.ok,
+        "failed": summary.failed,
+        "bad_input": summary.bad_input,
+        "shapes": summary.shapes,
+    }
+
+
+def render_summary(summary: Summary, display: Display = PLAIN) -> str:
+    return dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "ok": summary.exit_code == 0,
+            "summary": summary_json(summary),
         }
     )
 

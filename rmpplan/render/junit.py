@@ -56,7 +56,7 @@ class _Counts:
 
 
 def _body(checked: Checked, findings: Sequence[Finding]) -> str:
-    head = checked.path + ("" if checked.machine is None else f" ({checked.machine.name})")
+    head = checked.path + ("" if checked.facts is None else f" ({checked.facts.name})")
     lines = [head]
     for item in findings:
         lines += [f"{item.check}: {item.message}", f"counterexample CPUs: {cpulist(item.cpus)}"]
@@ -125,7 +125,7 @@ def _suite(suite: ET.Element, checked: Checked, names: _Names) -> tuple[_Counts,
     held = outcome(verdict, checked.expect)
     ran = {*checks_run(verdict.strategy, log=verdict.log_checked), *held.stale}
     checks = [check for check in Check if check in ran]
-    machine = "" if checked.machine is None else checked.machine.name
+    machine = "" if checked.facts is None else checked.facts.name
     classname = names.classname(f"rmpplan.{machine}", checks)
     cases = []
     for check in checks:

@@ -6,16 +6,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
+from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     cpulist,
     follower_lists,
+    group_line,
     grouped,
+    grouping,
     kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
     show_facts,
+    summary_head,
     window_lines,
 )
 from rmpplan.render.outcome import STALE, is_expected, verdict_label
@@ -23,6 +27,7 @@ from rmpplan.render.outcome import STALE, is_expected, verdict_label
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison, Outcome, Verdict
     from rmpplan.explain import Explanation
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -47,8 +52,10 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     cores = result.programmed_cores
     followers = follower_lists(result)
+    rows = grouped(result.plans)
+    merged = grouping(rows, len(result.plans))
     lines = [
-        f"### RMPOPT plan for `{machine.name}`",
+        f"### RMPOPT plan for `{machine.name}`" + (f" ({merged})" if merged else ""),
         "",
         f"{machine_summary(machine)}; rule `{result.rule}`, strategy `{result.strategy}`.",
         "",
@@ -60,7 +67,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         "| leader | leader core | followers | count | cores covered | note |",
         "|---|---|---|---:|---:|---|",
     ]
-    for leaders, item in grouped(result.plans):
+    for leaders, item in rows:
         lines.append(
             f"| {_code(cpulist(leaders))} | {_code(cpulist(item.worker_core))} "
             f"| {_code(followers(item))} | {item.follower_count} "
@@ -79,14 +86,14 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     ]
     shown: list[tuple[Checked, Verdict, Outcome]] = []
     for checked in results:
-        if checked.verdict is None or checked.machine is None:
+        if checked.verdict is None or checked.facts is None:
             lines.append(f"| `{checked.path}` | | | | error: {_cell(checked.error or '')} |")
             continue
         verdict = checked.verdict
         held = outcome(verdict, checked.expect)
         state = verdict_label(held)
         lines.append(
-            f"| `{checked.path}` | `{checked.machine.name}` | {verdict.rule} "
+            f"| `{checked.path}` | `{checked.facts.name}` | {verdict.rule} "
             f"| {verdict.strategy} | {state if held.ok else f'**{state}**'} |"
         )
         if verdict.findings or held.stale:
@@ -99,7 +106,18 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
                 f"| `{item.check}`{mark} | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
             )
         lines += [f"| `{stale}` (stale) | | {_cell(STALE)} |" for stale in held.stale]
+    if len(results) > 1:
+        lines += ["", *_summary(summary_of(results))]
     return "\n".join(lines) + "\n"
+
+
+def _summary(summary: Summary) -> list[str]:
+    groups = [f"- {group_line(group)}" for group in summary.groups]
+    return ["#### Summary", "", f"{summary_head(summary)}.", *([""] if groups else []), *groups]
+
+
+def render_summary(summary: Summary, display: Display = PLAIN) -> str:
+    return "\n".join(_summary(summary)) + "\n"
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:

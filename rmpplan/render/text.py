@@ -6,15 +6,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
+from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     cpulist,
     follower_lists,
+    group_line,
     kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
     show_facts,
+    summary_head,
     window_lines,
 )
 from rmpplan.render.outcome import STALE, is_expected
@@ -22,6 +25,7 @@ from rmpplan.render.outcome import STALE, is_expected
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -57,7 +61,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     lines = []
     for checked in results:
-        if checked.verdict is None or checked.machine is None:
+        if checked.verdict is None or checked.facts is None:
             lines.append(f"ERROR {checked.path}: {checked.error}")
             continue
         verdict = checked.verdict
@@ -68,7 +72,7 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
         counts += f", {len(held.expected)} expected" if held.expected else ""
         counts += f", {len(held.stale)} stale expectation(s)" if held.stale else ""
         lines.append(
-            f"{head} {checked.path} ({checked.machine.name}): {machine_summary(checked.machine)}; "
+            f"{head} {checked.path} ({checked.facts.name}): {machine_summary(checked.facts)}; "
             f"rule {verdict.rule}, strategy {verdict.strategy}; {counts}"
         )
         for item in verdict.findings:
@@ -77,7 +81,17 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
         lines += [f"  {stale} (stale): {STALE}" for stale in held.stale]
         for note in verdict.notes:
             lines.append(f"  note: {note}")
+    if len(results) > 1:
+        lines += _summary(summary_of(results))
     return "\n".join(lines) + "\n"
+
+
+def _summary(summary: Summary) -> list[str]:
+    return [f"summary: {summary_head(summary)}", *(f"  {group_line(g)}" for g in summary.groups)]
+
+
+def render_summary(summary: Summary, display: Display = PLAIN) -> str:
+    return "\n".join(_summary(summary)) + "\n"
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
