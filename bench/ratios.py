@@ -52,12 +52,14 @@ print("@@" + json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))
 """
 
 # Loads one topology file the way `plan` does, after the imports `plan` makes (so
-# the garbage collector sees the same heap), and times build_machine (the checks,
-# the graph and the Machine on it) apart from the rest (read, parse, validate,
-# expand) and from the first plan on the machine (its first queries).
+# the garbage collector sees the same heap; networkx too, which build_machine
+# imports on first use), and times build_machine (the checks, the graph and the
+# Machine on it) apart from the rest (read, parse, validate, expand) and from
+# the first plan on the machine (its first queries, which index the graph).
 LOAD_PROBE = """
 import json, sys, time
 from pathlib import Path
+import networkx
 import rmpplan.cli.main, rmpplan.cli.plan, rmpplan.inputs, rmpplan.render.table
 import rmpplan.topology.load as load
 from rmpplan.plan import plan

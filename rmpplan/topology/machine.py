@@ -333,9 +333,7 @@ def build_machine(
     out_of_range = [cpu for cpu in possible_set if not 0 <= cpu < NR_CPUS_MAX]
     if out_of_range:
         raise InputError(f"possible CPU {min(out_of_range)} is outside 0-{NR_CPUS_MAX - 1}")
-    with _collector_paused():
-        graph = _machine_graph(name, seen.values())
-    return Machine(name, graph, possible_set, source, hotplug)
+    return Machine(name, _machine_graph(name, seen.values()), possible_set, source, hotplug)
 
 
 def _machine_graph(name: str, cpus: Iterable[Cpu]) -> nx.DiGraph:
@@ -344,47 +342,48 @@ def _machine_graph(name: str, cpus: Iterable[Cpu]) -> nx.DiGraph:
     # not pay for it (about 100 ms, most of it networkx's algorithm modules).
     import networkx as nx
 
-    ordered = sorted(cpus, key=attrgetter("id"))
-    cpu_nodes = [cpu_node(cpu.id) for cpu in ordered]
-    threads: dict[CoreKey, list[str]] = {}
-    for cpu, node in zip(ordered, cpu_nodes, strict=True):
-        threads.setdefault(cpu.core_key, []).append(node)
-    keys = sorted(threads)
-    dies = sorted({(package, die) for package, die, _ in keys})
-    packages = sorted({package for package, _ in dies})
-    package_nodes = {package: package_node(package) for package in packages}
-    die_nodes = {key: die_node(*key) for key in dies}
-    core_nodes = {key: core_node(key) for key in keys}
+    with _collector_paused():
+        ordered = sorted(cpus, key=attrgetter("id"))
+        cpu_nodes = [cpu_node(cpu.id) for cpu in ordered]
+        threads: dict[CoreKey, list[str]] = {}
+        for cpu, node in zip(ordered, cpu_nodes, strict=True):
+            threads.setdefault(cpu.core_key, []).append(node)
+        keys = sorted(threads)
+        dies = sorted({(package, die) for package, die, _ in keys})
+        packages = sorted({package for package, _ in dies})
+        package_nodes = {package: package_node(package) for package in packages}
+        die_nodes = {key: die_node(*key) for key in dies}
+        core_nodes = {key: core_node(key) for key in keys}
 
-    graph = nx.DiGraph(name=name)
-    graph.add_node(MACHINE_NODE, kind="machine")
-    # add_nodes_from gives each node a copy of the shared keyword attributes
-    # (a (node, dict) pair would cost it an exception and two more dicts per
-    # node); the numbers are then set in place.
-    graph.add_nodes_from(package_nodes.values(), kind="package")
-    graph.add_nodes_from(die_nodes.values(), kind="die")
-    graph.add_nodes_from(core_nodes.values(), kind="core")
-    attrs = graph.nodes
-    for package, node in package_nodes.items():
-        attrs[node]["package"] = package
-    for (package, die), node in die_nodes.items():
-        data = attrs[node]
-        data["package"], data["die"] = package, die
-    for (package, die, core), node in core_nodes.items():
-        data = attrs[node]
-        data["package"], data["die"], data["core"] = package, die, core
-    graph.add_nodes_from(cpu_nodes, kind="cpu")
-    for node, cpu in zip(cpu_nodes, ordered, strict=True):
-        data = attrs[node]
-        data["cpu"], data["online"] = cpu.id, cpu.online
-        if cpu.apic_id is not None:
-            data["apic_id"] = cpu.apic_id
+        graph = nx.DiGraph(name=name)
+        graph.add_node(MACHINE_NODE, kind="machine")
+        # add_nodes_from gives each node a copy of the shared keyword attributes
+        # (a (node, dict) pair would cost it an exception and two more dicts per
+        # node); the numbers are then set in place.
+        graph.add_nodes_from(package_nodes.values(), kind="package")
+        graph.add_nodes_from(die_nodes.values(), kind="die")
+        graph.add_nodes_from(core_nodes.values(), kind="core")
+        attrs = graph.nodes
+        for package, node in package_nodes.items():
+            attrs[node]["package"] = package
+        for (package, die), node in die_nodes.items():
+            data = attrs[node]
+            data["package"], data["die"] = package, die
+        for (package, die, core), node in core_nodes.items():
+            data = attrs[node]
+            data["package"], data["die"], data["core"] = package, die, core
+        graph.add_nodes_from(cpu_nodes, kind="cpu")
+        for node, cpu in zip(cpu_nodes, ordered, strict=True):
+            data = attrs[node]
+            data["cpu"], data["online"] = cpu.id, cpu.online
+            if cpu.apic_id is not None:
+                data["apic_id"] = cpu.apic_id
 
-    graph.add_edges_from((MACHINE_NODE, node) for node in package_nodes.values())
-    graph.add_edges_from((package_nodes[key[0]], node) for key, node in die_nodes.items())
-    graph.add_edges_from((die_nodes[key[:2]], node) for key, node in core_nodes.items())
-    graph.add_edges_from((core_nodes[key], child) for key in keys for child in threads[key])
-    return graph
+        graph.add_edges_from((MACHINE_NODE, node) for node in package_nodes.values())
+        graph.add_edges_from((package_nodes[key[0]], node) for key, node in die_nodes.items())
+        graph.add_edges_from((die_nodes[key[:2]], node) for key, node in core_nodes.items())
+        graph.add_edges_from((core_nodes[key], child) for key in keys for child in threads[key])
+        return graph
 
 
 def _key_text(key: CoreKey) -> str:
