@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 def render_graphml(machine: Machine) -> str:
     """The machine's graph as a GraphML document."""
-    # A copy, because the writer pops an ``id`` graph attribute and the file's
-    # graph attributes are not the model's.
+    # A copy: the file's graph attributes are not the model's (and the writer
+    # pops an ``id`` graph attribute from the graph it is given).
     export = nx.DiGraph(name=machine.name)
     if machine.source is not None:
         export.graph["source"] = machine.source
