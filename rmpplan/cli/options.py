@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import click
 
 from rmpplan.cpuspec import CpuSpec
-from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
+from rmpplan.terms import NR_CPUS_MAX, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
     from rmpplan.memory import Window
@@ -42,6 +42,24 @@ class EnumChoice(click.Choice[str]):
         if isinstance(value, self.enum):
             return value
         return self.enum(super().convert(value, param, ctx))
+
+
+GraphML = Literal["graphml"]
+"""``show``'s one extra format: the machine graph itself, not a report, so not an OutputFormat."""
+GRAPHML: GraphML = "graphml"
+
+
+class ShowFormatChoice(EnumChoice):
+    """OutputFormat's values and ``graphml``, which only ``show`` writes."""
+
+    def __init__(self) -> None:
+        super().__init__(OutputFormat)
+        self.choices = (*self.choices, GRAPHML)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == GRAPHML:
+            return GRAPHML
+        return super().convert(value, param, ctx)
 
 
 class CpuSpecType(click.ParamType[CpuSpec]):
@@ -109,6 +127,18 @@ def kernel_option(func: F) -> F:
         default=None,
         help="Model this version of the series: its mask rule, handler and hotplug "
         "semantics (v10 is the kernel as landed; see docs/checks.md).",
+    )(func)
+
+
+def show_format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=ShowFormatChoice(),
+        default=OutputFormat.TABLE.value,
+        show_default=True,
+        help="Output format: rich table, stable JSON, plain text, Markdown, or the machine "
+        "graph as GraphML.",
     )(func)
 
 
@@ -228,4 +258,15 @@ def dmesg_option(func: F) -> F:
         default=None,
         help="A saved kernel log (dmesg, journalctl, or a journal export) to check "
         "against the prediction; contradictions are dmesg-* findings.",
+    )(func)
+
+
+def worker_option(func: F) -> F:
+    """``--leader N``: the one CPU the handler runs on (schedule, explain)."""
+    return click.option(
+        "--leader",
+        "worker",
+        type=click.IntRange(0, NR_CPUS_MAX - 1),
+        required=True,
+        help="The online CPU the handler runs on (the worker).",
     )(func)
