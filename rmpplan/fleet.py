@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import statistics
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -275,16 +276,38 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run(jobs: Sequence[Job], settings: Settings, processes: int = 1) -> Iterator[Done]:
+PROBE = 16
+"""Inputs checked in this process before deciding whether a pool pays."""
+POOL_FROM_SECONDS = 0.002
+"""The median seconds per probed input from which the rest go to a pool: below
+it, sending inputs and results between processes costs more than it saves
+(a fleet of topology files already seen costs about 0.3 ms an input)."""
+
+
+def run(
+    jobs: Sequence[Job], settings: Settings, processes: int = 1, *, probe: int | None = None
+) -> Iterator[Done]:
     """Each job's result, in the order of ``jobs``, as soon as it and every job
-    before it are done. ``processes`` 1 checks in this process; more use a
-    process pool, with the same results in the same order."""
-    if processes <= 1 or len(jobs) <= 1:
-        checker = Checker(settings)
-        for job in jobs:
-            yield checker.check(job)
+    before it are done, the same whatever ``processes`` is.
+
+    ``processes`` 1 checks every job in this process. With more, the first
+    ``probe`` jobs (default :data:`PROBE`) are checked here too, and the rest go to a pool of that
+    many processes when the probed jobs took :data:`POOL_FROM_SECONDS` or
+    more each (the median: the first of each shape costs more than the rest).
+    """
+    checker = Checker(settings)
+    probed = len(jobs) if processes <= 1 else min(PROBE if probe is None else probe, len(jobs))
+    seconds = []
+    for job in jobs[:probed]:
+        done = checker.check(job)
+        seconds.append(done.seconds)
+        yield done
+    rest = jobs[probed:]
+    if len(rest) > 1 and (not seconds or statistics.median(seconds) >= POOL_FROM_SECONDS):
+        yield from _pooled(rest, settings, processes)
         return
-    yield from _pooled(jobs, settings, processes)
+    for job in rest:
+        yield checker.check(job)
 
 
 def _batches(count: int, processes: int) -> list[range]:

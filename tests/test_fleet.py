@@ -7,14 +7,16 @@ import io
 import json
 import pickle
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 import rmpplan.checks
+import rmpplan.fleet
 from rmpplan.checks import Checked, MachineFacts
-from rmpplan.fleet import Job, Settings, fingerprint, read_results, run
+from rmpplan.fleet import Done, Job, Settings, fingerprint, read_results, run
 from rmpplan.hotplug import NO_HOTPLUG
 from rmpplan.inputs import load_machine
 from rmpplan.kernel import modelled
@@ -62,7 +64,15 @@ def summary_of(result: Result) -> dict[str, int]:
     return counts
 
 
+@pytest.fixture
+def pool_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send every input to the pool: no probing in process first, however cheap."""
+    monkeypatch.setattr(rmpplan.fleet, "PROBE", 0)
+    monkeypatch.setattr(rmpplan.fleet, "POOL_FROM_SECONDS", 0.0)
+
+
 @pytest.mark.parametrize("fmt", ["table", "json", "text", "markdown", "jsonl"])
+@pytest.mark.usefixtures("pool_at_once")
 def test_output_does_not_depend_on_jobs(fleet: Path, fmt: str) -> None:
     """--jobs 1 (in process) and --jobs 3 (a pool) print the same bytes and exit alike."""
     alone = cli("verify", str(fleet), "--format", fmt, "--jobs", "1")
@@ -72,11 +82,23 @@ def test_output_does_not_depend_on_jobs(fleet: Path, fmt: str) -> None:
     assert alone.stderr == pooled.stderr
 
 
-def test_jsonl_lines_come_in_path_order_from_a_pool(fleet: Path) -> None:
+@pytest.mark.usefixtures("pool_at_once")
+def test_jsonl_lines_come_in_path_order_from_a_pool(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The pool's results are printed in path order, one line per input."""
+    pools: list[int] = []
+    pooled = rmpplan.fleet._pooled
+
+    def spy(jobs: list[Job], settings: Settings, processes: int) -> Iterator[Done]:
+        pools.append(processes)
+        return pooled(jobs, settings, processes)
+
+    monkeypatch.setattr(rmpplan.fleet, "_pooled", spy)
     out = cli("verify", str(fleet), "--format", "jsonl", "--jobs", "2")
     paths = [json.loads(line)["path"] for line in out.stdout.splitlines()]
     assert paths == sorted(str(path) for path in fleet.iterdir())
+    assert pools == [2]
 
 
 def test_each_shape_is_verified_once(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,9 +177,10 @@ def test_run_keeps_job_order_with_a_pool() -> None:
     jobs = [Job(str(path), path) for path in (EPYC, SINGLE, FAILING, SINGLE, EPYC)]
     settings = Settings(modelled(None))
     alone = [done.checked for done in run(jobs, settings, 1)]
-    pooled = [done.checked for done in run(jobs, settings, 2)]
+    pooled = [done.checked for done in run(jobs, settings, 2, probe=0)]
+    probed = [done.checked for done in run(jobs, settings, 2, probe=2)]
     assert [checked.path for checked in pooled] == [job.label for job in jobs]
-    assert pooled == alone
+    assert pooled == alone == probed
 
 
 def test_text_summary_groups_failures_by_check_and_shape(tmp_path: Path) -> None:
