@@ -76,7 +76,7 @@ def test_tables_it_does_not_cover_are_left_to_rich() -> None:
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_collector_paused_for_a_command_and_restored(enabled: bool) -> None:
-    """A command runs with automatic collection off, and the caller's setting comes back."""
+    """A command runs with collection off, leaves its objects frozen, restores the setting."""
     seen: list[bool] = []
 
     @paused
@@ -84,9 +84,12 @@ def test_collector_paused_for_a_command_and_restored(enabled: bool) -> None:
         seen.append(gc.isenabled())
 
     (gc.enable if enabled else gc.disable)()
+    gc.unfreeze()
     try:
         command()
         assert seen == [False]
         assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() > 0  # the exit's collection will skip all that
     finally:
+        gc.unfreeze()
         gc.enable()
