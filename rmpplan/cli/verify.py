@@ -75,7 +75,7 @@ def verify(
     from rmpplan.checks import verify as prove
     from rmpplan.cpuspec import scenario
     from rmpplan.dmesg import read_log, with_log
-    from rmpplan.errors import InputError
+    from rmpplan.errors import InputError, printable
     from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies, discover, load_machine
     from rmpplan.kernel import kernel_notes, modelled
     from rmpplan.render import renderer
@@ -83,8 +83,10 @@ def verify(
 
     def failed(label: str, err: InputError, machine: Machine | None = None) -> Checked:
         located = err.located(label)
-        click.echo(f"rmpplan: error: {located}", err=True)
-        return Checked(label, machine, error=located.describe())
+        click.echo(f"rmpplan: error: {printable(str(located))}", err=True)
+        # A folder's error may be about a file or folder inside it: name that one.
+        error = located.describe() if located.path == label else str(located)
+        return Checked(label, machine, error=error)
 
     def check(label: str, target: Path) -> Checked:
         machine = None

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from rmpplan.errors import unicode_text
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     SCHEMA_VERSION,
@@ -26,7 +27,24 @@ if TYPE_CHECKING:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The document as UTF-8-ready JSON text. A lone surrogate (a path byte that is
+    not UTF-8) is not Unicode, so it is written as ``\\xNN`` text (docs/json.md)."""
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return dumps(_unicode(document))
+    return text
+
+
+def _unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicode_text(value)
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unicode(item) for item in value]
+    return value
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:

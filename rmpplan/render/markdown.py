@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rmpplan.errors import printable
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     cpulist,
@@ -34,11 +36,30 @@ def _kernel_lines(kernel: Kernel | None, notes: Sequence[str]) -> list[str]:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`" if text else "(none)"
+    """A cpulist in a table cell, or (none)."""
+    return _literal(text) if text else "(none)"
+
+
+def _literal(text: str, *, table: bool = True) -> str:
+    """``text`` (a name, a path) as a code span that shows it exactly: escaped to one
+    line, fenced with more backticks than it holds, and its ``|`` escaped when in a
+    table (GitHub's tables split cells there even inside code)."""
+    text = printable(text)
+    if table:
+        text = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    # CommonMark drops one space from each end of a span that has one at both ends.
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_MARKUP = re.compile(r"([\\|`<>*\[\]])")
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Prose (a message, a note, an error) on one line, where nothing in it can end
+    the cell or start markup: ``|``, backticks, ``*``, brackets, ``<`` escaped."""
+    return _MARKUP.sub(r"\\\1", printable(text))
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
@@ -46,7 +67,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     cores = result.programmed_cores
     followers = follower_lists(result)
     lines = [
-        f"### RMPOPT plan for `{machine.name}`",
+        f"### RMPOPT plan for {_literal(machine.name, table=False)}",
         "",
         f"{machine_summary(machine)}; rule `{result.rule}`, strategy `{result.strategy}`.",
         "",
@@ -62,7 +83,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         lines.append(
             f"| {_code(cpulist(leaders))} | {_code(cpulist(item.worker_core))} "
             f"| {_code(followers(item))} | {item.follower_count} "
-            f"| {item.cores_covered}/{cores} | {lead_note(item)} |"
+            f"| {item.cores_covered}/{cores} | {_cell(lead_note(item))} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -77,18 +98,21 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     ]
     for checked in results:
         if checked.verdict is None or checked.machine is None:
-            lines.append(f"| `{checked.path}` | | | | error: {_cell(checked.error or '')} |")
+            lines.append(
+                f"| {_literal(checked.path)} | | | | error: {_cell(checked.error or '')} |"
+            )
             continue
         verdict = checked.verdict
         state = "ok" if verdict.ok else f"**{len(verdict.findings)} finding(s)**"
         lines.append(
-            f"| `{checked.path}` | `{checked.machine.name}` | {verdict.rule} "
+            f"| {_literal(checked.path)} | {_literal(checked.machine.name)} | {verdict.rule} "
             f"| {verdict.strategy} | {state} |"
         )
     failing = [c for c in results if c.verdict is not None and not c.verdict.ok]
     for checked in failing:
         assert checked.verdict is not None
-        lines += ["", f"#### `{checked.path}`", "", "| check | CPUs | message |", "|---|---|---|"]
+        heading = f"#### {_literal(checked.path, table=False)}"
+        lines += ["", heading, "", "| check | CPUs | message |", "|---|---|---|"]
         for item in checked.verdict.findings:
             lines.append(
                 f"| `{item.check}` | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
@@ -100,11 +124,11 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
     machine = overview.machine
     facts = show_facts(overview)
     lines = [
-        f"### Topology `{machine.name}`",
+        f"### Topology {_literal(machine.name, table=False)}",
         "",
         f"{machine_summary(machine)}.",
         "",
-        *(f"- {label}: {value}" for _, label, value in facts),
+        *(f"- {label}: {_cell(value)}" for _, label, value in facts),
         *([""] if facts else []),
         "| package | die | core | CPUs | offline |",
         "|---:|---:|---:|---|---|",
@@ -120,7 +144,7 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     lines = [
-        f"### Strategies and rules on `{result.machine.name}`",
+        f"### Strategies and rules on {_literal(result.machine.name, table=False)}",
         "",
         *_kernel_lines(result.kernel, ()),
         *([""] if result.kernel else []),
@@ -135,13 +159,14 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
             f"| `{verdict.strategy}` | `{verdict.rule}` | {state} "
             f"| {_code(cpulist(cpus)) if cpus else ''} | {_cell('; '.join(verdict.notes))} |"
         )
-    lines += ["", *(f"- {reason}" for reason in result.skipped)] if result.skipped else []
+    lines += ["", *(f"- {_cell(reason)}" for reason in result.skipped)] if result.skipped else []
     return "\n".join(lines) + "\n"
 
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
+    name = _literal(report.machine.name, table=False)
     lines = [
-        f"### One RMPOPT pass on `{report.machine.name}` from CPU {report.worker}",
+        f"### One RMPOPT pass on {name} from CPU {report.worker}",
         "",
         *(f"- {line}" for line in window_lines(report.window)),
         *_kernel_lines(report.kernel, report.notes),
@@ -166,7 +191,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     verdict = "ok" if e.ok else f"**{len(e.findings)} finding(s)**"
     leader = "none" if e.leader is None else f"CPU {e.leader}"
     lines = [
-        f"### How the handler runs on CPU {e.worker} of `{e.machine.name}`",
+        f"### How the handler runs on CPU {e.worker} of {_literal(e.machine.name, table=False)}",
         "",
         f"Rule `{e.rule}`, strategy `{e.strategy}`, {e.case}; verdict: {verdict}.",
         *_kernel_lines(e.kernel, ()),
@@ -174,7 +199,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
         "| # | kernel operation | result | note |",
         "|---:|---|---|---|",
         *(
-            f"| {n} | `{_cell(step.code)}` | {_code(step.result)} | {_cell(step.note)} |"
+            f"| {n} | {_literal(step.code)} | {_code(step.result)} | {_cell(step.note)} |"
             for n, step in enumerate(e.steps, 1)
         ),
         "",

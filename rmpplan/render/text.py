@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rmpplan.errors import printable
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     cpulist,
@@ -49,7 +50,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             f"followers {followers(item) or '(none)'} ({item.follower_count}); "
             f"cores covered {item.cores_covered} of {cores}" + (f"; {note}" if note else "")
         )
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
@@ -69,7 +70,7 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
         for note in verdict.notes:
             lines.append(f"  note: {note}")
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
@@ -85,7 +86,7 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
         package, die, number = core.key
         marks = ",".join(_thread(machine, cpu) for cpu in core.threads)
         lines.append(f"package {package} die {die} core {number}: {marks}")
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
@@ -100,7 +101,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
         for item in verdict.findings:
             lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
         lines += [f"  note: {note}" for note in verdict.notes]
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
@@ -119,7 +120,13 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             f"in_window {'yes' if item.in_window else 'NO'}; "
             f"estimate_ms {item.cost.total_ms:.1f}"
         )
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
+
+
+def _joined(lines: list[str]) -> str:
+    """One report line per entry, whatever a name or path holds: a line break or
+    control character in one is escaped (rmpplan.errors.printable)."""
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def _thread(machine: Machine, cpu: int) -> str:
@@ -154,4 +161,4 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     for item in e.findings:
         lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
     lines += [f"note: {note}" for note in e.notes]
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
