@@ -59,7 +59,7 @@ def regular_layout(machine: Machine) -> Layout | None:
 def to_document(machine: Machine, *, compact: bool = True) -> dict[str, Any]:
     """The topology file for ``machine`` (keys in the order a reader expects)."""
     doc: dict[str, Any] = {"name": machine.name}
-    if machine.source:
+    if machine.source is not None:
         doc["source"] = machine.source
     if machine.possible != machine.present:
         doc["possible"] = format_cpulist(machine.possible)
@@ -107,7 +107,11 @@ def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
     # A surrogate (a path byte that is not UTF-8) has no YAML form: it is written as
     # \xNN text, which every report also shows it as (rmpplan.errors.unicode_text).
-    return dumper.represent_str(unicode_text(data))
+    text = unicode_text(data)
+    # PyYAML folds U+0085, U+2028 and U+2029 into a single-quoted string as raw line
+    # breaks, which read back as spaces; double quotes escape every such character.
+    style = None if text.isprintable() else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
 _FlowDumper.add_representer(dict, _represent_dict)
