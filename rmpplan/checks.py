@@ -38,6 +38,8 @@ class Verdict:
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = field(default=())
     kernel: Kernel | None = None
+    log_checked: bool = False
+    """A kernel log was compared with this machine (``--dmesg``)."""
 
     @property
     def ok(self) -> bool:
@@ -296,18 +298,73 @@ def _cpus(cpus: Iterable[int]) -> str:
     return format_cpulist(cpus)
 
 
+LOG_CHECKS = (Check.DMESG_SNP_INIT, Check.DMESG_MASKS, Check.DMESG_WINDOW, Check.DMESG_CAP)
+"""The checks of a kernel log; they run only when one is given (``--dmesg``)."""
+
+
+def checks_run(strategy: Strategy, *, log: bool = False) -> tuple[Check, ...]:
+    """The checks :func:`verify` evaluates under ``strategy``, in report order,
+    and those of a kernel log when one was checked.
+
+    ``v2-all-cpus`` programs every online CPU and has no mask, so the two
+    checks about the mask itself do not apply to it.
+    """
+    skipped = {*(() if log else LOG_CHECKS)}
+    if strategy is Strategy.V2_ALL_CPUS:
+        skipped |= {Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE}
+    return tuple(check for check in Check if check not in skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A verdict held against the checks its file is expected to fail."""
+
+    expected: tuple[Finding, ...]
+    unexpected: tuple[Finding, ...]
+    stale: tuple[Check, ...]
+    """Checks expected to fail that passed: the expectation no longer holds."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexpected and not self.stale
+
+
+def outcome(verdict: Verdict, expect: frozenset[Check] = frozenset()) -> Outcome:
+    """Split ``verdict``'s findings into expected and unexpected, and name the
+    expected checks that passed."""
+    failed = {item.check for item in verdict.findings}
+    return Outcome(
+        tuple(item for item in verdict.findings if item.check in expect),
+        tuple(item for item in verdict.findings if item.check not in expect),
+        tuple(check for check in Check if check in expect and check not in failed),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """One path given to ``verify``: its machine and verdict, or why it could not be read."""
+    """One path given to ``verify``: its machine and verdict, or why it could not be read.
+
+    ``expect`` holds the checks the configuration expects this path to fail
+    (empty without a configuration); ``error_line`` is the line of ``error``
+    in the file, when the parser knows it.
+    """
 
     path: str
     machine: Machine | None = None
     verdict: Verdict | None = None
     error: str | None = None
+    expect: frozenset[Check] = frozenset()
+    error_line: int | None = None
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return None if self.verdict is None else outcome(self.verdict, self.expect)
 
     @property
     def ok(self) -> bool:
-        return self.verdict is not None and self.verdict.ok
+        """Checked, and nothing unexpected: every finding expected, no stale expectation."""
+        held = self.outcome
+        return held is not None and held.ok
 
 
 @dataclass(frozen=True, slots=True)

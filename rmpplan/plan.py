@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rmpplan.errors import InputError
-from rmpplan.kernel import Kernel
-from rmpplan.terms import Case, Rule, Strategy
+from rmpplan.terms import Case, Kernel, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
 __all__ = [

@@ -19,8 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 
 from rmpplan.cpuspec import CpuSpec
-from rmpplan.kernel import Kernel
-from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import NR_CPUS_MAX, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
     from rmpplan.memory import Window
@@ -261,4 +260,15 @@ def dmesg_option(func: F) -> F:
         default=None,
         help="A saved kernel log (dmesg, journalctl, or a journal export) to check "
         "against the prediction; contradictions are dmesg-* findings.",
+    )(func)
+
+
+def worker_option(func: F) -> F:
+    """``--leader N``: the one CPU the handler runs on (schedule, explain)."""
+    return click.option(
+        "--leader",
+        "worker",
+        type=click.IntRange(0, NR_CPUS_MAX - 1),
+        required=True,
+        help="The online CPU the handler runs on (the worker).",
     )(func)

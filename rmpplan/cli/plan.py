@@ -19,8 +19,7 @@ from rmpplan.cli.options import (
     strategy_option,
     warn,
 )
-from rmpplan.kernel import Kernel
-from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
     from rmpplan.cpuspec import CpuSpec

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
 
 if TYPE_CHECKING:
-    from rmpplan.kernel import Kernel
     from rmpplan.memory import Window
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult, WorkerPlan
+    from rmpplan.terms import Kernel
     from rmpplan.topology.machine import Machine
 
 SCHEMA_VERSION = 2

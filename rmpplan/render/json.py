@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from rmpplan.checks import outcome
 from rmpplan.errors import unicode_text
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
@@ -16,25 +17,30 @@ from rmpplan.render.common import (
     mask_hex,
     show_facts,
 )
+from rmpplan.render.outcome import is_expected
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison, Finding
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 
 def dumps(document: dict[str, Any]) -> str:
     """The document as UTF-8-ready JSON text. A lone surrogate (a path byte that is
     not UTF-8) is not Unicode, so it is written as ``\\xNN`` text (docs/json.md)."""
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return text if _encodes(text) else dumps(_unicode(document))
+
+
+def _encodes(text: str) -> bool:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return dumps(_unicode(document))
-    return text
+        return False
+    return True
 
 
 def _unicode(value: Any) -> Any:
@@ -87,31 +93,46 @@ def finding(item: Finding) -> dict[str, Any]:
     return {"check": item.check, "message": item.message, "cpus": list(item.cpus)}
 
 
+def _verify_entry(checked: Checked) -> dict[str, Any]:
+    """One element of ``results``: also one line of ``--format jsonl``."""
+    entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
+    entry["name"] = None if checked.machine is None else checked.machine.name
+    if checked.verdict is not None:
+        held = outcome(checked.verdict, checked.expect)
+        entry["kernel"] = _kernel(checked.verdict.kernel)
+        entry["rule"] = str(checked.verdict.rule)
+        entry["strategy"] = str(checked.verdict.strategy)
+        entry["findings"] = [
+            finding(item) | {"expected": is_expected(checked, item)}
+            for item in checked.verdict.findings
+        ]
+        entry["notes"] = list(checked.verdict.notes)
+        entry["stale_expectations"] = [str(check) for check in held.stale]
+    else:
+        entry["findings"] = []
+        entry["error"] = checked.error
+    return entry
+
+
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
-    entries = []
-    for checked in results:
-        entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
-        if checked.machine is not None:
-            entry["name"] = checked.machine.name
-        else:
-            entry["name"] = None
-        if checked.verdict is not None:
-            entry["kernel"] = _kernel(checked.verdict.kernel)
-            entry["rule"] = str(checked.verdict.rule)
-            entry["strategy"] = str(checked.verdict.strategy)
-            entry["findings"] = [finding(item) for item in checked.verdict.findings]
-            entry["notes"] = list(checked.verdict.notes)
-        else:
-            entry["findings"] = []
-            entry["error"] = checked.error
-        entries.append(entry)
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
             "ok": all(checked.ok for checked in results),
-            "results": entries,
+            "results": [_verify_entry(checked) for checked in results],
         }
     )
+
+
+def verify_line(checked: Checked) -> str:
+    """``checked``'s entry of ``results`` on one line, keys sorted, ending in a newline."""
+    entry = _verify_entry(checked)
+    line = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if not _encodes(line):
+        line = json.dumps(
+            _unicode(entry), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+    return line + "\n"
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:

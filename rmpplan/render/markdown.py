@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rmpplan.checks import outcome
 from rmpplan.errors import printable
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
@@ -19,14 +20,15 @@ from rmpplan.render.common import (
     show_facts,
     window_lines,
 )
+from rmpplan.render.outcome import STALE, is_expected, verdict_label
 
 if TYPE_CHECKING:
-    from rmpplan.checks import Checked, Comparison
+    from rmpplan.checks import Checked, Comparison, Outcome, Verdict
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 
 def _kernel_lines(kernel: Kernel | None, notes: Sequence[str]) -> list[str]:
@@ -96,6 +98,7 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
         "| path | topology | rule | strategy | verdict |",
         "|---|---|---|---|---|",
     ]
+    shown: list[tuple[Checked, Verdict, Outcome]] = []
     for checked in results:
         if checked.verdict is None or checked.machine is None:
             lines.append(
@@ -103,20 +106,23 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             )
             continue
         verdict = checked.verdict
-        state = "ok" if verdict.ok else f"**{len(verdict.findings)} finding(s)**"
+        held = outcome(verdict, checked.expect)
+        state = verdict_label(held)
         lines.append(
             f"| {_literal(checked.path)} | {_literal(checked.machine.name)} | {verdict.rule} "
-            f"| {verdict.strategy} | {state} |"
+            f"| {verdict.strategy} | {state if held.ok else f'**{state}**'} |"
         )
-    failing = [c for c in results if c.verdict is not None and not c.verdict.ok]
-    for checked in failing:
-        assert checked.verdict is not None
+        if verdict.findings or held.stale:
+            shown.append((checked, verdict, held))
+    for checked, verdict, held in shown:
         heading = f"#### {_literal(checked.path, table=False)}"
         lines += ["", heading, "", "| check | CPUs | message |", "|---|---|---|"]
-        for item in checked.verdict.findings:
+        for item in verdict.findings:
+            mark = " (expected)" if is_expected(checked, item) else ""
             lines.append(
-                f"| `{item.check}` | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
+                f"| `{item.check}`{mark} | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
             )
+        lines += [f"| `{stale}` (stale) | | {_cell(STALE)} |" for stale in held.stale]
     return "\n".join(lines) + "\n"
 
 

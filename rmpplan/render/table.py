@@ -16,6 +16,7 @@ from rich.table import Column, Table
 from rich.text import Text
 from rich.tree import Tree
 
+from rmpplan.checks import outcome
 from rmpplan.errors import printable
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
@@ -29,14 +30,15 @@ from rmpplan.render.common import (
     show_facts,
     window_lines,
 )
+from rmpplan.render.outcome import STALE, is_expected, verdict_label
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 # Wide enough that nothing wraps when the output is not a terminal (CI logs).
 UNWRAPPED = 100_000
@@ -232,11 +234,9 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
                 checked.path, "", "", "", "", "", Text(f"error: {checked.error}", style="red")
             )
             continue
-        state = (
-            Text("ok", style="green")
-            if verdict.ok
-            else Text(f"{len(verdict.findings)} finding(s)", style="bold red")
-        )
+        held = outcome(verdict, checked.expect)
+        style = "bold red" if not held.ok else "yellow" if held.expected else "green"
+        state = Text(verdict_label(held), style=style)
         summary.add_row(
             checked.path,
             machine.name,
@@ -246,7 +246,7 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             str(verdict.strategy),
             state,
         )
-        if verdict.findings or verdict.notes:
+        if verdict.findings or verdict.notes or held.stale:
             detail = _Table(
                 box=box.SIMPLE_HEAD,
                 show_edge=False,
@@ -258,7 +258,10 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             detail.add_column("Counterexample CPUs", overflow="fold")
             detail.add_column("What is wrong", overflow="fold")
             for item in verdict.findings:
-                detail.add_row(item.check, cpulist(item.cpus), item.message)
+                check = item.check + (" (expected)" if is_expected(checked, item) else "")
+                detail.add_row(check, cpulist(item.cpus), item.message)
+            for stale in held.stale:
+                detail.add_row(f"{stale} (stale)", "", STALE)
             for note in verdict.notes:
                 detail.add_row(Text("note", style="dim"), "", Text(note, style="dim"))
             parts += [Text(""), detail]
@@ -341,7 +344,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         ("In window", "left"),
         ("Estimate ms", "right"),
     ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # str, not the Literal
     for item in report.strategies:
         even = item.per_core_min == item.per_core_max == report.window.regions
         table.add_row(

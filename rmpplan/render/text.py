@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rmpplan.checks import outcome
 from rmpplan.errors import printable
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
@@ -17,6 +18,7 @@ from rmpplan.render.common import (
     show_facts,
     window_lines,
 )
+from rmpplan.render.outcome import STALE, is_expected
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
@@ -60,14 +62,20 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             lines.append(f"ERROR {checked.path}: {checked.error}")
             continue
         verdict = checked.verdict
-        head = "ok   " if verdict.ok else "FAIL "
+        held = outcome(verdict, checked.expect)
+        # xfail: every finding was expected (pytest's word for it).
+        head = "FAIL " if not held.ok else "xfail" if held.expected else "ok   "
+        counts = f"{len(verdict.findings)} finding(s)"
+        counts += f", {len(held.expected)} expected" if held.expected else ""
+        counts += f", {len(held.stale)} stale expectation(s)" if held.stale else ""
         lines.append(
             f"{head} {checked.path} ({checked.machine.name}): {machine_summary(checked.machine)}; "
-            f"rule {verdict.rule}, strategy {verdict.strategy}; "
-            f"{len(verdict.findings)} finding(s)"
+            f"rule {verdict.rule}, strategy {verdict.strategy}; {counts}"
         )
         for item in verdict.findings:
-            lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
+            mark = " (expected)" if is_expected(checked, item) else ""
+            lines.append(f"  {item.check}{mark}: {item.message} [cpus {cpulist(item.cpus)}]")
+        lines += [f"  {stale} (stale): {STALE}" for stale in held.stale]
         for note in verdict.notes:
             lines.append(f"  note: {note}")
     return _joined(lines)

@@ -144,7 +144,7 @@ class TarTree:
     def _load(self, handle: IO[bytes]) -> None:
         stream = _Counted(_open_stream(handle))
         # "r|": one pass over a stream, never seeking back.
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]  # typeshed lacks the stream modes
             members = 0
             for member in archive:
                 members += 1

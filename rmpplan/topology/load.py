@@ -16,7 +16,15 @@ from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.machine import Cpu, Machine, build_machine
-from rmpplan.topology.parse import compose_yaml, decode, load_json, load_yaml, locate
+from rmpplan.topology.parse import (
+    LineIndex,
+    compose_yaml,
+    decode,
+    index_lines,
+    load_json,
+    load_yaml,
+    locate,
+)
 from rmpplan.topology.schema import Layout, TopologyFile
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
@@ -49,6 +57,21 @@ class Lines:
                 self._node = None
             self._json_text = None
         return locate(self._node, path)
+
+
+def topology_lines(path: Path) -> LineIndex:
+    """Where ``path``'s keys and CPU entries are, read again for a report that
+    points into the file; empty when it is not a readable topology file.
+
+    Loading does not keep this: only the github format needs it, and only for
+    files with findings.
+    """
+    if path.suffix.lower() not in TOPOLOGY_SUFFIXES:
+        return LineIndex()
+    try:
+        return index_lines(compose_yaml(read_text(path)))
+    except InputError:
+        return LineIndex()
 
 
 def parse_topology(text: str, suffix: str, default_name: str) -> Machine:

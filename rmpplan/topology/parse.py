@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -233,3 +234,43 @@ def locate(node: Node | None, path: Sequence[int | str]) -> int | None:
             return line
         line = node.start_mark.line + 1
     return line
+
+
+@dataclass(frozen=True, slots=True)
+class LineIndex:
+    """Where a topology file's top-level keys and explicit CPU entries start
+    (1-based lines), for reports that point into the file."""
+
+    keys: Mapping[str, int] = field(default_factory=dict)
+    cpus: Mapping[int, int] = field(default_factory=dict)
+
+
+def index_lines(node: Node | None) -> LineIndex:
+    """The :class:`LineIndex` of a composed topology document; entries it cannot
+    read (not a mapping, an id that is not an integer) are left out."""
+    if not isinstance(node, MappingNode):
+        return LineIndex()
+    keys: dict[str, int] = {}
+    cpus: dict[int, int] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, ScalarNode):
+            continue
+        keys.setdefault(key_node.value, key_node.start_mark.line + 1)
+        if key_node.value == "cpus" and isinstance(value_node, SequenceNode):
+            for entry in value_node.value:
+                cpu = _entry_id(entry)
+                if cpu is not None:
+                    cpus.setdefault(cpu, entry.start_mark.line + 1)
+    return LineIndex(keys, cpus)
+
+
+def _entry_id(entry: Node) -> int | None:
+    if not isinstance(entry, MappingNode):
+        return None
+    for key_node, value_node in entry.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == "id":
+            if isinstance(value_node, ScalarNode) and value_node.tag == _INT:
+                value = _scalar(value_node)
+                return value if isinstance(value, int) else None
+            return None
+    return None
