@@ -88,20 +88,26 @@ def test_markdown_error_cell_is_escaped() -> None:
 # --- JSON ---------------------------------------------------------------------------
 
 
-def test_json_is_utf8_for_a_path_that_is_not(tmp_path: Path) -> None:
-    """verify --format json of a path holding byte 0xff: valid UTF-8, the byte as \\xff."""
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "github", "junit", "text", "markdown", "table"])
+def test_output_is_utf8_for_a_path_that_is_not(tmp_path: Path, fmt: str) -> None:
+    """verify of a path holding byte 0xff: every format is valid UTF-8, the byte \\xff."""
     folder = Path(os.fsdecode(bytes(tmp_path) + b"/box\xff"))
     folder.mkdir()
     (folder / "t.yaml").write_text("layout: " + LAYOUT + "\n")
     done = subprocess.run(
-        [sys.executable, "-m", "rmpplan", "verify", os.fsencode(folder), "--format", "json"],
+        [sys.executable, "-m", "rmpplan", "verify", os.fsencode(folder), "--format", fmt],
         cwd=ROOT,
         capture_output=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    document = json.loads(done.stdout.decode("utf-8"))
-    assert document["results"][0]["path"] == f"{tmp_path}/box\\xff/t.yaml"
+    out = done.stdout.decode("utf-8")
+    if fmt in ("json", "jsonl"):
+        document = json.loads(out.splitlines()[0] if fmt == "jsonl" else out)
+        entry = document if fmt == "jsonl" else document["results"][0]
+        assert entry["path"] == f"{tmp_path}/box\\xff/t.yaml"
+    else:
+        assert "box\\xff" in out
 
 
 @settings(max_examples=50, deadline=None)
