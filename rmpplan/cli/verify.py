@@ -90,8 +90,10 @@ def verify(
     """Every online CPU is tried as the worker. Also proves that no RMPOPT
     lands on an unprogrammed core (#UD), and checks the kernel's preconditions.
 
-    PATHS are topology files or folders (searched recursively); the default
-    is the configured paths, else ./topologies (none with --builtin). The
+    PATHS are topology files or folders, searched recursively: links are
+    followed, hidden folders and files (.git, .venv) are not searched, and
+    one that cannot be read is an error. The default is the configured
+    paths, else ./topologies (none with --builtin). The
     hotplug flags model CPUs changing state after setup, which the kernel
     forbids while SNP is active; they show why. The nearest pyproject.toml
     with [tool.rmpplan], or rmpplan.toml, sets paths, rule, strategy and the
