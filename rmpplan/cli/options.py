@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import click
 
@@ -42,6 +42,24 @@ class EnumChoice(click.Choice[str]):
         if isinstance(value, self.enum):
             return value
         return self.enum(super().convert(value, param, ctx))
+
+
+GraphML = Literal["graphml"]
+"""``show``'s one extra format: the machine graph itself, not a report, so not an OutputFormat."""
+GRAPHML: GraphML = "graphml"
+
+
+class ShowFormatChoice(EnumChoice):
+    """OutputFormat's values and ``graphml``, which only ``show`` writes."""
+
+    def __init__(self) -> None:
+        super().__init__(OutputFormat)
+        self.choices = (*self.choices, GRAPHML)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == GRAPHML:
+            return GRAPHML
+        return super().convert(value, param, ctx)
 
 
 class CpuSpecType(click.ParamType[CpuSpec]):
@@ -111,6 +129,18 @@ def kernel_option(func: F) -> F:
         default=None,
         help="Model this version of the series: its mask rule, handler and hotplug "
         "semantics (v10 is the kernel as landed; see docs/checks.md).",
+    )(func)
+
+
+def show_format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=ShowFormatChoice(),
+        default=OutputFormat.TABLE.value,
+        show_default=True,
+        help="Output format: rich table, stable JSON, plain text, Markdown, or the machine "
+        "graph as GraphML.",
     )(func)
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
     from rmpplan.terms import Kernel
+    from rmpplan.topology.machine import Core, Machine
 
 # Wide enough that nothing wraps when the output is not a terminal (CI logs).
 UNWRAPPED = 100_000
@@ -271,23 +272,12 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
     machine = overview.machine
     tree = Tree(_text(Text(f"{machine.name}: {machine_summary(machine)}", style="bold")))
-    packages: dict[int, Tree] = {}
-    dies: dict[tuple[int, int], Tree] = {}
-    for core in sorted(machine.cores, key=lambda c: c.key):
-        package, die, number = core.key
-        if package not in packages:
-            packages[package] = tree.add(f"package {package}")
-        if (package, die) not in dies:
-            dies[(package, die)] = packages[package].add(f"die {die}")
-        label = Text(f"core {number}: ")
-        for index, cpu in enumerate(core.threads):
-            if index:
-                label.append(" ")
-            if cpu in machine.online:
-                label.append(str(cpu))
-            else:
-                label.append(f"{cpu}(offline)", style="red")
-        dies[(package, die)].add(label)
+    for package in machine.packages():
+        package_tree = tree.add(f"package {package}")
+        for die in machine.dies(package):
+            die_tree = package_tree.add(f"die {die}")
+            for core in machine.die_cores(package, die):
+                die_tree.add(_core_label(machine, core))
     grid = _facts(
         [
             ("possible", cpulist(machine.possible)),
@@ -297,6 +287,19 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
         ]
     )
     return _to_text([tree, grid], display)
+
+
+def _core_label(machine: Machine, core: Core) -> Text:
+    """``core N: 0 1(offline)``, offline threads in red."""
+    label = Text(f"core {core.key[2]}: ")
+    for index, cpu in enumerate(core.threads):
+        if index:
+            label.append(" ")
+        if cpu in machine.online:
+            label.append(str(cpu))
+        else:
+            label.append(f"{cpu}(offline)", style="red")
+    return label
 
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
