@@ -12,6 +12,7 @@ from rmpplan.errors import unicode_text
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     SCHEMA_VERSION,
+    core_lists,
     cpulist,
     follower_lists,
     mask_hex,
@@ -56,6 +57,7 @@ def _unicode(value: Any) -> Any:
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     followers = follower_lists(result)
+    core_list = core_lists()
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
@@ -71,7 +73,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             "plans": [
                 {
                     "leader": item.worker,
-                    "leader_core": cpulist(item.worker_core),
+                    "leader_core": core_list(item.worker_core),
                     "lead": item.leader,
                     "lead_core_programmed": item.leader_core_programmed,
                     "case": str(item.case),

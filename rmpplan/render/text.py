@@ -9,6 +9,7 @@ from rmpplan.checks import outcome
 from rmpplan.errors import printable
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
+    core_lists,
     cpulist,
     follower_lists,
     kernel_text,
@@ -33,6 +34,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     cores = result.programmed_cores
     followers = follower_lists(result)
+    core_list = core_lists()
     lines = [
         f"topology: {machine.name}",
         f"machine: {machine_summary(machine)}",
@@ -48,7 +50,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     for item in result.plans:
         note = lead_note(item)
         lines.append(
-            f"leader {item.worker}: leader_core {cpulist(item.worker_core)}; "
+            f"leader {item.worker}: leader_core {core_list(item.worker_core)}; "
             f"followers {followers(item) or '(none)'} ({item.follower_count}); "
             f"cores covered {item.cores_covered} of {cores}" + (f"; {note}" if note else "")
         )
