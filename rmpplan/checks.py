@@ -7,14 +7,15 @@ terminal or decides an exit code.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
+from functools import partial
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
 from rmpplan.kernel import PROFILES, Kernel
-from rmpplan.plan import base_set, rmpopt_cpumask, step
+from rmpplan.plan import base_set, rmpopt_cpumask, siblings_in, step
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
@@ -170,9 +171,10 @@ class _Failures:
     workers: list[int] = field(default_factory=list)
     first: str = ""
 
-    def add(self, worker: int, detail: str) -> None:
+    def add(self, worker: int, detail: Callable[[], str]) -> None:
+        """Count ``worker``; only the first worker's detail is written (and worth its cost)."""
         if not self.workers:
-            self.first = detail
+            self.first = detail()
         self.workers.append(worker)
 
 
@@ -216,6 +218,9 @@ def _per_worker(
     online: frozenset[int],
     programmed: set[int],
 ) -> tuple[list[Finding], list[str]]:
+    """The per-worker checks, in O(CPUs + cores) whatever the machine's shape: the
+    workers of a core share one removal (plan.siblings_in), whose effect on the
+    per-core counts is computed once, and a finding's text only for its first worker."""
     core_index = machine.core_index
     baseline = _Baseline(Counter(core_index(cpu) for cpu in base & online), programmed)
     failures = {
@@ -229,34 +234,31 @@ def _per_worker(
     }
     cases: Counter[Case] = Counter()
     first = min(base, default=None)
+    mine = siblings_in(machine, online, base)
+    # removed -> online CPUs it takes from each core it touches (0 for offline ones)
+    taken: dict[frozenset[int], dict[int, int]] = {}
     for worker in sorted(online):
-        move = step(strategy, worker, frozenset(machine.sibling_mask(worker, online)), base, first)
+        move = step(strategy, worker, mine(worker), base, first)
         leader, removed = move.leader, move.removed
         cases[move.case] += 1
-        changed = {core_index(cpu): 0 for cpu in removed}
-        if leader is not None:
-            changed[core_index(leader)] = 0
-        for core in changed:
-            changed[core] = baseline.runs[core]
-        for cpu in removed & online:
-            changed[core_index(cpu)] -= 1
-        if leader is not None:
-            changed[core_index(leader)] += 1
-
-        # The all-CPU loop has no leader, so no core has a special place in it.
-        # An offline follower of the leader's core gets no IPI, so it does no harm.
+        counts = taken.get(removed)
+        if counts is None:
+            counts = taken[removed] = {core_index(cpu): 0 for cpu in removed}
+            for cpu in removed & online:
+                counts[core_index(cpu)] += 1
+        changed = {core: baseline.runs[core] - count for core, count in counts.items()}
         if leader is not None:
             home = core_index(leader)
-            left = baseline.runs[home] - sum(1 for c in removed & online if core_index(c) == home)
-            if left > 0:
+            changed[home] = changed.get(home, baseline.runs[home]) + 1
+            # The all-CPU loop has no leader, so no core has a special place in it.
+            # An offline follower of the leader's core gets no IPI, so it does no harm.
+            if baseline.runs[home] - counts.get(home, 0) > 0:
                 failures[Check.FOLLOWERS_EXCLUDE_LEADER_CORE].add(
-                    worker,
-                    f"with the handler on CPU {worker}, the followers include CPUs of the "
-                    f"leader's own {machine.cores[home].label()}",
+                    worker, partial(_own_core, machine, worker, home)
                 )
         for problem, core in baseline.problems(changed).items():
             count = changed.get(core, baseline.runs[core])
-            failures[problem].add(worker, _detail(machine, problem, worker, core, count))
+            failures[problem].add(worker, partial(_detail, machine, problem, worker, core, count))
 
     findings = [
         Finding(name, _summary(fail, len(online)), tuple(fail.workers))
@@ -278,6 +280,13 @@ def _notes(strategy: Strategy, cases: Counter[Case], workers: int) -> list[str]:
         else f"{case} unreachable on this machine"
         for case in (Case.CASE_1, Case.CASE_2, Case.CASE_3)
     ]
+
+
+def _own_core(machine: Machine, worker: int, home: int) -> str:
+    return (
+        f"with the handler on CPU {worker}, the followers include CPUs of the "
+        f"leader's own {machine.cores[home].label()}"
+    )
 
 
 def _detail(machine: Machine, problem: Check, worker: int, core: int, runs: int) -> str:

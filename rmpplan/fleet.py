@@ -177,12 +177,8 @@ class Checker:
         try:
             checked = self._check(job)
         except InputError as err:
-            located = err.located(job.label)
-            facts = located.facts if isinstance(located, _Unchecked) else None
-            failed = Checked(
-                job.label, error=located.describe(), error_line=located.line, facts=facts
-            )
-            return Done(failed, time.perf_counter() - started, str(located))
+            facts = err.facts if isinstance(err, _Unchecked) else None
+            return failure(job.label, err, time.perf_counter() - started, facts)
         return Done(checked, time.perf_counter() - started)
 
     def _check(self, job: Job) -> Checked:
@@ -240,6 +236,17 @@ class Checker:
         if self.shared:
             self.verdicts[shape] = verdict
         return verdict, shape
+
+
+def failure(label: str, err: InputError, seconds: float, facts: MachineFacts | None = None) -> Done:
+    """The result of an input that could not be read or checked, and its error line.
+
+    The error names ``label``'s file when it names none; an error about another
+    file (one inside a folder given as ``label``) keeps that file's name."""
+    located = err.located(label)
+    error = located.describe() if located.path == label else str(located)
+    failed = Checked(label, error=error, error_line=located.line, facts=facts)
+    return Done(failed, seconds, str(located))
 
 
 class _Unchecked(InputError):

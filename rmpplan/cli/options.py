@@ -89,7 +89,9 @@ class BadInput(click.ClickException):
     exit_code = 2
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"rmpplan: error: {self.format_message()}", err=True, file=file)
+        from rmpplan.errors import printable
+
+        click.echo(f"rmpplan: error: {printable(self.format_message())}", err=True, file=file)
 
 
 def input_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -189,26 +191,56 @@ def input_format_option(func: F) -> F:
 
 
 def display() -> Display:
-    """Colour only on a terminal and without NO_COLOR; never wrap off a terminal."""
+    """Colour only on a terminal and without NO_COLOR; never wrap off a terminal.
+
+    NO_COLOR counts only when it is not empty, as https://no-color.org says.
+    """
     from rmpplan.render import Display
 
-    tty = sys.stdout.isatty()
-    color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    tty = sys.stdout is not None and sys.stdout.isatty()
+    color = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     width = shutil.get_terminal_size().columns if tty else None
     return Display(color=color, width=width)
 
 
 def emit(text: str) -> None:
-    click.echo(text, nl=False)
+    """Write the report to stdout; a closed or failing stdout is exit 2, one line."""
+    if sys.stdout is None:
+        raise BadInput("cannot write the report: standard output is closed")
+    try:
+        click.echo(text, nl=False)
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): rmpplan.cli.main decides
+    except OSError as err:
+        _drop_stdout()
+        raise BadInput(f"cannot write the report to standard output: {err.strerror}") from None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that the text still buffered is not
+    written again, and fails again, when Python exits."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
+def _line(text: str) -> str:
+    from rmpplan.errors import printable
+
+    return printable(text)
 
 
 def warn(message: str) -> None:
-    click.echo(f"rmpplan: warning: {message}", err=True)
+    click.echo(f"rmpplan: warning: {_line(message)}", err=True)
 
 
 def note(message: str) -> None:
     """A status line for a person, on stderr so that stdout stays data."""
-    click.echo(f"rmpplan: {message}", err=True)
+    click.echo(f"rmpplan: {_line(message)}", err=True)
 
 
 def finish(code: int) -> None:

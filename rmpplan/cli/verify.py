@@ -101,8 +101,10 @@ def verify(
     """Every online CPU is tried as the worker. Also proves that no RMPOPT
     lands on an unprogrammed core (#UD), and checks the kernel's preconditions.
 
-    PATHS are topology files or folders (searched recursively); the default
-    is the configured paths, else ./topologies (none with --builtin). The
+    PATHS are topology files or folders, searched recursively: links are
+    followed, hidden folders and files (.git, .venv) are not searched, and
+    one that cannot be read is an error. The default is the configured
+    paths, else ./topologies (none with --builtin). The
     hotplug flags model CPUs changing state after setup, which the kernel
     forbids while SNP is active; they show why. The nearest pyproject.toml
     with [tool.rmpplan], or rmpplan.toml, sets paths, rule, strategy and the
@@ -130,6 +132,7 @@ def verify(
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
+    from rmpplan.errors import printable
     from rmpplan.fleet import Settings, default_jobs
 
     settings = Settings(
@@ -141,7 +144,7 @@ def verify(
     seconds: list[float] = []
     for done in _checked(_inputs(paths, config, builtin=builtin), settings, processes):
         if done.complaint is not None:
-            click.echo(f"rmpplan: error: {done.complaint}", err=True)
+            click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
         results.append(done.checked)
         seconds.append(done.seconds)
         if fmt is VerifyFormat.JSONL:
@@ -170,9 +173,8 @@ def _inputs(
     stands. A dump and its hwloc XML gathered beside it in a folder are one
     input (``rmpplan.sources.gather``).
     """
-    from rmpplan.checks import Checked
     from rmpplan.errors import InputError
-    from rmpplan.fleet import Done, Job
+    from rmpplan.fleet import Job, failure
     from rmpplan.inputs import discover
     from rmpplan.sources.gather import pair
 
@@ -184,9 +186,7 @@ def _inputs(
         try:
             targets = discover([path])
         except InputError as err:
-            located = err.located(str(path))
-            failed = Checked(str(path), error=located.describe(), error_line=located.line)
-            yield Done(failed, time.perf_counter() - started, str(located))
+            yield failure(str(path), err, time.perf_counter() - started)
             continue
         as_named = named and targets == [path]
         for target, xml in pair(targets) if not as_named else ((path, None),):

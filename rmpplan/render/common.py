@@ -36,6 +36,20 @@ def follower_lists(result: PlanResult) -> Callable[[WorkerPlan], str]:
     return lambda item: minus(item.removed)
 
 
+def core_lists() -> Callable[[tuple[int, ...]], str]:
+    """The cpulist of a worker's core, written once per core: the workers of a
+    core share its tuple, and writing it for each would cost threads x threads."""
+    written: dict[int, tuple[tuple[int, ...], str]] = {}
+
+    def text(threads: tuple[int, ...]) -> str:
+        hit = written.get(id(threads))
+        if hit is None or hit[0] is not threads:
+            hit = written[id(threads)] = (threads, format_cpulist(threads))
+        return hit[1]
+
+    return text
+
+
 def lead_note(item: WorkerPlan) -> str:
     """Where the serial loop runs when not on the worker itself, and a #UD."""
     notes = []
@@ -63,11 +77,17 @@ def machine_summary(machine: Machine | MachineFacts) -> str:
 
 def grouped(plans: Iterable[WorkerPlan]) -> list[tuple[list[int], WorkerPlan]]:
     """Workers that share a core and followers, for a compact table."""
-    Key = tuple[tuple[int, ...], frozenset[int], str, str]
+    Key = tuple[int, frozenset[int], str, str]
     groups: dict[Key, list[int]] = {}
     first: dict[Key, WorkerPlan] = {}
+    # Each distinct core tuple hashed once (by identity), not once per worker.
+    by_id: dict[int, int] = {}
+    cores: dict[tuple[int, ...], int] = {}
     for item in plans:
-        key = (item.worker_core, item.removed, item.case, lead_note(item))
+        core = by_id.get(id(item.worker_core))
+        if core is None:
+            core = by_id[id(item.worker_core)] = cores.setdefault(item.worker_core, len(cores))
+        key = (core, item.removed, item.case, lead_note(item))
         groups.setdefault(key, []).append(item.worker)
         first.setdefault(key, item)
     return [(leaders, first[key]) for key, leaders in groups.items()]

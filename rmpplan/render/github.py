@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
+from rmpplan.errors import unicode_text
 from rmpplan.render.common import cpulist, machine_summary
 from rmpplan.render.outcome import STALE, is_expected, verdict_label
 from rmpplan.terms import Check
@@ -42,7 +43,8 @@ _CAUSES: Mapping[Check, tuple[str, ...]] = {
 def escape_data(text: str) -> str:
     """A command's message (and any log line): ``%``, CR and LF escaped, so
     that no text can end the line and start a command of its own."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # A lone surrogate (a path byte that is not UTF-8) cannot be written: \xNN text.
+    return unicode_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -8,10 +8,12 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from rmpplan.checks import outcome
+from rmpplan.errors import unicode_text
 from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     SCHEMA_VERSION,
+    core_lists,
     cpulist,
     follower_lists,
     mask_hex,
@@ -30,12 +32,34 @@ if TYPE_CHECKING:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The document as UTF-8-ready JSON text. A lone surrogate (a path byte that is
+    not UTF-8) is not Unicode, so it is written as ``\\xNN`` text (docs/json.md)."""
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return text if _encodes(text) else dumps(_unicode(document))
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicode_text(value)
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unicode(item) for item in value]
+    return value
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     followers = follower_lists(result)
+    core_list = core_lists()
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
@@ -51,7 +75,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             "plans": [
                 {
                     "leader": item.worker,
-                    "leader_core": cpulist(item.worker_core),
+                    "leader_core": core_list(item.worker_core),
                     "lead": item.leader,
                     "lead_core_programmed": item.leader_core_programmed,
                     "case": str(item.case),
@@ -129,9 +153,12 @@ def render_summary(summary: Summary, display: Display = PLAIN) -> str:
 
 def verify_line(checked: Checked) -> str:
     """``checked``'s entry of ``results`` on one line, keys sorted, ending in a newline."""
-    line = json.dumps(
-        _verify_entry(checked), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+    entry = _verify_entry(checked)
+    line = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if not _encodes(line):
+        line = json.dumps(
+            _unicode(entry), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
     return line + "\n"
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import checks_run, outcome
+from rmpplan.errors import printable
 from rmpplan.render.common import cpulist
 from rmpplan.render.outcome import STALE
 from rmpplan.terms import Check
@@ -29,7 +30,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _text(value: str) -> str:
-    return _NOT_XML.sub(lambda match: f"\\x{ord(match.group()):02x}", value)
+    # Escaped as every other format escapes them: a path byte that is not UTF-8 as \xNN.
+    return _NOT_XML.sub(lambda match: printable(match.group()), value)
 
 
 def _seconds(value: float) -> str:

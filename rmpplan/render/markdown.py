@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
+from rmpplan.errors import printable
 from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
@@ -13,7 +15,6 @@ from rmpplan.render.common import (
     follower_lists,
     group_line,
     grouped,
-    grouping,
     kernel_text,
     lead_note,
     machine_summary,
@@ -41,11 +42,30 @@ def _kernel_lines(kernel: Kernel | None, notes: Sequence[str]) -> list[str]:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`" if text else "(none)"
+    """A cpulist in a table cell, or (none)."""
+    return _literal(text) if text else "(none)"
+
+
+def _literal(text: str, *, table: bool = True) -> str:
+    """``text`` (a name, a path) as a code span that shows it exactly: escaped to one
+    line, fenced with more backticks than it holds, and its ``|`` escaped when in a
+    table (GitHub's tables split cells there even inside code)."""
+    text = printable(text)
+    if table:
+        text = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    # CommonMark drops one space from each end of a span that has one at both ends.
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_MARKUP = re.compile(r"([\\|`<>*\[\]])")
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Prose (a message, a note, an error) on one line, where nothing in it can end
+    the cell or start markup: ``|``, backticks, ``*``, brackets, ``<`` escaped."""
+    return _MARKUP.sub(r"\\\1", printable(text))
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
@@ -53,9 +73,8 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     cores = result.programmed_cores
     followers = follower_lists(result)
     rows = grouped(result.plans)
-    merged = grouping(rows, len(result.plans))
     lines = [
-        f"### RMPOPT plan for `{machine.name}`" + (f" ({merged})" if merged else ""),
+        f"### RMPOPT plan for {_literal(machine.name, table=False)}",
         "",
         f"{machine_summary(machine)}; rule `{result.rule}`, strategy `{result.strategy}`.",
         "",
@@ -71,7 +90,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         lines.append(
             f"| {_code(cpulist(leaders))} | {_code(cpulist(item.worker_core))} "
             f"| {_code(followers(item))} | {item.follower_count} "
-            f"| {item.cores_covered}/{cores} | {lead_note(item)} |"
+            f"| {item.cores_covered}/{cores} | {_cell(lead_note(item))} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -87,19 +106,22 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     shown: list[tuple[Checked, Verdict, Outcome]] = []
     for checked in results:
         if checked.verdict is None or checked.facts is None:
-            lines.append(f"| `{checked.path}` | | | | error: {_cell(checked.error or '')} |")
+            lines.append(
+                f"| {_literal(checked.path)} | | | | error: {_cell(checked.error or '')} |"
+            )
             continue
         verdict = checked.verdict
         held = outcome(verdict, checked.expect)
         state = verdict_label(held)
         lines.append(
-            f"| `{checked.path}` | `{checked.facts.name}` | {verdict.rule} "
+            f"| {_literal(checked.path)} | {_literal(checked.facts.name)} | {verdict.rule} "
             f"| {verdict.strategy} | {state if held.ok else f'**{state}**'} |"
         )
         if verdict.findings or held.stale:
             shown.append((checked, verdict, held))
     for checked, verdict, held in shown:
-        lines += ["", f"#### `{checked.path}`", "", "| check | CPUs | message |", "|---|---|---|"]
+        heading = f"#### {_literal(checked.path, table=False)}"
+        lines += ["", heading, "", "| check | CPUs | message |", "|---|---|---|"]
         for item in verdict.findings:
             mark = " (expected)" if is_expected(checked, item) else ""
             lines.append(
@@ -124,11 +146,11 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
     machine = overview.machine
     facts = show_facts(overview)
     lines = [
-        f"### Topology `{machine.name}`",
+        f"### Topology {_literal(machine.name, table=False)}",
         "",
         f"{machine_summary(machine)}.",
         "",
-        *(f"- {label}: {value}" for _, label, value in facts),
+        *(f"- {label}: {_cell(value)}" for _, label, value in facts),
         *([""] if facts else []),
         "| package | die | core | CPUs | offline |",
         "|---:|---:|---:|---|---|",
@@ -144,7 +166,7 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     lines = [
-        f"### Strategies and rules on `{result.machine.name}`",
+        f"### Strategies and rules on {_literal(result.machine.name, table=False)}",
         "",
         *_kernel_lines(result.kernel, ()),
         *([""] if result.kernel else []),
@@ -159,13 +181,14 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
             f"| `{verdict.strategy}` | `{verdict.rule}` | {state} "
             f"| {_code(cpulist(cpus)) if cpus else ''} | {_cell('; '.join(verdict.notes))} |"
         )
-    lines += ["", *(f"- {reason}" for reason in result.skipped)] if result.skipped else []
+    lines += ["", *(f"- {_cell(reason)}" for reason in result.skipped)] if result.skipped else []
     return "\n".join(lines) + "\n"
 
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
+    name = _literal(report.machine.name, table=False)
     lines = [
-        f"### One RMPOPT pass on `{report.machine.name}` from CPU {report.worker}",
+        f"### One RMPOPT pass on {name} from CPU {report.worker}",
         "",
         *(f"- {line}" for line in window_lines(report.window)),
         *_kernel_lines(report.kernel, report.notes),
@@ -190,7 +213,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     verdict = "ok" if e.ok else f"**{len(e.findings)} finding(s)**"
     leader = "none" if e.leader is None else f"CPU {e.leader}"
     lines = [
-        f"### How the handler runs on CPU {e.worker} of `{e.machine.name}`",
+        f"### How the handler runs on CPU {e.worker} of {_literal(e.machine.name, table=False)}",
         "",
         f"Rule `{e.rule}`, strategy `{e.strategy}`, {e.case}; verdict: {verdict}.",
         *_kernel_lines(e.kernel, ()),
@@ -198,7 +221,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
         "| # | kernel operation | result | note |",
         "|---:|---|---|---|",
         *(
-            f"| {n} | `{_cell(step.code)}` | {_code(step.result)} | {_cell(step.note)} |"
+            f"| {n} | {_literal(step.code)} | {_code(step.result)} | {_cell(step.note)} |"
             for n, step in enumerate(e.steps, 1)
         ),
         "",

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
-from rich.table import Table
+from rich.measure import Measurement
+from rich.style import StyleType
+from rich.table import Column, Table
 from rich.text import Text
 from rich.tree import Tree
 
 from rmpplan.checks import outcome
+from rmpplan.errors import printable
 from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
@@ -44,6 +49,108 @@ if TYPE_CHECKING:
 # Wide enough that nothing wraps when the output is not a terminal (CI logs).
 UNWRAPPED = 100_000
 
+# Rich wraps lines only at whitespace. This control character is whitespace to it
+# and zero cells wide, so one after each comma lets a cpulist wrap there and
+# nowhere else; _to_text removes them all. Input never holds one: every value is
+# escaped by printable() first.
+_BREAK = "\x1f"
+
+
+def _text(value: str | Text) -> Text:
+    """A value as rich Text: escaped to printable characters, breakable after commas."""
+    if isinstance(value, Text):
+        plain, style = value.plain, value.style
+    else:
+        plain, style = value, ""
+    return Text(printable(plain).replace(",", "," + _BREAK), style=style)
+
+
+class _Table(Table):
+    """A table whose cells are escaped and wrap only where a reader expects."""
+
+    def add_row(
+        self,
+        *renderables: RenderableType | None,
+        style: StyleType | None = None,
+        end_section: bool = False,
+    ) -> None:
+        cells = [_text(cell) if isinstance(cell, str | Text) else cell for cell in renderables]
+        super().add_row(*cells, style=style, end_section=end_section)
+
+
+def _plain(cell: object) -> str | None:
+    if isinstance(cell, Text):
+        return cell.plain
+    return cell if isinstance(cell, str) else None
+
+
+# A token without letters: a number, a cpulist piece such as ``384-767,``, ``(4-15);``.
+_NO_LETTERS = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
+
+
+def _widest(tokens: list[str]) -> int:
+    # Whole strings at C speed: a long cell costs no Python step per token.
+    if all(token.isascii() for token in tokens):
+        return max(map(len, tokens), default=0)
+    return max(map(cell_len, tokens), default=0)
+
+
+def _limits(column: Column) -> tuple[int, int]:
+    """The least width ``column`` may have and the width its content wants.
+
+    Nothing is split that a reader would misread once split: no header word, no
+    token of a column that is not marked ``fold`` (a rule, a verdict), and in a
+    ``fold`` column (a path, a message) no token without letters (a number, a
+    cpulist piece such as ``384-767,``). Words with letters may fold.
+    """
+    whole = column.overflow != "fold"
+    header = _plain(column.header) or ""
+    natural, least = _widest(header.splitlines()), _widest(header.split())
+    for cell in column.cells:
+        text = _plain(cell)
+        if text is None:
+            continue
+        natural = max(natural, _widest(text.replace(_BREAK, "").splitlines()))
+        least = max(least, _widest(text.split() if whole else _NO_LETTERS.findall(text)))
+    return max(least, 1), max(natural, 1)
+
+
+def _fit(table: Table, console: Console, width: int) -> int:
+    """Choose the column widths of ``table`` for a ``width``-wide terminal and
+    return the width it will take.
+
+    Rich would shrink columns below their content and cut values short with an
+    ellipsis. Here the widest columns give way first, no column is narrower than
+    what must not be split (_limits), and when those minimums do not fit, the
+    table grows past the terminal instead of cutting anything.
+    """
+    limits = [_limits(column) for column in table.columns]
+    for column in table.columns:
+        column.overflow = "fold"
+    naturals = [natural for _, natural in limits]
+    # Padding and rules: what the table needs beyond its columns' content.
+    unwrapped = console.options.update_width(UNWRAPPED)
+    overhead = Measurement.get(console, unwrapped, table).maximum - sum(naturals)
+    room = width - overhead
+    if sum(naturals) <= room:
+        return width
+
+    def widths(cap: int) -> list[int]:
+        return [max(least, min(natural, cap)) for least, natural in limits]
+
+    low, high = 0, max(naturals)
+    while low < high:  # the largest cap that fits
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if sum(widths(middle)) <= room else (low, middle - 1)
+    chosen = widths(low)
+    # What the cap leaves over goes, a cell at a time, to columns still short of content.
+    short = [index for index, (_, natural) in enumerate(limits) if chosen[index] < natural]
+    for index in short[: max(room - sum(chosen), 0)]:
+        chosen[index] += 1
+    for column, chosen_width in zip(table.columns, chosen, strict=True):
+        column.width = chosen_width
+    return max(width, sum(chosen) + overhead)
+
 
 def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
     buffer = io.StringIO()
@@ -57,21 +164,29 @@ def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
         emoji=False,
         markup=False,
     )
+    base = console.width
     plain = not display.color and display.width is None
     for part in parts:
         fast = plain_table(part) if plain and isinstance(part, Table) else None
-        if fast is None:
-            console.print(part)
-        else:
+        if fast is not None:
             buffer.write(fast)
+            continue
+        if isinstance(part, Table) and display.width:
+            console.width = _fit(part, console, display.width)
+        console.print(_text(part) if isinstance(part, str | Text) else part, crop=False)
+        console.width = base
     # Rich pads cells to the column width; trailing blanks only add noise.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    lines = buffer.getvalue().replace(_BREAK, "").splitlines()
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def _plain_cell(cell: RenderableType) -> str | None:
-    text = cell.plain if isinstance(cell, Text) else cell if isinstance(cell, str) else None
+    text = _plain(cell)
+    if text is None:
+        return None
+    text = text.replace(_BREAK, "")  # zero cells wide: it only lets rich wrap there
     # Printable ASCII is one terminal cell per character, as rich counts it.
-    return text if text is not None and text.isascii() and text.isprintable() else None
+    return text if text.isascii() and text.isprintable() else None
 
 
 def _justify(text: str, width: int, how: str) -> str:
@@ -144,7 +259,7 @@ def _notes(notes: Sequence[str]) -> list[RenderableType]:
 
 
 def _facts(rows: Sequence[tuple[str, str]]) -> Table:
-    grid = Table.grid(padding=(0, 2))
+    grid = _Table.grid(padding=(0, 2))
     grid.add_column(style="bold", justify="right")
     grid.add_column(overflow="fold")
     for key, value in rows:
@@ -171,7 +286,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             ("hex", mask_hex(machine, result.mask)),
         ]
     )
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("Leader", overflow="fold")
     table.add_column("Leader core", overflow="fold")
     table.add_column("Followers", overflow="fold")
@@ -194,7 +309,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
 
 
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
-    summary = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+    summary = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
     summary.add_column("Path", overflow="fold")
     summary.add_column("Topology", overflow="fold")
     summary.add_column("CPUs", justify="right")
@@ -223,12 +338,12 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             state,
         )
         if verdict.findings or verdict.notes or held.stale:
-            detail = Table(
+            detail = _Table(
                 box=box.SIMPLE_HEAD,
                 show_edge=False,
                 pad_edge=False,
                 title_justify="left",
-                title=Text(f"{checked.path}: {machine.name}", style="bold"),
+                title=_text(Text(f"{checked.path}: {machine.name}", style="bold")),
             )
             detail.add_column("Check", style="bold")
             detail.add_column("Counterexample CPUs", overflow="fold")
@@ -259,7 +374,7 @@ def render_summary(summary: Summary, display: Display = PLAIN) -> str:
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
     machine = overview.machine
-    tree = Tree(Text(f"{machine.name}: {machine_summary(machine)}", style="bold"))
+    tree = Tree(_text(Text(f"{machine.name}: {machine_summary(machine)}", style="bold")))
     for package in machine.packages():
         package_tree = tree.add(f"package {package}")
         for die in machine.dies(package):
@@ -292,7 +407,7 @@ def _core_label(machine: Machine, core: Core) -> Text:
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     title = Text(f"Strategies and rules on {result.machine.name}", style="bold")
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("Strategy")
     table.add_column("Rule")
     table.add_column("Verdict")
@@ -323,7 +438,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     title = Text(f"One RMPOPT pass on {report.machine.name} from CPU {report.worker}", style="bold")
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name, justify in [
         ("Strategy", "left"),
         ("Rule", "left"),
@@ -367,7 +482,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
             ("branch", str(e.case)),
         ]
     )
-    steps = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    steps = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     steps.add_column("#", justify="right")
     steps.add_column("Kernel operation", overflow="fold")
     steps.add_column("Result", overflow="fold")
@@ -390,7 +505,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     summary.add_row("verdict", verdict)
     parts: list[RenderableType] = [title, facts, Text(""), steps, summary]
     if e.findings:
-        found = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        found = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         found.add_column("Check", style="bold")
         found.add_column("CPUs", overflow="fold")
         found.add_column("What happens", overflow="fold")

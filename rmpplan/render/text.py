@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
+from rmpplan.errors import printable
 from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
+    core_lists,
     cpulist,
     follower_lists,
     group_line,
@@ -36,6 +38,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     cores = result.programmed_cores
     followers = follower_lists(result)
+    core_list = core_lists()
     lines = [
         f"topology: {machine.name}",
         f"machine: {machine_summary(machine)}",
@@ -51,11 +54,11 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     for item in result.plans:
         note = lead_note(item)
         lines.append(
-            f"leader {item.worker}: leader_core {cpulist(item.worker_core)}; "
+            f"leader {item.worker}: leader_core {core_list(item.worker_core)}; "
             f"followers {followers(item) or '(none)'} ({item.follower_count}); "
             f"cores covered {item.cores_covered} of {cores}" + (f"; {note}" if note else "")
         )
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
@@ -83,7 +86,7 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
             lines.append(f"  note: {note}")
     if len(results) > 1:
         lines += _summary(summary_of(results))
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def _summary(summary: Summary) -> list[str]:
@@ -107,7 +110,7 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
         package, die, number = core.key
         marks = ",".join(_thread(machine, cpu) for cpu in core.threads)
         lines.append(f"package {package} die {die} core {number}: {marks}")
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
@@ -122,7 +125,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
         for item in verdict.findings:
             lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
         lines += [f"  note: {note}" for note in verdict.notes]
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
@@ -141,7 +144,13 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             f"in_window {'yes' if item.in_window else 'NO'}; "
             f"estimate_ms {item.cost.total_ms:.1f}"
         )
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
+
+
+def _joined(lines: list[str]) -> str:
+    """One report line per entry, whatever a name or path holds: a line break or
+    control character in one is escaped (rmpplan.errors.printable)."""
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def _thread(machine: Machine, cpu: int) -> str:
@@ -176,4 +185,4 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     for item in e.findings:
         lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
     lines += [f"note: {note}" for note in e.notes]
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
