@@ -132,6 +132,7 @@ def verify(
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
+
     from rmpplan.errors import printable
     from rmpplan.fleet import Settings, default_jobs
 
