@@ -177,8 +177,11 @@ class Checker:
         try:
             checked = self._check(job)
         except InputError as err:
-            facts = err.facts if isinstance(err, _Unchecked) else None
-            return failure(job.label, err, time.perf_counter() - started, facts)
+            return failure(job.label, err, time.perf_counter() - started)
+        except _Unchecked as unchecked:
+            return failure(
+                job.label, unchecked.error, time.perf_counter() - started, unchecked.facts
+            )
         return Done(checked, time.perf_counter() - started)
 
     def _check(self, job: Job) -> Checked:
@@ -249,11 +252,13 @@ def failure(label: str, err: InputError, seconds: float, facts: MachineFacts | N
     return Done(failed, seconds, str(located))
 
 
-class _Unchecked(InputError):
-    """An input that was read but could not be checked: its error, and its facts."""
+class _Unchecked(Exception):
+    """An input that was read but could not be checked: its error (of its own
+    class: a flag's error names no file), and the facts of its machine."""
 
     def __init__(self, error: InputError, facts: MachineFacts) -> None:
-        super().__init__(error.message, path=error.path, line=error.line)
+        super().__init__(error.message)
+        self.error = error
         self.facts = facts
 
 

@@ -381,3 +381,27 @@ def test_pairing_keeps_order_and_lone_files(tmp_path: Path) -> None:
         (tmp_path / "d.tar.gz", None),
         (tmp_path / "d.xml", None),
     ]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_flag_that_does_not_fit_one_input(jobs: str, pool_at_once: None) -> None:
+    """A flag naming a CPU one input lacks: its error keeps the name and blames the flag."""
+    out = cli(
+        "verify",
+        str(SINGLE),
+        str(EPYC),
+        "--offline-after-setup",
+        "300",
+        "--format",
+        "json",
+        "--jobs",
+        jobs,
+    )
+    assert out.exit_code == 2
+    assert out.stderr == (
+        "rmpplan: error: --offline-after-setup: CPU 300 is not a CPU of single-core "
+        "(nr_cpu_ids 1)\n"
+    )
+    first, second = json.loads(out.stdout)["results"]
+    assert first["name"] == "single-core" and first["error"].startswith("--offline-after-setup")
+    assert "error" not in second and second["name"] == "epyc-9654-2s"
