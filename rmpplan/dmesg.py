@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from rmpplan.memory import Window
     from rmpplan.topology.machine import Machine
 
-_LIST = r"[0-9,\-]*"
+# A kernel line is at most 1024 bytes (printk), so a mask printed in one is shorter.
+_LIST = r"[0-9,\-]{0,1024}"
 _REFUSED = re.compile(
     rf"SNP init failed: not all CPUs online\. \(({_LIST}) online <-> ({_LIST}) present masks\)"
 )
@@ -41,7 +42,17 @@ _PASS = re.compile(
     r"\[(0x[0-9a-fA-F]{1,16}) - (0x[0-9a-fA-F]{1,16})\]"
 )
 _SKIPPED = re.compile(r"RMP optimization pass skipped: cpumask allocation failed")
+# Every line above contains one of these; only the lines that do are looked at.
+_ANCHOR = re.compile(
+    rb"SNP init failed|Skipping SNP initialization|RMPOPT coverage limited"
+    rb"|Attempt RMP optimizations|RMP optimization pass skipped"
+)
 _QUOTE = 160
+MAX_LOG_LINES = 1 << 16
+"""Lines about SNP init and RMPOPT in one log: a few a boot, even with every CPU hotplugged."""
+MAX_JSON_LINE = 64 << 10
+"""A journal JSON entry is a few KB (a kernel message is at most 1 KB); a longer line is
+read as plain text, not parsed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +93,40 @@ def read_log(path: Path) -> KernelLog:
     """The lines about SNP init and RMPOPT in a saved log; bad input names the file."""
     from rmpplan.files import read_file_bytes
 
-    raw = read_file_bytes(path)
-    # A log may hold any bytes (a crashed line, a binary journal field); keep reading.
-    return parse_log(raw.decode("utf-8", errors="replace"))
+    return parse_log(read_file_bytes(path))
 
 
-def parse_log(text: str) -> KernelLog:
-    """:func:`read_log` on text already read."""
+def parse_log(text: str | bytes) -> KernelLog:
+    """:func:`read_log` on text (or the bytes of a file) already read.
+
+    Lines end at ``\n`` (a ``\r`` before it is dropped).  The log stays bytes: only the
+    lines holding one of the messages are cut out and decoded, so a huge log costs one
+    scan and no copy.  A log may hold any bytes (a crashed line, a binary journal
+    field); a byte that is not UTF-8 reads as U+FFFD.
+    """
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     refusals: list[Refusal] = []
     caps: list[tuple[LogLine, int]] = []
     passes: list[tuple[LogLine, int, int]] = []
     skipped: list[LogLine] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = _message(raw)
+    number = 1
+    counted = 0  # newlines before this offset are in `number`
+    pos = 0
+    seen = 0
+    while (hit := _ANCHOR.search(raw, pos)) is not None:
+        seen += 1
+        if seen > MAX_LOG_LINES:
+            raise InputError(
+                f"more than {MAX_LOG_LINES} lines about SNP init and RMPOPT; no boot prints "
+                "that many"
+            )
+        start = raw.rfind(b"\n", 0, hit.start()) + 1
+        end = raw.find(b"\n", hit.end())
+        end = len(raw) if end < 0 else end
+        number += raw.count(b"\n", counted, start)
+        counted = start
+        pos = end + 1
+        line = _message(raw[start:end].removesuffix(b"\r").decode("utf-8", "replace"))
         if (match := _REFUSED.search(line) or _SKIPPING.search(line)) is not None:
             here = LogLine(number, match.group(0))
             try:
@@ -105,8 +137,8 @@ def parse_log(text: str) -> KernelLog:
         elif (match := _CAP.search(line)) is not None:
             caps.append((LogLine(number, match.group(0)), int(match.group(1), 16)))
         elif (match := _PASS.search(line)) is not None:
-            start, end = (int(group, 16) for group in match.groups())
-            passes.append((LogLine(number, match.group(0)), start, end))
+            start_address, end_address = (int(group, 16) for group in match.groups())
+            passes.append((LogLine(number, match.group(0)), start_address, end_address))
         elif (match := _SKIPPED.search(line)) is not None:
             skipped.append(LogLine(number, match.group(0)))
     return KernelLog(tuple(refusals), tuple(caps), tuple(passes), tuple(skipped))
@@ -114,10 +146,10 @@ def parse_log(text: str) -> KernelLog:
 
 def _message(line: str) -> str:
     """The message of a ``journalctl -o json`` line; any other line as it is."""
-    if line.startswith("{") and '"MESSAGE"' in line:
+    if line.startswith("{") and '"MESSAGE"' in line and len(line) <= MAX_JSON_LINE:
         try:
             entry = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return line
         message = entry.get("MESSAGE") if isinstance(entry, dict) else None
         return message if isinstance(message, str) else line

@@ -1,11 +1,20 @@
-"""Reading input files with a size cap, and writing output files so that a
-failure never leaves a user's file half-written."""
+"""Reading input files safely, and writing output files so that a failure never
+leaves a user's file half-written.
+
+Every input is opened the same way: without blocking (a FIFO with no writer
+would otherwise hang the open), then checked with ``fstat`` to be a regular file
+before a byte is read, and read with a cap, never by its reported size (sysfs
+reports 4096 bytes and procfs 0, whatever they hold). A file larger than its cap
+is refused from its size alone when the size is known. docs/security.md lists
+the caps and their reasons.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -15,39 +24,122 @@ from pathlib import Path
 from rmpplan.errors import InputError
 
 MAX_FILE_BYTES = 64 << 20
-"""No topology description is near this; a bigger input is a mistake or an attack."""
+"""The most rmpplan reads of any one file (a saved kernel log, a dump tarball).
+Readers of smaller things pass their own, smaller cap."""
 _CHUNK = 1 << 16
+_PAGE = 4096
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+# What a special file is, for "is a FIFO, not a regular file".
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
 
 
-def read_capped(fd: int, limit: int = MAX_FILE_BYTES) -> bytes | None:
-    """All of an open file, or None when it holds more than ``limit`` bytes."""
-    chunks = []
-    size = 0
-    while chunk := os.read(fd, _CHUNK):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+def size_text(size: int) -> str:
+    """A byte count for a message: ``64 MiB``, ``64 KiB``, ``512 bytes``."""
+    for shift, unit in ((20, "MiB"), (10, "KiB")):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} bytes"
 
 
-def read_file_bytes(path: Path) -> bytes:
-    """A whole input file, at most :data:`MAX_FILE_BYTES`; failures name the file."""
+def special_kind(mode: int) -> str | None:
+    """What a file that is neither regular nor a folder is, or None."""
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return None
+
+
+def not_regular(mode: int) -> str | None:
+    """Why a file of this mode cannot be read as input, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    return f"is {special_kind(mode) or 'not a regular file'}, not a regular file"
+
+
+def open_regular(path: str | Path, *, dir_fd: int | None = None, follow: bool = True) -> int:
+    """An fd open for reading on a regular file; anything else raises :class:`InputError`.
+
+    ``stat`` comes first so that a device or FIFO is never opened at all; the open
+    itself does not block and ``fstat`` checks again what was actually opened.
+    Without ``follow`` a symbolic link as the last component is refused (ELOOP).
+    """
+    flags = _OPEN_FLAGS | (0 if follow else os.O_NOFOLLOW)
+    why = not_regular(os.stat(path, dir_fd=dir_fd, follow_symlinks=follow).st_mode)
+    if why is not None:
+        raise InputError(why)
+    fd = os.open(path, flags, dir_fd=dir_fd)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        why = not_regular(os.fstat(fd).st_mode)
+        if why is not None:
+            raise InputError(why)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_capped(fd: int, limit: int = MAX_FILE_BYTES, size: int | None = None) -> bytes | None:
+    """All of an open file, or None when it holds more than ``limit`` bytes.
+
+    A regular file is read in one call of its size plus one (no second copy of a
+    large file); a file that reports a wrong size (sysfs, procfs) is read on in
+    chunks until its end, never past ``limit + 1`` bytes.  ``size`` is the file's
+    ``st_size`` when the caller has just looked.
+    """
+    if size is None:
+        size = os.fstat(fd).st_size
+    if size > limit:
+        return None
+    want = min(size + 1 if size else _CHUNK, limit + 1)
+    first = os.read(fd, want)
+    # Fewer bytes than asked, and than a page, from a file with a size: its end (a
+    # sysfs binary attribute returns at most a page a read, procfs files say size 0).
+    if size and len(first) < want and len(first) < _PAGE:
+        return first
+    chunks = [first]
+    total = len(first)
+    while total <= limit and (chunk := os.read(fd, min(_CHUNK, limit + 1 - total))):
+        total += len(chunk)
+        chunks.append(chunk)
+    if total > limit:
+        return None
+    return first if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_file_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A whole input file, at most ``limit`` bytes; failures name the file."""
+    try:
+        fd = open_regular(path)
         try:
-            raw = read_capped(fd)
+            raw = read_capped(fd, limit)
         finally:
             os.close(fd)
-    except FileNotFoundError:
-        raise InputError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", path=str(path)) from None
+    except InputError as err:
+        raise err.located(str(path)) from None
     except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", path=str(path)) from None
+        raise InputError(os_error_text(err), path=str(path)) from None
     if raw is None:
-        raise InputError(f"larger than {MAX_FILE_BYTES >> 20} MiB", path=str(path))
+        raise InputError(f"larger than {size_text(limit)}", path=str(path))
     return raw
+
+
+def os_error_text(err: OSError) -> str:
+    """An OSError as the tail of a one-line message about the file it names."""
+    if err.errno == errno.ENOENT:
+        return "no such file"
+    if err.errno == errno.EISDIR:
+        return "is a directory, not a file"
+    if err.errno == errno.ENXIO:  # opening a socket
+        return "is a socket, not a regular file"
+    return f"cannot read: {err.strerror}"
 
 
 def write_atomic(path: Path, text: str, *, force: bool = False) -> None:

@@ -143,7 +143,7 @@ def _document(target: Path, settings: Settings) -> tuple[str, str] | None:
         if input_format_of(found, settings.input_format) is not InputFormat.TOPOLOGY:
             return None
         text = read_text(found)
-        data, _ = load_json(text) if found.suffix.lower() == ".json" else load_yaml(text)
+        data = load_json(text) if found.suffix.lower() == ".json" else load_yaml(text)
     except InputError:
         return None
     if not isinstance(data, dict):

@@ -8,6 +8,7 @@ reports it); an existing path always wins over a name.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -67,6 +68,12 @@ def input_format_of(path: Path, given: InputFormat | None = None) -> InputFormat
 
     if not path.exists():
         raise InputError("no such file or directory", path=str(path))
+    from rmpplan.files import not_regular
+
+    mode = path.stat().st_mode
+    why = None if stat.S_ISDIR(mode) else not_regular(mode)
+    if why is not None:
+        raise InputError(why, path=str(path))  # a FIFO is never opened: it could block
     detected = detect_format(path)
     if detected is not None:
         return InputFormat(detected.value)

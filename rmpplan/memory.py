@@ -27,7 +27,11 @@ MAX_PHYS_ADDR = (1 << 52) - 1
 
 _SUFFIX = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+|[0-9]+)([kKmMgGtT]?)")
-_IOMEM_LINE = re.compile(r"([0-9a-fA-F]+)-([0-9a-fA-F]+)\s*:\s*(.*?)\s*")
+# The name is stripped afterwards: "(.*?)\s*" under fullmatch is quadratic in a long
+# run of spaces.
+_IOMEM_LINE = re.compile(r"([0-9a-fA-F]+)-([0-9a-fA-F]+)\s*:\s*(.*)")
+MAX_IOMEM_CHARS = 1 << 20
+"""A saved /proc/iomem: tens of KB on a large server (a line per resource)."""
 _MAX_TOKEN = 40  # longer than any 52-bit address in any notation; bounds int() work
 
 
@@ -137,6 +141,10 @@ def parse_iomem(text: str) -> tuple[RamRange, ...]:
     a top-level entry already, so they are skipped, as is every other name
     (Reserved, ACPI tables, PCI windows). Results are sorted and merged.
     """
+    if len(text) > MAX_IOMEM_CHARS:
+        raise InputError(
+            f"larger than {MAX_IOMEM_CHARS >> 20} MiB; a saved /proc/iomem is tens of KB"
+        )
     found: list[RamRange] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line or line[0].isspace():
@@ -147,7 +155,7 @@ def parse_iomem(text: str) -> tuple[RamRange, ...]:
                 raise InputError(f"unreadable System RAM line '{quote(line)}'", line=number)
             continue
         first, last, name = match.groups()
-        if name != "System RAM":
+        if name.rstrip() != "System RAM":
             continue
         if len(first) > 16 or len(last) > 16:  # wider than 64 bits: not a kernel line
             raise InputError(f"address too long in '{quote(line)}'", line=number)

@@ -21,7 +21,9 @@ from rmpplan.checks import Checked
 from rmpplan.cli.main import cli
 from rmpplan.cpumask import format_cpulist
 from rmpplan.render import Display, markdown, table, text
-from rmpplan.topology.load import parse_topology
+from rmpplan.topology.load import expand_layout
+from rmpplan.topology.machine import build_machine
+from rmpplan.topology.schema import Layout
 from tests.conftest import EXAMPLES, ROOT
 
 LAYOUT = '{"packages": 1, "dies_per_package": 1, "cores_per_die": 2, "threads_per_core": 2}'
@@ -29,10 +31,10 @@ NASTY = "evil\nname | with `ticks` and\x1b[31m\u2028\udcff"
 
 
 def machine_named(name: str) -> api.Machine:
-    """A 4-CPU machine called ``name``."""
-    return parse_topology(
-        json.dumps({"name": name, "layout": json.loads(LAYOUT)}), ".json", "default"
-    )
+    """A 4-CPU machine called ``name``, built directly: topology files refuse a lone
+    surrogate, but a source named after a path byte that is not UTF-8 carries one."""
+    layout = Layout.model_validate(json.loads(LAYOUT))
+    return build_machine(name, list(expand_layout(layout)))
 
 
 def verified(name: str, path: str) -> list[Checked]:

@@ -121,7 +121,11 @@ def test_json_form(tmp_path: Path) -> None:
         ("possible: 0-\ncpus:\n  - {id: 0, core: 0}\n", "possible: EINVAL", 1),
         ("offline: 1\ncpus:\n  - {id: 0, core: 0}\n", "'offline' belongs to the layout", 1),
         ("layout: {packages: 64, cores_per_die: 128, threads_per_core: 2}", "at most 8192", 1),
-        ("a: &x [1]\nb: *x\n", "aliases", 1),
+        (
+            "a: &x [1]\nb: *x\n",
+            "aliases (*name) are not allowed in topology files (the anchor is at line 1)",
+            2,
+        ),
         ("- 1\n- 2\n", "must hold a mapping", None),
         ("cpus: !!python/object/apply:os.system ['true']\n", "YAML error", 1),
     ],

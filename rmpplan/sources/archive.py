@@ -1,17 +1,24 @@
 """A sysfs dump packed as ``.tar``, ``.tar.gz``, ``.tar.bz2`` or ``.tar.xz``, read in memory.
 
-Nothing is unpacked to disk.  The archive is read once, as a stream:
+Nothing is unpacked to disk.  The archive is read once, as a stream, by a small tar
+reader of its own (ustar, GNU long names, pax ``path``/``linkpath``/``size``) that
+costs a few microseconds a member, where :mod:`tarfile` costs twenty:
 
-- Compression is found from the first bytes (gzip, bzip2, xz, else plain tar) and
-  undone by the standard library, which notices a stream cut short.
-- Only regular files under ``…/sys/devices/system/cpu/`` and ``…/proc/cpuinfo`` are
-  kept, at most :data:`MAX_KEPT_BYTES` in all; at most :data:`MAX_MEMBERS` members and
-  :data:`MAX_STREAM_BYTES` of uncompressed tar are read.
+- The file must be a regular file.  Compression is
+  found from the first bytes (gzip, bzip2, xz, else plain tar) and undone by the
+  standard library, which notices a stream cut short.  A compressed file is capped
+  lower (:data:`MAX_ARCHIVE_BYTES`): bzip2 and xz undo their worst input slowly.
+- At most :data:`MAX_MEMBERS` members and :data:`MAX_STREAM_BYTES` of uncompressed tar
+  are read.  Only regular files under
+  ``…/sys/devices/system/cpu/`` and ``…/proc/cpuinfo`` are kept, each at most
+  :func:`~rmpplan.sources.tree.file_cap` bytes (a bigger one is refused when read).
 - A member name with a ``..`` component refuses the archive; a leading ``/`` is
-  dropped, as GNU tar does.
-- Symbolic links resolve inside the archive only: an absolute target, a ``..`` above
-  the archive's top, or more than :data:`MAX_LINK_HOPS` links make the path missing.
-  Hard links name an earlier member.  Devices and FIFOs are ignored.
+  dropped, as GNU tar does.  A bad header checksum, a sparse member or a name longer
+  than ``PATH_MAX`` refuses it too.
+- Symbolic links resolve inside the archive only (:class:`~rmpplan.sources.tree.Links`):
+  an absolute target, a ``..`` above the archive's top, or more than 40 links in a
+  row refuse the path that needs them.  Hard links name an earlier member.  Devices
+  and FIFOs are ignored.
 - A tar that ends without its end-of-archive block, or whose member data runs past
   the end, is truncated: an :class:`InputError` naming the file.
 - The ``sys/`` tree may sit below a top-level folder (``dump/sys/…``); two trees in
@@ -21,88 +28,142 @@ Nothing is unpacked to disk.  The archive is read once, as a stream:
 from __future__ import annotations
 
 import lzma
-import tarfile
+import os
 import zlib
-from collections import defaultdict, deque
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
 from rmpplan.errors import InputError, quote
+from rmpplan.files import MAX_FILE_BYTES, open_regular, os_error_text, size_text
 from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, read_sysfs_tree
-from rmpplan.sources.tree import decode
+from rmpplan.sources.tree import Links, decode, file_cap, too_big
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.topology.machine import Machine
 
-MAX_MEMBERS = 100_000
+MAX_ARCHIVE_BYTES = {"tar": MAX_FILE_BYTES, "gzip": 32 << 20, "xz": 6 << 20, "bzip2": 3 << 19}
+"""The archive file, by compression: what each undoes in about half a second on its worst
+input (bzip2 about 3 MB/s of compressed input, xz 11, gzip 57).  A real dump compresses
+20 to 100 times, so even 1.5 MiB of bzip2 holds more than the uncompressed cap."""
+MAX_STREAM_BYTES = 64 << 20
+"""Uncompressed tar read: a member costs 512 bytes at least."""
+MAX_MEMBERS = 1 << 16
+"""Members read (5 microseconds each, more with bzip2): every topology file of a
+3,800-CPU machine (about 17 members a CPU, 64 MiB of tar).  A bigger dump, or one with
+the cache and cpufreq files too (about a hundred members a CPU): unpack it and give
+the folder, which opens only the files it needs."""
 MAX_KEPT_BYTES = 64 << 20
-MAX_STREAM_BYTES = 1 << 30
-MAX_LINK_HOPS = 40
+"""The sysfs text and /proc/cpuinfo kept in memory, in all."""
+MAX_NAME_BYTES = 4096
+"""PATH_MAX: the longest member name or link target (GNU long names, pax records)."""
+MAX_PAX_BYTES = 1 << 20
+"""A pax extended header: a few records, or extended attributes."""
 
 _BLOCK = 512
-_TAIL = 64 << 10  # bytes of the stream kept to look at the end-of-archive block
+_ZERO = bytes(_BLOCK)
+_READ = 1 << 20
 _MARK = "/" + CPU_DIR
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
+_USTAR = b"ustar\x0000"
+_EXTENDED = frozenset(b"LKxg")
+_GNU_NAME, _GNU_LINK, _PAX, _SPARSE = b"LKxS"
+# Types whose data follows the header (tarfile's rule: regular files and unknown types).
+_NO_DATA = frozenset(b"123456")
+_REGULAR = frozenset(b"07\0")
 
 
 class _Reader(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-class _Counted:
-    """The uncompressed tar stream: counts bytes against the cap and keeps its last chunks."""
+class _Stream:
+    """The uncompressed tar stream in blocks, counted against its cap."""
 
-    def __init__(self, raw: _Reader) -> None:
+    def __init__(self, raw: _Reader, cap: int) -> None:
         self.raw = raw
-        self.total = 0
-        self.chunks: deque[tuple[int, bytes]] = deque()  # (offset, data), at least _TAIL long
-        self.kept = 0
+        self.cap = cap
+        self.total = 0  # bytes taken from the decompressor
+        self.offset = 0  # bytes handed out
+        self._buf = b""
+        self._pos = 0
 
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        if not data:
-            return data
-        self.chunks.append((self.total, data))
-        self.kept += len(data)
-        while self.kept - len(self.chunks[0][1]) >= _TAIL:
-            self.kept -= len(self.chunks.popleft()[1])
-        self.total += len(data)
-        if self.total > MAX_STREAM_BYTES:
-            raise InputError(
-                f"archive expands to more than {MAX_STREAM_BYTES >> 20} MiB; refusing it"
-            )
+    def _fill(self, want: int) -> bool:
+        """Make ``want`` bytes available; False at the end of the stream."""
+        while len(self._buf) - self._pos < want:
+            chunk = self.raw.read(max(_READ, want))
+            if not chunk:
+                return False
+            self.total += len(chunk)
+            if self.total > self.cap:
+                raise InputError(
+                    f"archive expands to more than {size_text(self.cap)}; refusing it "
+                    "(unpack it and give the folder)"
+                )
+            self._buf = self._buf[self._pos :] + chunk
+            self._pos = 0
+        return True
+
+    def take(self, size: int) -> bytes:
+        """The next ``size`` bytes, or fewer at the end of the stream."""
+        pos = self._pos
+        end = pos + size
+        if end <= len(self._buf):  # the common case, kept cheap: a header in the buffer
+            self._pos = end
+            self.offset += size
+            return self._buf[pos:end]
+        self._fill(size)
+        data = self._buf[self._pos : self._pos + size]
+        self._pos += len(data)
+        self.offset += len(data)
         return data
 
-    def block_at(self, offset: int) -> bytes:
-        """The 512 bytes at ``offset`` (tarfile reads at most a record past it), or fewer
-        when the stream ends first."""
-        if not self.chunks or offset < self.chunks[0][0]:
-            return b""
-        tail = b"".join(data for _, data in self.chunks)
-        start = offset - self.chunks[0][0]
-        return tail[start : start + _BLOCK]
+    def skip(self, size: int) -> bool:
+        """Step over ``size`` bytes without keeping them; False when the stream ends first."""
+        while size > 0:
+            step = min(size, _READ)
+            if not self._fill(step):
+                left = len(self._buf) - self._pos
+                self._pos += left
+                self.offset += left
+                return False
+            self._pos += step
+            self.offset += step
+            size -= step
+        return True
+
+    def drain(self) -> None:
+        """Read the rest: it must decompress cleanly (and within the cap) too."""
+        self._buf = b""
+        self._pos = 0
+        while self._fill(_READ):
+            self._buf = b""
+            self._pos = 0
 
 
-def _open_stream(handle: IO[bytes]) -> _Reader:
+def _open_stream(handle: IO[bytes]) -> tuple[_Reader, str]:
     head = handle.read(6)
     handle.seek(0)
     if head.startswith(_GZIP):
         import gzip
 
-        return gzip.GzipFile(fileobj=handle, mode="rb")
+        return gzip.GzipFile(fileobj=handle, mode="rb"), "gzip"
     if head.startswith(_BZIP2):
         import bz2
 
-        return bz2.BZ2File(handle, mode="rb")
+        return bz2.BZ2File(handle, mode="rb"), "bzip2"
     if head.startswith(_XZ):
-        return lzma.LZMAFile(handle, mode="rb")
-    return handle
+        return lzma.LZMAFile(handle, mode="rb"), "xz"
+    return handle, "tar"
 
 
 def _normalize(name: str) -> str:
+    if not (".." in name or "//" in name or "./" in name or name[:1] in "/." or name[-1:] in "/."):
+        return name  # already plain: the common case, kept cheap
     parts = [part for part in name.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise InputError(
@@ -116,71 +177,230 @@ def _wanted(name: str) -> bool:
     return f"{_MARK}/" in slashed or slashed.endswith("/" + CPUINFO)
 
 
+def _text(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _number(field: bytes, at: int) -> int:
+    """A header's numeric field: octal digits (NUL/space padded) or GNU base-256."""
+    if field[0] & 0x80:
+        if field[0] == 0xFF:
+            raise _corrupt("a negative size", at)
+        return int.from_bytes(field[1:], "big")
+    digits = field.split(b"\0", 1)[0].strip(b" ")
+    if not digits:
+        return 0
+    if not digits.isdigit() or b"8" in digits or b"9" in digits:
+        raise _corrupt("a size that is not octal", at)
+    return int(digits, 8)
+
+
+def _corrupt(what: str, at: int) -> InputError:
+    return InputError(f"truncated or corrupt archive: {what} in the header at byte {at}")
+
+
+def _byte_sum(block: bytes) -> int:
+    """sum(block) for a 512-byte block, six times faster: Adler-32's low half is 1 + the
+    byte sum mod 65521, exact for 256 bytes (at most 65280)."""
+    return (zlib.adler32(block[:256]) & 0xFFFF) + (zlib.adler32(block[256:]) & 0xFFFF) - 2
+
+
+def _checksum_ok(block: bytes) -> bool:
+    field = block[148:156]
+    stored = field.split(b"\0", 1)[0].strip(b" ")
+    if not stored.isdigit():  # ASCII digits only, unlike int(), which takes "0_7"
+        return False
+    try:
+        expected = int(stored, 8)
+    except ValueError:  # an 8 or a 9
+        return False
+    unsigned = _byte_sum(block) - sum(field) + 256  # the field counts as 8 spaces
+    if unsigned == expected:
+        return True
+    # Some old tars summed signed chars.
+    signed = unsigned - 256 * sum(1 for byte in block if byte > 127)
+    signed += 256 * sum(1 for byte in block[148:156] if byte > 127)
+    return signed == expected
+
+
+def _pax(data: bytes, at: int) -> dict[str, str]:
+    """The records of a pax extended header (``"<length> <key>=<value>\\n"``)."""
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data) and data[pos] != 0:
+        space = data.find(b" ", pos, pos + 20)
+        length_text = data[pos:space] if space > pos else b""
+        if not length_text.isdigit():
+            raise _corrupt("a malformed pax record", at)
+        length = int(length_text)
+        record = data[space + 1 : pos + length]
+        if length <= 0 or pos + length > len(data) or not record.endswith(b"\n"):
+            raise _corrupt("a malformed pax record", at)
+        key, sep, value = record[:-1].partition(b"=")
+        if not sep:
+            raise _corrupt("a malformed pax record", at)
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return records
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """One member's header, its extended headers applied; ``size`` 0 when no data follows."""
+
+    kind: int
+    name: str
+    link: str
+    size: int
+
+
+def _next_member(stream: _Stream) -> _Member | None:
+    """The next member, GNU long names and pax records applied; None at the end-of-archive
+    block.  The hot loop of a big archive: a few microseconds a member."""
+    extended: dict[str, str] = {}
+    while True:
+        at = stream.offset
+        block = stream.take(_BLOCK)
+        if len(block) < _BLOCK:
+            if at == 0 and not block:
+                raise InputError("archive is empty")
+            raise InputError("truncated archive: it ends without the end-of-archive block")
+        if block == _ZERO:
+            return None
+        if not _checksum_ok(block):
+            raise _corrupt("a wrong checksum (not a tar archive?)", at)
+        kind = block[156]
+        size = _number(block[124:136], at)
+        if kind not in _EXTENDED:
+            break
+        _read_extended(stream, kind, size, at, extended)
+    if kind == _SPARSE:
+        raise _corrupt("a sparse member (not in a sysfs dump)", at)
+    name = block[:100].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    if block[257:265] == _USTAR and block[345]:
+        name = _text(block[345:500]) + "/" + name
+    link = _text(block[157:257]) if block[157] else ""
+    if extended:
+        name, link, size = _apply_extended(extended, name, link, size, at)
+    return _Member(kind, name, link, 0 if kind in _NO_DATA else size)
+
+
+def _read_extended(
+    stream: _Stream, kind: int, size: int, at: int, extended: dict[str, str]
+) -> None:
+    """Data that describes the next member: a GNU long name or link, or pax records."""
+    if size > (MAX_PAX_BYTES if kind in b"xg" else MAX_NAME_BYTES):
+        raise _corrupt(f"an extended header of {size} bytes", at)
+    data = stream.take(size)
+    if len(data) < size or not stream.skip(-size % _BLOCK):
+        raise InputError("truncated archive: it ends inside an extended header")
+    if kind == _GNU_NAME:
+        extended["path"] = _text(data)
+    elif kind == _GNU_LINK:
+        extended["linkpath"] = _text(data)
+    elif kind == _PAX:
+        extended.update(_pax(data, at))
+
+
+def _apply_extended(
+    extended: dict[str, str], name: str, link: str, size: int, at: int
+) -> tuple[str, str, int]:
+    """The member's name, link and size once its extended headers say theirs."""
+    if any(key.startswith("GNU.sparse") for key in extended):
+        raise _corrupt("a sparse member (not in a sysfs dump)", at)
+    if "size" in extended:
+        if not extended["size"].isdigit() or len(extended["size"]) > 20:
+            raise _corrupt("a pax size that is not a number", at)
+        size = int(extended["size"])
+    return extended.get("path", name), extended.get("linkpath", link), size
+
+
 class TarTree:
     """The kept files of an archive, answering the :class:`~rmpplan.sources.tree.Tree` protocol
     relative to the folder that holds ``sys/``."""
 
     def __init__(self, path: Path) -> None:
         self.files: dict[str, bytes] = {}
+        self.oversize: set[str] = set()
         self.dirs: set[str] = {""}
         self.symlinks: dict[str, str] = {}
         self.hardlinks: dict[str, str] = {}
-        self._resolved: dict[str, str | None] = {}
         self._children: dict[str, set[str]] | None = None
+        self._links = Links(self.symlinks.get)
         self.kept_bytes = 0
+        self.members = 0
         try:
-            with path.open("rb") as handle:
-                self._load(handle)
-        except FileNotFoundError:
-            raise InputError("no such file") from None
-        except IsADirectoryError:
-            raise InputError("is a directory, not an archive") from None
-        except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as err:
-            raise InputError(f"truncated or corrupt archive: {_reason(err)}") from None
+            fd = open_regular(path)
+        except OSError as err:
+            raise InputError(os_error_text(err)) from None
+        with os.fdopen(fd, "rb") as handle:
+            try:
+                self._load(handle, os.fstat(fd).st_size)
+            except (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError) as err:
+                raise InputError(f"truncated or corrupt archive: {_reason(err)}") from None
         self.prefix = self._find_prefix()
 
     # --- reading the archive ------------------------------------------------------------
 
-    def _load(self, handle: IO[bytes]) -> None:
-        stream = _Counted(_open_stream(handle))
-        # "r|": one pass over a stream, never seeking back.
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]  # typeshed lacks the stream modes
-            members = 0
-            for member in archive:
-                members += 1
-                if members > MAX_MEMBERS:
-                    raise InputError(f"archive has more than {MAX_MEMBERS} members; refusing it")
-                self._add(archive, member)
-            if members == 0:
-                raise InputError("archive is empty")
-            if stream.block_at(archive.offset) != bytes(_BLOCK):
-                raise InputError("truncated archive: it ends without the end-of-archive block")
-        while stream.read(1 << 16):  # the rest must decompress cleanly too
-            pass
+    def _load(self, handle: IO[bytes], size: int) -> None:
+        raw, kind = _open_stream(handle)
+        cap = MAX_ARCHIVE_BYTES[kind]
+        if size > cap:
+            what = "" if kind == "tar" else f" as {kind}"
+            raise InputError(
+                f"larger than {size_text(cap)}{what}; refusing it (unpack it and give the folder)"
+            )
+        stream = _Stream(raw, MAX_STREAM_BYTES)
+        while (member := _next_member(stream)) is not None:
+            self.members += 1
+            if self.members > MAX_MEMBERS:
+                raise InputError(
+                    f"archive has more than {MAX_MEMBERS} members; refusing it "
+                    "(unpack it and give the folder)"
+                )
+            if self._add(stream, member) and not stream.skip(member.size + -member.size % _BLOCK):
+                raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
+        stream.drain()
 
-    def _add(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        name = _normalize(member.name)
-        if member.isdir():
+    def _add(self, stream: _Stream, member: _Member) -> bool:
+        """Record one member; True when its data is still to be skipped."""
+        kind_byte, name, link, size = member.kind, member.name, member.link, member.size
+        regular = kind_byte in _REGULAR
+        if regular and name.endswith("/"):  # V7 tar's folders
+            kind_byte, regular = ord("5"), False
+        name = _normalize(name)
+        if len(name) > MAX_NAME_BYTES or len(link) > MAX_NAME_BYTES:
+            raise InputError(
+                f"archive member '{quote(name)}': a name or link longer than "
+                f"{MAX_NAME_BYTES} bytes; refusing the archive"
+            )
+        if kind_byte == ord("5"):
             self.dirs.add(name)
-        elif member.issym():
-            self.symlinks[name] = member.linkname
-        elif member.islnk():
-            self.hardlinks[name] = _normalize(member.linkname)
-        elif member.isreg() and _wanted(name):
-            self.kept_bytes += member.size
+        elif kind_byte == ord("2"):
+            self.symlinks[name] = link
+        elif kind_byte == ord("1"):
+            self.hardlinks[name] = _normalize(link)
+        elif regular and _wanted(name):
+            cap = file_cap(CPUINFO if name.endswith(CPUINFO) else name)
+            if size > cap:
+                self.oversize.add(name)
+                return True
+            self.kept_bytes += size
             if self.kept_bytes > MAX_KEPT_BYTES:
                 raise InputError(
-                    f"archive holds more than {MAX_KEPT_BYTES >> 20} MiB of sysfs text; refusing it"
+                    f"archive holds more than {size_text(MAX_KEPT_BYTES)} of sysfs text; "
+                    "refusing it"
                 )
-            extracted = archive.extractfile(member)
-            data = extracted.read() if extracted is not None else b""
-            if len(data) != member.size:
+            data = stream.take(size)
+            if len(data) < size or not stream.skip(-size % _BLOCK):
                 raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
             self.files[name] = data
+            return False
+        return True
 
     def _find_prefix(self) -> str:
         prefixes: set[str] = set()
-        for name in (*self.files, *self.dirs, *self.symlinks, *self.hardlinks):
+        for name in (*self.files, *self.oversize, *self.dirs, *self.symlinks, *self.hardlinks):
             slashed = f"/{name}/"
             at = slashed.find(f"{_MARK}/")
             if at >= 0:
@@ -197,57 +417,30 @@ class TarTree:
 
     # --- resolving paths inside the archive ---------------------------------------------
 
-    def _resolve(self, path: str) -> str | None:
-        """``path`` with every symbolic link followed inside the archive; None if it escapes."""
-        if not self.symlinks:
-            return path
-        if path in self._resolved:
-            return self._resolved[path]
-        pending = [part for part in reversed(path.split("/")) if part]
-        done: list[str] = []
+    def _real(self, rel: str) -> str:
+        """``rel`` with every link followed inside the archive (hard links too)."""
+        path = self._links.resolve(self.prefix + rel) if self.symlinks else self.prefix + rel
         hops = 0
-        result: str | None = None
-        while True:
-            if not pending:
-                result = "/".join(done)
-                break
-            part = pending.pop()
-            if part == ".":
-                continue
-            if part == "..":
-                if not done:
-                    break  # above the archive's top
-                done.pop()
-                continue
-            here = "/".join((*done, part))
-            target = self.symlinks.get(here)
-            if target is None:
-                done.append(part)
-                continue
+        while path in self.hardlinks:
             hops += 1
-            if hops > MAX_LINK_HOPS or target.startswith("/"):
-                break  # a loop, or a link out of the archive: never followed
-            pending.extend(part for part in reversed(target.split("/")) if part)
-        self._resolved[path] = result
-        return result
-
-    def _real(self, rel: str) -> str | None:
-        path = self._resolve(self.prefix + rel)
-        hops = 0
-        while path is not None and path in self.hardlinks and hops <= MAX_LINK_HOPS:
-            path = self._resolve(self.hardlinks[path])
-            hops += 1
+            if hops > 40:
+                raise InputError(f"{path}: more than 40 hard links in a row")
+            target = self.hardlinks[path]
+            path = self._links.resolve(target) if self.symlinks else target
         return path
 
     def read(self, rel: str) -> str | None:
         path = self._real(rel)
-        data = self.files.get(path) if path is not None else None
+        if path in self.oversize:
+            raise too_big(rel)
+        data = self.files.get(path)
         return None if data is None else decode(data)
 
     def _index(self) -> dict[str, set[str]]:
         if self._children is None:
             children: defaultdict[str, set[str]] = defaultdict(set)
-            for name in (*self.files, *self.dirs, *self.symlinks, *self.hardlinks):
+            names = (*self.files, *self.oversize, *self.dirs, *self.symlinks, *self.hardlinks)
+            for name in names:
                 path = name
                 while path:
                     parent, _, leaf = path.rpartition("/")
@@ -258,8 +451,6 @@ class TarTree:
 
     def listdir(self, rel: str) -> list[str] | None:
         path = self._real(rel)
-        if path is None:
-            return None
         names = self._index().get(path)
         if names is None:
             return [] if path in self.dirs else None
@@ -267,7 +458,7 @@ class TarTree:
 
     def isdir(self, rel: str) -> bool:
         path = self._real(rel)
-        return path is not None and (path in self.dirs or path in self._index())
+        return path in self.dirs or path in self._index()
 
 
 def _reason(err: BaseException) -> str:

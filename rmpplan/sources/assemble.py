@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import format_cpulist
+from rmpplan.errors import InputError
 from rmpplan.topology.machine import Cpu, Machine, build_machine
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Set
 
+MAX_THREADS_PER_CORE = 8
+"""No core has more hardware threads (POWER8-10 and SPARC T-series have 8)."""
 _SHOW_MAX = 40
 
 
@@ -52,6 +55,11 @@ def assemble(
     """Number the cores and build the machine (``build_machine`` checks the structure)."""
     by_die: defaultdict[tuple[int, int], list[Group]] = defaultdict(list)
     for group in groups:
+        if len(group.threads) > MAX_THREADS_PER_CORE:
+            raise InputError(
+                f"a core of {len(group.threads)} CPUs ({show_cpus(group.threads)}); no core has "
+                f"more than {MAX_THREADS_PER_CORE} threads"
+            )
         by_die[group.package, group.die].append(group)
     apic = apic_ids or {}
     cpus: list[Cpu] = []

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError
+from rmpplan.files import not_regular, open_regular, os_error_text
 from rmpplan.sources.hwloc_xml import read_hwloc_xml
 from rmpplan.sources.lscpu import (
     looks_like_lscpu_csv,
@@ -41,11 +42,17 @@ def _is_tar_name(path: Path) -> bool:
 
 
 def _head(path: Path) -> bytes:
+    """The first bytes of a regular file (never blocking on a FIFO); nothing otherwise."""
     try:
-        with path.open("rb") as handle:
-            return handle.read(_HEAD_BYTES)
+        fd = open_regular(path)
+    except (InputError, OSError):
+        return b""
+    try:
+        return os.read(fd, _HEAD_BYTES)
     except OSError:
         return b""
+    finally:
+        os.close(fd)
 
 
 def _sniff(path: Path) -> SourceFormat | None:
@@ -91,8 +98,15 @@ def _name(path: Path) -> str:
 
 def read_source(path: Path, fmt: SourceFormat | None = None) -> Machine:
     """Read a real-machine source; ``fmt`` None means detect it.  Every error names ``path``."""
-    if not path.exists():
-        raise InputError("no such file or directory", path=str(path))
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError("no such file or directory", path=str(path)) from None
+    except OSError as err:
+        raise InputError(os_error_text(err), path=str(path)) from None
+    why = None if stat.S_ISDIR(mode) else not_regular(mode)
+    if why is not None:
+        raise InputError(why, path=str(path))
     if fmt is None:
         fmt = detect_format(path)
         if fmt is None:

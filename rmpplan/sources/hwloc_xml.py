@@ -12,13 +12,21 @@ matter; every other object (Group, NUMANode, caches, Misc…) is walked through.
   It has no APIC ids either, so none are set.
 
 Parsing is done by expat with no entity expansion at all: an internal DTD subset,
-an entity declaration or an external entity reference refuses the file at once
-(this stops "billion laughs").  hwloc's own ``<!DOCTYPE topology SYSTEM
-"hwloc2.dtd">`` carries no internal subset and is accepted; the DTD is never loaded.
+an entity declaration or any entity reference other than XML's five escapes
+(``&amp;`` ``&lt;`` ``&gt;`` ``&quot;`` ``&apos;``) and character references refuses the
+file at once (this stops "billion laughs", and ``os_index="1&x;2"``, which expat
+would read as 12 below a DOCTYPE it does not load).  hwloc's own ``<!DOCTYPE topology
+SYSTEM "hwloc2.dtd">`` carries no internal subset and is accepted; the DTD is never
+loaded.
+
+Bounded: at most :data:`MAX_XML_BYTES`, :data:`MAX_ELEMENTS` elements and 8192 PUs, each
+``os_index`` plain ASCII digits (10 at most, a PU's below 8192), no attribute value
+longer than :data:`MAX_ATTRIBUTE_BYTES`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 from xml.parsers import expat
@@ -26,6 +34,7 @@ from xml.parsers import expat
 from rmpplan.errors import InputError, quote
 from rmpplan.files import read_file_bytes
 from rmpplan.sources.assemble import Group, assemble
+from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,6 +42,29 @@ if TYPE_CHECKING:
     from rmpplan.topology.machine import Machine
 
 _KNOWN_MAJORS = ("1", "2", "3")
+MAX_XML_BYTES = 32 << 20
+"""hwloc XML of a 2 x 96-core EPYC (384 PUs) is 310 KB; of 8192 PUs about 7 MB."""
+MAX_ELEMENTS = 16 * NR_CPUS_MAX
+"""hwloc writes about 5 elements a PU (PU, Core, caches, infos)."""
+MAX_ATTRIBUTE_BYTES = 64 << 10
+"""hwloc's longest attribute is a cpuset: 11 characters for every 32 PUs.  expat is slow
+on attribute values (about 20 ns a byte), so a long one is refused before it parses."""
+_LONG_ATTRIBUTE = re.compile(
+    rb"""=[ \t\r\n]*(?:"[^"<]{%d}|'[^'<]{%d})""" % (MAX_ATTRIBUTE_BYTES, MAX_ATTRIBUTE_BYTES)
+)
+# UTF-32 before UTF-16, whose BOM starts UTF-32's little-endian one.
+_WIDE_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
+# '&' that starts none of XML's five escapes or a character reference.
+_ENTITY_REF = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)")
 
 
 class _Refused(Exception):
@@ -54,6 +86,7 @@ class _Collector:
     version: str | None = None
     saw_root: bool = False
     stack: list[_Scope] = field(default_factory=list)
+    elements: int = 0
     # By ordinal: each Package's os_index; each Die's (package ordinal, os_index).
     packages: list[int | None] = field(default_factory=list)
     dies: list[tuple[int, int | None]] = field(default_factory=list)
@@ -67,6 +100,15 @@ class _Collector:
             if scope.kind == kind:
                 return scope.ordinal
         return -1
+
+    def count(self, tag: str, attrs: dict[str, str]) -> None:
+        """Count the element, then :meth:`start` it."""
+        self.elements += 1
+        if self.elements > MAX_ELEMENTS:
+            raise _Refused(
+                f"more than {MAX_ELEMENTS} elements, more than hwloc writes for {NR_CPUS_MAX} PUs"
+            )
+        self.start(tag, attrs)
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         if not self.saw_root:
@@ -99,6 +141,8 @@ class _Collector:
                 raise _Refused("a PU object has no os_index")
             if pu in self.seen:
                 raise _Refused(f"PU os_index {pu} appears twice")
+            if pu >= NR_CPUS_MAX:
+                raise _Refused(f"PU os_index {pu} is outside 0-{NR_CPUS_MAX - 1} (NR_CPUS)")
             self.seen.add(pu)
             self.pus.append(
                 (pu, self.enclosing("package"), self.enclosing("die"), self.enclosing("core"))
@@ -124,8 +168,8 @@ def _refuse(what: str) -> NoReturn:
     raise _Refused(f"{what} are not allowed (no DTD is read, no entity expanded)")
 
 
-def _parser(collector: _Collector) -> expat.XMLParserType:
-    parser = expat.ParserCreate()
+def _parser(collector: _Collector, encoding: str | None) -> expat.XMLParserType:
+    parser = expat.ParserCreate(encoding)
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
     def doctype(_name: str, _sysid: str | None, _pubid: str | None, internal: int) -> None:
@@ -138,9 +182,23 @@ def _parser(collector: _Collector) -> expat.XMLParserType:
     parser.ExternalEntityRefHandler = lambda *_args: _refuse("external entities")
     # An undeclared &name; is skipped, not an error, when a DTD is named but not read.
     parser.SkippedEntityHandler = lambda *_args: _refuse("entity references")
-    parser.StartElementHandler = collector.start
+    parser.StartElementHandler = collector.count
     parser.EndElementHandler = collector.end
     return parser
+
+
+def _as_utf8(data: bytes) -> tuple[bytes, str | None]:
+    """UTF-16 and UTF-32 documents (by BOM, or by a first '<' next to zero bytes) as UTF-8,
+    with the encoding that overrides their declaration; any other document as it is.
+
+    The entity check reads bytes, so a document must be ASCII-compatible for it."""
+    codec = next((codec for prefix, codec in _WIDE_ENCODINGS if data.startswith(prefix)), None)
+    if codec is None:
+        return data, None
+    try:
+        return data.decode(codec).encode("utf-8"), "UTF-8"
+    except UnicodeError as err:
+        raise InputError(f"not valid {codec.upper()} text: {quote(str(err))}") from None
 
 
 def _numbering(os_indexes: list[int | None]) -> list[int]:
@@ -178,10 +236,26 @@ def _groups(collector: _Collector) -> list[Group]:
 
 def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
     """The machine of an hwloc XML document; errors name the line, not yet the file."""
+    data, encoding = _as_utf8(data)
     if b"<!ENTITY" in data:  # fast refusal; the handlers below catch every other spelling
         raise InputError("ENTITY declarations are not allowed (no DTD is read, no entity expanded)")
+    found = _ENTITY_REF.search(data)
+    if found is not None:
+        end = data.find(b";", found.start(), found.start() + 64)
+        shown = data[found.start() : end + 1 if end > 0 else found.start() + 16]
+        raise InputError(
+            f"entity references are not allowed ('{quote(shown.decode('utf-8', 'replace'))}'; "
+            "only &amp; &lt; &gt; &quot; &apos; and &#N; are)",
+            line=data.count(b"\n", 0, found.start()) + 1,
+        )
+    found = _LONG_ATTRIBUTE.search(data)
+    if found is not None:
+        raise InputError(
+            f"an attribute value longer than {MAX_ATTRIBUTE_BYTES >> 10} KiB; hwloc writes none",
+            line=data.count(b"\n", 0, found.start()) + 1,
+        )
     collector = _Collector()
-    parser = _parser(collector)
+    parser = _parser(collector, encoding)
     try:
         parser.Parse(data, True)
     except _Refused as err:
@@ -198,4 +272,4 @@ def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
 
 def read_hwloc_xml(path: Path, name: str) -> Machine:
     """Read an hwloc XML file (see the module docstring)."""
-    return parse_hwloc_xml(read_file_bytes(path), name, path.name)
+    return parse_hwloc_xml(read_file_bytes(path, MAX_XML_BYTES), name, path.name)

@@ -33,22 +33,32 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rmpplan.errors import InputError, quote
-from rmpplan.sources.assemble import Group, assemble, show_cpus
+from rmpplan.sources.assemble import MAX_THREADS_PER_CORE, Group, assemble, show_cpus
 from rmpplan.sources.tree import read_file_text
+from rmpplan.terms import NR_CPUS_MAX
+from rmpplan.topology.parse import bounded_json
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.topology.machine import Machine
 
-MAX_THREADS_PER_CORE = 8
 SHARED_BY_THREADS = ("node", "cluster", "book", "drawer", "l1i", "l2", "maxmhz", "minmhz")
+MAX_LSCPU_BYTES = 16 << 20
+"""Saved lscpu output: ``lscpu -J -e`` of 8192 CPUs with every column is about 4 MiB."""
+MAX_JSON_VALUES = 64 * NR_CPUS_MAX
+"""Values in ``lscpu -J -e`` output: one object a CPU, of at most about 30 keys and values."""
+MAX_COLUMNS = 64
+"""lscpu has about 25 columns."""
+MAX_LINES = NR_CPUS_MAX + 1024
+"""One line a CPU and a few comment lines."""
+_MAX_CACHE_PARTS = 8  # the cache column's key is "l1d:l1i:l2:l3"
 
 _YES = frozenset({"yes", "y", "true", "1"})
 _NO = frozenset({"no", "n", "false", "0"})
 _LSCPU_JSON = re.compile(r'\A\s*\{\s*"cpus"\s*:\s*\[\s*(?:\]|\{[^{}]*"cpu"\s*:)')
 # A JSON string (skipped whole), or a bare '-' standing where a value belongs.
-_BARE_DASH = re.compile(r'"(?:[^"\\\n]|\\.)*"|-(?=\s*[,}\]])')
+_BARE_DASH = re.compile(r'"(?:[^"\\\n]++|\\.)*+"|-(?=\s*[,}\]])')
 _HINT = (
     "lscpu numbers CORE separately for each CPU type on hybrid machines, so (SOCKET, CORE) "
     "need not be one core; read the sysfs tree instead (a dump folder or tarball)"
@@ -109,11 +119,15 @@ def _json_rows(data: Any) -> list[Row]:
             'not lscpu -J -e output: expected one top-level key "cpus" holding objects '
             f'with "cpu"{hint}'
         )
+    if len(cpus) > NR_CPUS_MAX:
+        raise InputError(f"lists {len(cpus)} CPUs; at most {NR_CPUS_MAX} exist (NR_CPUS)")
     rows = []
     for index, entry in enumerate(cpus):
         values: dict[str, str | None] = {}
         for key, raw in entry.items():
-            names = str(key).lower().split(":")
+            names = str(key).lower().split(":", _MAX_CACHE_PARTS)
+            if len(names) > _MAX_CACHE_PARTS:
+                raise InputError(f"cpus[{index}]: column '{quote(str(key))}' has too many parts")
             if len(names) > 1:  # the cache column: "l1d:l1i:l2:l3": "0:0:0:0"
                 parts = _value(raw)
                 split = parts.split(":") if parts is not None else []
@@ -129,13 +143,13 @@ def _json_rows(data: Any) -> list[Row]:
 def parse_lscpu_json(text: str) -> list[Row]:
     """The CPU rows of ``lscpu -J -e`` output, lscpu 2.38's bare ``-`` included."""
     try:
-        data = json.loads(text)
+        data = bounded_json(text, MAX_JSON_VALUES, strict=False)
     except json.JSONDecodeError as err:
         if not looks_like_lscpu_json(text):
             raise InputError(f"invalid JSON: {err.msg}", line=err.lineno) from None
         fixed = _BARE_DASH.sub(lambda m: m[0] if m[0].startswith('"') else "null", text)
         try:
-            data = json.loads(fixed)
+            data = bounded_json(fixed, MAX_JSON_VALUES, strict=False)
         except json.JSONDecodeError as again:
             raise InputError(f"invalid JSON: {again.msg}", line=again.lineno) from None
     return _json_rows(data)
@@ -147,12 +161,19 @@ def parse_lscpu_csv(text: str) -> list[Row]:
     columns: list[str] | None = None
     header: list[str] | None = None
     rows = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # Split at most MAX_LINES times: the rest, if any, is one piece and refused.
+    lines = text.split("\n", MAX_LINES)
+    if len(lines) > MAX_LINES and lines[-1].strip():
+        raise InputError(f"more than {MAX_LINES} lines; lscpu prints one line a CPU")
+    for number, full in enumerate(lines, 1):
+        line = full.removesuffix("\r")
         if not line.strip():
             continue
         if line.startswith("#"):
             if columns is None:
-                header = [c.strip().lower() for c in line[1:].split(",")]
+                header = [c.strip().lower() for c in line[1:].split(",", MAX_COLUMNS)]
+                if len(header) > MAX_COLUMNS:
+                    raise InputError(f"more than {MAX_COLUMNS} columns", line=number)
             continue
         if columns is None:
             if header is None or "cpu" not in header:
@@ -162,7 +183,7 @@ def parse_lscpu_csv(text: str) -> list[Row]:
                     line=number,
                 )
             columns = header
-        fields = line.split(",")
+        fields = line.split(",", len(columns))
         if len(fields) != len(columns):
             raise InputError(
                 f"{len(fields)} fields where the header names {len(columns)}", line=number
@@ -270,11 +291,11 @@ def machine_from_rows(rows: list[Row], name: str, source: str) -> Machine:
 
 def read_lscpu_json(path: Path, name: str) -> Machine:
     """Read saved ``lscpu -J -e`` output."""
-    rows = parse_lscpu_json(read_file_text(path))
+    rows = parse_lscpu_json(read_file_text(path, MAX_LSCPU_BYTES))
     return machine_from_rows(rows, name, f"lscpu JSON {path.name}")
 
 
 def read_lscpu_csv(path: Path, name: str) -> Machine:
     """Read saved ``lscpu -p=…`` output."""
-    rows = parse_lscpu_csv(read_file_text(path))
+    rows = parse_lscpu_csv(read_file_text(path, MAX_LSCPU_BYTES))
     return machine_from_rows(rows, name, f"lscpu CSV {path.name}")

@@ -17,6 +17,11 @@ The kernel's view, as ``/sys/devices/system/cpu`` shows it:
 - ``apicid`` comes from ``proc/cpuinfo`` when every ``processor`` block is unique and
   no two CPUs share an APIC id; sysfs wins where the two disagree about which CPUs
   exist.
+
+What cannot be a real machine is refused before it costs anything: a ``cpuN`` past
+CPU 8191, a sibling set of more than 8 CPUs (no core has more threads), an id that
+is not plain ASCII digits or has more than 10 of them.  File sizes are capped by
+the tree (:mod:`rmpplan.sources.tree`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError, quote
-from rmpplan.sources.assemble import Group, assemble, show_cpus
+from rmpplan.sources.assemble import MAX_THREADS_PER_CORE, Group, assemble, show_cpus
+from rmpplan.sources.tree import CPU_DIR, CPUINFO
 from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
@@ -36,8 +42,7 @@ if TYPE_CHECKING:
     from rmpplan.sources.tree import Tree
     from rmpplan.topology.machine import Machine
 
-CPU_DIR = "sys/devices/system/cpu"
-CPUINFO = "proc/cpuinfo"
+__all__ = ["CPUINFO", "CPU_DIR", "read_sysfs_tree"]
 
 _CPU_NAME = re.compile(r"cpu(0|[1-9][0-9]{0,5})")
 # Best first; the *_list files are decimal cpulists, the others hex masks.
@@ -48,7 +53,12 @@ _SIBLING_FILES = (
     ("thread_siblings", True),
 )
 _HEX_WORD = re.compile(r"(?:0[xX])?([0-9a-fA-F]{1,8})")
-_CPUINFO_LINE = re.compile(r"^(processor|apicid)[ \t]*:[ \t]*([0-9]+)[ \t]*$", re.MULTILINE)
+# Ten digits at most: a longer number is no CPU or APIC id, and its line is no such line.
+_CPUINFO_LINE = re.compile(
+    r"^(processor|apicid)[ \t]*:[ \t]*([0-9]{1,10})[ \t]*$", re.MULTILINE | re.ASCII
+)
+# A sysfs id: the kernel prints an int, -1 for "unknown".
+_SYSFS_INT = re.compile(r"-?[0-9]{1,10}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +120,10 @@ def _read_int(tree: Tree, rel: str) -> int | None:
     if text is None:
         return None
     value = _clean(text)
-    try:
-        number = int(value)
-    except ValueError:
-        raise InputError(f"{rel}: '{quote(value)}' is not an integer") from None
-    return max(number, 0)  # -1 means "unknown": one package/die
+    # Not int(): it takes '0_0', '+1' and non-ASCII digits, and is slow on huge ones.
+    if _SYSFS_INT.fullmatch(value) is None:
+        raise InputError(f"{rel}: '{quote(value)}' is not an integer")
+    return max(int(value), 0)  # -1 means "unknown": one package/die
 
 
 def read_cpu_files(tree: Tree, cpu: int) -> CpuFiles:
@@ -131,6 +140,11 @@ def read_cpu_files(tree: Tree, cpu: int) -> CpuFiles:
             siblings = parse_hex_words(text) if is_hex else parse_cpulist(_clean(text))
         except InputError as err:
             raise err.within(rel) from None
+        if len(siblings) > MAX_THREADS_PER_CORE:
+            raise InputError(
+                f"{rel} lists {len(siblings)} CPUs ({show_cpus(siblings)}); no core has more "
+                f"than {MAX_THREADS_PER_CORE} threads"
+            )
         sibling_file = rel
         break
     package = _read_int(tree, f"{base}/physical_package_id")
@@ -149,7 +163,10 @@ def cpu_folders(tree: Tree) -> frozenset[int]:
     names = tree.listdir(CPU_DIR)
     if names is None:
         raise InputError(f"no {CPU_DIR} directory")
-    return frozenset(int(m[1]) for m in map(_CPU_NAME.fullmatch, names) if m is not None)
+    ids = frozenset(int(m[1]) for m in map(_CPU_NAME.fullmatch, names) if m is not None)
+    if ids and max(ids) >= NR_CPUS_MAX:
+        raise InputError(f"cpu{max(ids)}: CPU ids end at {NR_CPUS_MAX - 1} (NR_CPUS)")
+    return ids
 
 
 def present_cpus(tree: Tree, folders: frozenset[int]) -> frozenset[int]:
@@ -282,11 +299,11 @@ def apic_ids(tree: Tree, present: frozenset[int]) -> dict[int, int]:
     ids: dict[int, int] = {}
     processors: set[int] = set()
     current: int | None = None
-    for key, value in _CPUINFO_LINE.findall(text):
-        number = int(value)
+    for match in _CPUINFO_LINE.finditer(text):
+        key, number = match[1], int(match[2])
         if key == "processor":
-            if number in processors:
-                return {}
+            if number in processors or len(processors) >= NR_CPUS_MAX:
+                return {}  # a repeat, or more CPUs than any kernel has: untrusted
             processors.add(number)
             current = number
         elif current is not None:

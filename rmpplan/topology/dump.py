@@ -147,4 +147,16 @@ def dump_yaml(doc: dict[str, Any], header: str = "") -> str:
 
 
 def dump_json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2) + "\n"
+    """JSON that rmpplan reads back: a lone surrogate (a path byte that is not UTF-8)
+    is not Unicode, so, as in YAML, it is written as ``\\xNN`` text."""
+    return json.dumps(_unicode(doc), indent=2) + "\n"
+
+
+def _unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicode_text(value)
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unicode(item) for item in value]
+    return value

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from yaml.nodes import Node
 
 from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError, quote
@@ -16,23 +15,18 @@ from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.machine import Cpu, Machine, build_machine
-from rmpplan.topology.parse import (
-    LineIndex,
-    compose_yaml,
-    decode,
-    index_lines,
-    load_json,
-    load_yaml,
-    locate,
-)
-from rmpplan.topology.schema import Layout, TopologyFile
+from rmpplan.topology.parse import LineIndex, decode, index_lines, load_json, load_yaml, locate
+from rmpplan.topology.schema import CpuEntry, Layout, TopologyFile
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+MAX_TOPOLOGY_BYTES = 16 << 20
+"""A topology file: an explicit 8192-CPU file with every key is about 1 MiB as JSON."""
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, limit: int = MAX_TOPOLOGY_BYTES) -> str:
     """A file's UTF-8 text; a decoding error has its line, the caller names the file."""
-    return decode(read_file_bytes(path))
+    return decode(read_file_bytes(path, limit))
 
 
 def load_topology_file(path: Path) -> Machine:
@@ -41,22 +35,15 @@ def load_topology_file(path: Path) -> Machine:
 
 
 class Lines:
-    """Where a key path sits in the file. YAML keeps its node tree; JSON is composed
-    as YAML (a superset) only when an error needs a line."""
+    """Where a key path sits in the file: the text is read again (as YAML, a superset
+    of JSON) only when an error needs a line."""
 
-    def __init__(self, node: Node | None, json_text: str | None = None) -> None:
-        self._node = node
-        self._json_text = json_text
+    def __init__(self, text: str) -> None:
+        self._text = text
 
     def of(self, path: Sequence[int | str]) -> int | None:
         """The 1-based line of the deepest node along ``path``, None when unknown."""
-        if self._json_text is not None:
-            try:
-                self._node = compose_yaml(self._json_text)
-            except InputError:
-                self._node = None
-            self._json_text = None
-        return locate(self._node, path)
+        return locate(self._text, path)
 
 
 def topology_lines(path: Path) -> LineIndex:
@@ -69,33 +56,72 @@ def topology_lines(path: Path) -> LineIndex:
     if path.suffix.lower() not in TOPOLOGY_SUFFIXES:
         return LineIndex()
     try:
-        return index_lines(compose_yaml(read_text(path)))
+        return index_lines(read_text(path))
     except InputError:
         return LineIndex()
 
 
 def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
     """Parse topology text of the given kind (``.json`` or YAML) into a machine."""
-    if suffix == ".json":
-        data, node = load_json(text)
-        lines = Lines(node, text)
-    else:
-        data, node = load_yaml(text)
-        lines = Lines(node)
+    data = load_json(text) if suffix == ".json" else load_yaml(text)
+    lines = Lines(text)
     return expand(validate(data, lines), default_name, lines)
 
 
 def validate(data: Any, lines: Lines) -> TopologyFile:
-    """Check data against the schema; the first problem becomes a one-line error."""
+    """Check data against the schema; the first problem becomes a one-line error.
+
+    pydantic reports every error of a document, and a document of 131,072 wrong values
+    has as many; so unknown keys, the number of CPUs and each CPU entry are checked
+    first, in order, and the check stops at the first entry that fails.
+    """
     if not isinstance(data, dict):
         raise InputError(
             "the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)"
         )
+    _no_unknown_keys(data, TopologyFile, (), lines)
+    if isinstance(data.get("layout"), dict):
+        _no_unknown_keys(data["layout"], Layout, ("layout",), lines)
+    cpus = data.get("cpus")
+    if isinstance(cpus, list):
+        if len(cpus) > NR_CPUS_MAX:
+            raise InputError(
+                f"cpus lists {len(cpus)} CPUs; at most {NR_CPUS_MAX} exist (NR_CPUS)",
+                line=lines.of(("cpus",)),
+            )
+        data = {**data, "cpus": [_entry(entry, index, lines) for index, entry in enumerate(cpus)]}
+    return _validated(TopologyFile, data, (), lines)
+
+
+def _no_unknown_keys(
+    data: dict[Any, Any], model: type[BaseModel], where: tuple[int | str, ...], lines: Lines
+) -> None:
+    unknown = [key for key in data if key not in model.model_fields]
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        parent = _path_text(where)
+        raise InputError(
+            f"unknown key {unknown[0]!r}" + (f" in {parent}" if parent else "") + more,
+            line=lines.of((*where, str(unknown[0]))),
+        )
+
+
+def _entry(entry: Any, index: int, lines: Lines) -> Any:
+    """One CPU entry, validated on its own (a CpuEntry passes the file's check as is)."""
+    if isinstance(entry, dict):
+        _no_unknown_keys(entry, CpuEntry, ("cpus", index), lines)
+    return _validated(CpuEntry, entry, ("cpus", index), lines)
+
+
+def _validated(
+    model: type[ModelT], data: Any, where: tuple[int | str, ...], lines: Lines
+) -> ModelT:
     try:
-        return TopologyFile.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         errors = err.errors(include_url=False)
         first = errors[0]
+        first["loc"] = (*where, *first["loc"])
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise InputError(_describe(first) + more, line=lines.of(first["loc"])) from None
 

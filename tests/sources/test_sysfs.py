@@ -320,13 +320,10 @@ def test_folder_name_and_source() -> None:
     assert machine.source == "sysfs dump bulldozer"
 
 
-def test_huge_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file above the size cap is refused, not read whole."""
-    from rmpplan.sources import tree
-
-    monkeypatch.setattr(tree, "MAX_FILE_BYTES", 16)
-    root = write_tree(tmp_path, {"online": "0" + "," * 100 + "\n"})
-    assert "online is larger than" in str(error(root))
+def test_huge_file_is_refused(tmp_path: Path) -> None:
+    """A sysfs file above a page's cap (64 KiB) is refused, not read whole."""
+    root = write_tree(tmp_path, {"online": "0" + "," * (64 << 10) + "\n"})
+    assert "online is larger than 64 KiB" in str(error(root))
 
 
 @pytest.mark.skipif(
