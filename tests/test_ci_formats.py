@@ -13,16 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from rmpplan.checks import Finding
-from rmpplan.cli.main import cli
 from rmpplan.cpumask import format_cpulist
 from rmpplan.render import github
 from rmpplan.render.outcome import STALE
 from rmpplan.terms import Check, InputFormat, OutputFormat, VerifyFormat
 from rmpplan.topology.load import topology_lines
 from rmpplan.topology.machine import Machine
+from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT
 
 # What a report says, whatever its shape: (kind, path, check, counterexample cpulist),
@@ -40,11 +39,6 @@ cpus:
   - {id: 3, core: 1, apic_id: 7}
 """
 ANNOTATION = re.compile(r"::error (?P<props>[^:]*)::(?P<message>.*)")
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan with stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def write(path: Path, text: str) -> Path:

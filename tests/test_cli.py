@@ -10,14 +10,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rmpplan.cli.main import COMMANDS, cli, main
+from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT, TOPOLOGIES
 
 EPYC = str(TOPOLOGIES / "epyc-9965-2s.yaml")
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan as a user would, with stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def assert_bad_input(result: Result, needle: str) -> None:

@@ -6,26 +6,21 @@ import json
 from pathlib import Path, PurePosixPath
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rmpplan.checks import Checked, checks_run, outcome, verify
-from rmpplan.cli.main import cli
 from rmpplan.config import Config, Expectation, discover_config
 from rmpplan.errors import InputError
 from rmpplan.terms import Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
+from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT
 from tests.machines import machines
 
 NOSMT = (EXAMPLES / "nosmt.yaml").read_text(encoding="utf-8")
 SINGLE = "name: single\nlayout: {packages: 1, cores_per_die: 1, threads_per_core: 1}\n"
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan with stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def write(path: Path, text: str) -> Path:
