@@ -5,7 +5,9 @@ commands timed in the same run, round-robin, says much more. Every command
 is run N times (``--runs``, default 15), interleaved with the others, and the
 table reports each command's median wall time, median CPU time (user + sys
 of the child) and peak RSS (the child's own ``ru_maxrss``, read with
-``os.wait4``), then the ratios of medians with their targets.
+``os.wait4``), then the ratios of medians with their targets, and where
+the load of the two largest bundled topologies goes (graph build vs the
+rest), timed inside fresh child processes.
 
 Usage: ``python bench/ratios.py [--runs N] [--check]``
 (``make bench`` runs it with the project's venv). Exit 1 when a measured
@@ -34,6 +36,9 @@ REAL = Path("..") / "shared" / "fixtures" / "real"
 ZEN4_XML = REAL / "hwxml-AMD-19h-Zen4-2xEpyc-9654" / "topology.xml"
 HEAVY = ("networkx", "pydantic", "rich", "yaml")
 MAX = "topologies/max-8192.yaml"
+EPYC_9965 = "topologies/epyc-9965-2s.yaml"
+# The floor under every command that reads a machine: importing the packages it depends on.
+DEPENDENCIES = ("click", *HEAVY)
 
 # Runs the CLI's own main() on --help, then reports which heavy modules it pulled in.
 HELP_PROBE = f"""
@@ -45,6 +50,36 @@ except SystemExit:
     pass
 print("@@" + json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))
 """
+
+# Loads one topology file the way `plan` does, after the imports `plan` makes (so
+# the garbage collector sees the same heap; networkx too, which build_machine
+# imports on first use), and times build_machine (the checks, the graph and the
+# Machine on it) apart from the rest (read, parse, validate, expand) and from
+# the first plan on the machine (its first queries, which index the graph).
+LOAD_PROBE = """
+import json, sys, time
+from pathlib import Path
+import networkx
+import rmpplan.cli.main, rmpplan.cli.plan, rmpplan.inputs, rmpplan.render.table
+import rmpplan.topology.load as load
+from rmpplan.plan import plan
+build = load.build_machine
+spent = []
+def timed(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return build(*args, **kwargs)
+    finally:
+        spent.append(time.perf_counter() - start)
+load.build_machine = timed
+start = time.perf_counter()
+machine = load.load_topology_file(Path(sys.argv[1]))
+loaded = time.perf_counter()
+plan(machine, (min(machine.online),))
+done = time.perf_counter()
+print("@@" + json.dumps({"load": loaded - start, "graph": sum(spent), "plan": done - loaded}))
+"""
+LOAD_FILES = (EPYC_9965, MAX)
 
 
 class BenchError(Exception):
@@ -158,6 +193,16 @@ def build_rows() -> list[Row]:
         Row("click", "python -c 'import click'", [PY, "-c", "import click"]),
         Row("help_m", "python -m rmpplan --help", [*rmpplan, "--help"]),
         Row("help_script", "rmpplan --help (console script)", [str(console), "--help"]),
+        Row(
+            "deps",
+            "python -c 'import click, networkx, ...'",
+            [PY, "-c", "import " + ", ".join(DEPENDENCIES)],
+        ),
+        Row(
+            "plan_9965",
+            "plan epyc-9965-2s --leader 0",
+            [*rmpplan, "plan", EPYC_9965, "--leader", "0"],
+        ),
         Row("plan", "plan max-8192 --leader 0", [*rmpplan, "plan", MAX, "--leader", "0"]),
         Row("verify", "verify max-8192", [*rmpplan, "verify", MAX]),
         Row("verify_all", "verify topologies", [*rmpplan, "verify", "topologies"]),
@@ -216,6 +261,7 @@ def build_rows() -> list[Row]:
 RATIOS = [
     Ratio("--help (-m rmpplan) / import click", "help_m", "click", 1.3),
     Ratio("--help (console script) / import click", "help_script", "click", None),
+    Ratio("plan epyc-9965-2s / import all dependencies", "plan_9965", "deps", 1.3),
     Ratio("verify max-8192 / plan max-8192", "verify", "plan", 1.5),
     Ratio("plan epyc-9654-2s / import networkx", "plan_epyc", "networkx", None),
     Ratio("plan Zen4 XML / hwloc-calc same XML", "plan_xml", "hwloc_calc", None),
@@ -260,6 +306,38 @@ def measure(rows: list[Row], runs: int) -> None:
         print("\r" + " " * 20 + "\r", end="", file=sys.stderr, flush=True)
 
 
+@dataclass
+class LoadSplit:
+    """Where one file's load goes, per fresh process: build_machine, the rest, the first plan."""
+
+    path: str
+    graph: list[float] = field(default_factory=list)
+    rest: list[float] = field(default_factory=list)
+    plan: list[float] = field(default_factory=list)
+
+
+def load_splits(runs: int) -> list[LoadSplit]:
+    """Run LOAD_PROBE ``runs`` times on each of LOAD_FILES, alternating the files."""
+    splits = [LoadSplit(path) for path in LOAD_FILES]
+    for _ in range(runs):
+        for split in splits:
+            result = subprocess.run(
+                [PY, "-c", LOAD_PROBE, split.path],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            marked = [line for line in result.stdout.splitlines() if line.startswith("@@")]
+            if result.returncode != 0 or not marked:
+                raise BenchError(f"load probe on {split.path} failed: {first_line(result.stderr)}")
+            times: dict[str, float] = json.loads(marked[-1][2:])
+            split.graph.append(times["graph"])
+            split.rest.append(times["load"] - times["graph"])
+            split.plan.append(times["plan"])
+    return splits
+
+
 def help_imports() -> str:
     """Which heavy modules `rmpplan --help` imports, by running main(['--help']) in a child."""
     result = subprocess.run(
@@ -292,6 +370,11 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+def ms3(seconds: float) -> str:
+    """Seconds as milliseconds with one decimal, for times under a second."""
+    return f"{seconds * 1000:.1f} ms"
+
+
 def verdict(value: float, target: float | None) -> tuple[str, str, bool]:
     """The target and result columns, and whether the target is missed."""
     if target is None:
@@ -300,7 +383,7 @@ def verdict(value: float, target: float | None) -> tuple[str, str, bool]:
     return f"<= {target:g}", "met" if met else "MISSED", not met
 
 
-def report(rows: list[Row], runs: int, probe: str) -> bool:
+def report(rows: list[Row], runs: int, probe: str, splits: list[LoadSplit]) -> bool:
     """Print the tables; True when any target was missed."""
     by_key = {row.key: row for row in rows}
     print(
@@ -347,6 +430,19 @@ def report(rows: list[Row], runs: int, probe: str) -> bool:
     )
     print("\n".join(table(["ratio of medians", "wall", "cpu", "target", "result"], body, {1, 2})))
     print()
+    body = [
+        [
+            Path(split.path).stem,
+            ms3(statistics.median(split.graph)),
+            ms3(statistics.median(split.rest)),
+            ms3(statistics.median([g + r for g, r in zip(split.graph, split.rest, strict=True)])),
+            ms3(statistics.median(split.plan)),
+        ]
+        for split in splits
+    ]
+    header = ["load in one process", "graph build", "the rest", "load", "first plan"]
+    print("\n".join(table(header, body, {1, 2, 3, 4})))
+    print()
     print(f"rmpplan --help {probe}")
     return missed
 
@@ -365,10 +461,11 @@ def main(argv: list[str] | None = None) -> int:
         probe = help_imports()
         warm_up(rows)
         measure(rows, args.runs)
+        splits = load_splits(args.runs)
     except (BenchError, OSError) as err:
         print(f"bench: error: {err}", file=sys.stderr)
         return 1
-    missed = report(rows, args.runs, probe)
+    missed = report(rows, args.runs, probe, splits)
     print(f"benchmark took {time.perf_counter() - started:.0f} s")
     return 3 if missed and args.check else 0
 

@@ -1,4 +1,4 @@
-"""rmpplan's Python API: load a machine, plan, verify, compare, render.
+"""rmpplan's Python API: load a machine, plan, verify, explain, compare, render.
 
 The names in :data:`__all__` are the public, stable surface (docs/api.md);
 every other module of the package is internal and may change. Bad input of
@@ -18,12 +18,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
 from rmpplan.errors import InputError, OptionError, quote
-from rmpplan.terms import Case, Check, InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import Case, Check, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
     import networkx as nx
 
     from rmpplan.checks import Checked, Comparison, Finding, Verdict
+    from rmpplan.explain import Explanation
     from rmpplan.hotplug import Hotplug
     from rmpplan.plan import PlanResult, WorkerPlan
     from rmpplan.topology.machine import Core, Cpu, Machine
@@ -35,10 +36,12 @@ __all__ = [
     "Comparison",
     "Core",
     "Cpu",
+    "Explanation",
     "Finding",
     "Hotplug",
     "InputError",
     "InputFormat",
+    "Kernel",
     "Machine",
     "OptionError",
     "OutputFormat",
@@ -49,6 +52,7 @@ __all__ = [
     "WorkerPlan",
     "bundled",
     "compare",
+    "explain",
     "graph",
     "load",
     "plan",
@@ -63,6 +67,7 @@ _LAZY = {
     "Comparison": "rmpplan.checks",
     "Finding": "rmpplan.checks",
     "Verdict": "rmpplan.checks",
+    "Explanation": "rmpplan.explain",
     "Hotplug": "rmpplan.hotplug",
     "PlanResult": "rmpplan.plan",
     "WorkerPlan": "rmpplan.plan",
@@ -202,6 +207,46 @@ def verify(
     )
 
 
+def explain(  # noqa: PLR0917  # mirrors verify()'s positional order, plus the worker
+    machine: Machine,
+    worker: int,
+    rule: Rule | str | None = None,
+    strategy: Strategy | str | None = None,
+    hotplug: Hotplug | None = None,
+    kernel: Kernel | str | None = None,
+) -> Explanation:
+    """One run of the handler on ``worker``, replayed, as ``rmpplan explain`` does.
+
+    ``kernel`` picks a profile (its rule, strategy and hotplug semantics);
+    ``rule`` and ``strategy`` replace that part of it, and without a kernel
+    they default to ``first-sibling`` and ``v9-andnot``. The result's
+    ``steps`` are the kernel operations with what each leaves, and its
+    verdict (``ok``, ``findings``) is :func:`verify`'s for that worker.
+
+    Raises :class:`OptionError` for a worker that is not online when the
+    handler runs, or an unknown rule, strategy or kernel.
+    """
+    from rmpplan.explain import explain as replay
+    from rmpplan.kernel import kernel_notes, modelled
+
+    model = modelled(
+        None if kernel is None else _member(Kernel, kernel, "kernel"),
+        None if rule is None else _member(Rule, rule, "rule"),
+        None if strategy is None else _member(Strategy, strategy, "strategy"),
+    )
+    if worker not in machine.cpus:
+        raise OptionError(f"worker: CPU {worker} is not a CPU of {machine.name}")
+    return replay(
+        machine,
+        worker,
+        model.rule,
+        model.strategy,
+        hotplug,
+        kernel=model.kernel,
+        notes=kernel_notes(machine, model),
+    )
+
+
 def compare(
     machine: Machine,
     rules: Iterable[Rule | str] | None = None,
@@ -231,20 +276,22 @@ def compare(
 
 
 def render(
-    report: PlanResult | Comparison | Checked | Sequence[Checked],
+    report: PlanResult | Comparison | Explanation | Checked | Sequence[Checked],
     fmt: OutputFormat | str = OutputFormat.JSON,
 ) -> str:
     """``report`` as the command line prints it in ``fmt``, without colour or wrapping.
 
     A :class:`PlanResult` renders as ``rmpplan plan``, a :class:`Comparison`
-    as ``rmpplan compare``, and one :class:`Checked` or a sequence of them as
-    ``rmpplan verify``; wrap a verdict as ``Checked(label, machine, verdict)``.
+    as ``rmpplan compare``, an :class:`Explanation` as ``rmpplan explain``,
+    and one :class:`Checked` or a sequence of them as ``rmpplan verify``;
+    wrap a verdict as ``Checked(label, machine, verdict)``.
     ``json`` follows the contract of docs/json.md (with ``schema_version``).
 
     Raises :class:`OptionError` for an unknown format and :class:`TypeError`
     for a report of another type.
     """
     from rmpplan.checks import Checked, Comparison
+    from rmpplan.explain import Explanation
     from rmpplan.plan import PlanResult
     from rmpplan.render import renderer
 
@@ -253,12 +300,14 @@ def render(
         return out.render_plan(report)
     if isinstance(report, Comparison):
         return out.render_compare(report)
+    if isinstance(report, Explanation):
+        return out.render_explain(report)
     if isinstance(report, Checked):
         return out.render_verify([report])
     if isinstance(report, Sequence) and all(isinstance(item, Checked) for item in report):
         return out.render_verify(report)
     raise TypeError(
-        "render() takes a PlanResult, a Comparison, or Checked results "
+        "render() takes a PlanResult, a Comparison, an Explanation, or Checked results "
         f"(wrap a Verdict as Checked(label, machine, verdict)); got {type(report).__name__}"
     )
 

@@ -7,14 +7,15 @@ terminal or decides an exit code.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import InitVar, dataclass, field
+from functools import partial
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
 from rmpplan.kernel import PROFILES, Kernel
-from rmpplan.plan import base_set, rmpopt_cpumask, step
+from rmpplan.plan import base_set, rmpopt_cpumask, siblings_in, step
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
@@ -38,6 +39,8 @@ class Verdict:
     findings: tuple[Finding, ...]
     notes: tuple[str, ...] = field(default=())
     kernel: Kernel | None = None
+    log_checked: bool = False
+    """A kernel log was compared with this machine (``--dmesg``)."""
 
     @property
     def ok(self) -> bool:
@@ -168,9 +171,10 @@ class _Failures:
     workers: list[int] = field(default_factory=list)
     first: str = ""
 
-    def add(self, worker: int, detail: str) -> None:
+    def add(self, worker: int, detail: Callable[[], str]) -> None:
+        """Count ``worker``; only the first worker's detail is written (and worth its cost)."""
         if not self.workers:
-            self.first = detail
+            self.first = detail()
         self.workers.append(worker)
 
 
@@ -214,6 +218,9 @@ def _per_worker(
     online: frozenset[int],
     programmed: set[int],
 ) -> tuple[list[Finding], list[str]]:
+    """The per-worker checks, in O(CPUs + cores) whatever the machine's shape: the
+    workers of a core share one removal (plan.siblings_in), whose effect on the
+    per-core counts is computed once, and a finding's text only for its first worker."""
     core_index = machine.core_index
     baseline = _Baseline(Counter(core_index(cpu) for cpu in base & online), programmed)
     failures = {
@@ -227,34 +234,31 @@ def _per_worker(
     }
     cases: Counter[Case] = Counter()
     first = min(base, default=None)
+    mine = siblings_in(machine, online, base)
+    # removed -> online CPUs it takes from each core it touches (0 for offline ones)
+    taken: dict[frozenset[int], dict[int, int]] = {}
     for worker in sorted(online):
-        move = step(strategy, worker, frozenset(machine.sibling_mask(worker, online)), base, first)
+        move = step(strategy, worker, mine(worker), base, first)
         leader, removed = move.leader, move.removed
         cases[move.case] += 1
-        changed = {core_index(cpu): 0 for cpu in removed}
-        if leader is not None:
-            changed[core_index(leader)] = 0
-        for core in changed:
-            changed[core] = baseline.runs[core]
-        for cpu in removed & online:
-            changed[core_index(cpu)] -= 1
-        if leader is not None:
-            changed[core_index(leader)] += 1
-
-        # The all-CPU loop has no leader, so no core has a special place in it.
-        # An offline follower of the leader's core gets no IPI, so it does no harm.
+        counts = taken.get(removed)
+        if counts is None:
+            counts = taken[removed] = {core_index(cpu): 0 for cpu in removed}
+            for cpu in removed & online:
+                counts[core_index(cpu)] += 1
+        changed = {core: baseline.runs[core] - count for core, count in counts.items()}
         if leader is not None:
             home = core_index(leader)
-            left = baseline.runs[home] - sum(1 for c in removed & online if core_index(c) == home)
-            if left > 0:
+            changed[home] = changed.get(home, baseline.runs[home]) + 1
+            # The all-CPU loop has no leader, so no core has a special place in it.
+            # An offline follower of the leader's core gets no IPI, so it does no harm.
+            if baseline.runs[home] - counts.get(home, 0) > 0:
                 failures[Check.FOLLOWERS_EXCLUDE_LEADER_CORE].add(
-                    worker,
-                    f"with the handler on CPU {worker}, the followers include CPUs of the "
-                    f"leader's own {machine.cores[home].label()}",
+                    worker, partial(_own_core, machine, worker, home)
                 )
         for problem, core in baseline.problems(changed).items():
             count = changed.get(core, baseline.runs[core])
-            failures[problem].add(worker, _detail(machine, problem, worker, core, count))
+            failures[problem].add(worker, partial(_detail, machine, problem, worker, core, count))
 
     findings = [
         Finding(name, _summary(fail, len(online)), tuple(fail.workers))
@@ -278,6 +282,13 @@ def _notes(strategy: Strategy, cases: Counter[Case], workers: int) -> list[str]:
     ]
 
 
+def _own_core(machine: Machine, worker: int, home: int) -> str:
+    return (
+        f"with the handler on CPU {worker}, the followers include CPUs of the "
+        f"leader's own {machine.cores[home].label()}"
+    )
+
+
 def _detail(machine: Machine, problem: Check, worker: int, core: int, runs: int) -> str:
     where = f"{machine.cores[core].label()} (CPUs {_cpus(machine.cores[core].threads)})"
     start = f"with the handler on CPU {worker}, "
@@ -296,18 +307,105 @@ def _cpus(cpus: Iterable[int]) -> str:
     return format_cpulist(cpus)
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """One path given to ``verify``: its machine and verdict, or why it could not be read."""
+LOG_CHECKS = (Check.DMESG_SNP_INIT, Check.DMESG_MASKS, Check.DMESG_WINDOW, Check.DMESG_CAP)
+"""The checks of a kernel log; they run only when one is given (``--dmesg``)."""
 
-    path: str
-    machine: Machine | None = None
-    verdict: Verdict | None = None
-    error: str | None = None
+
+def checks_run(strategy: Strategy, *, log: bool = False) -> tuple[Check, ...]:
+    """The checks :func:`verify` evaluates under ``strategy``, in report order,
+    and those of a kernel log when one was checked.
+
+    ``v2-all-cpus`` programs every online CPU and has no mask, so the two
+    checks about the mask itself do not apply to it.
+    """
+    skipped = {*(() if log else LOG_CHECKS)}
+    if strategy is Strategy.V2_ALL_CPUS:
+        skipped |= {Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE}
+    return tuple(check for check in Check if check not in skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A verdict held against the checks its file is expected to fail."""
+
+    expected: tuple[Finding, ...]
+    unexpected: tuple[Finding, ...]
+    stale: tuple[Check, ...]
+    """Checks expected to fail that passed: the expectation no longer holds."""
 
     @property
     def ok(self) -> bool:
-        return self.verdict is not None and self.verdict.ok
+        return not self.unexpected and not self.stale
+
+
+def outcome(verdict: Verdict, expect: frozenset[Check] = frozenset()) -> Outcome:
+    """Split ``verdict``'s findings into expected and unexpected, and name the
+    expected checks that passed."""
+    failed = {item.check for item in verdict.findings}
+    return Outcome(
+        tuple(item for item in verdict.findings if item.check in expect),
+        tuple(item for item in verdict.findings if item.check not in expect),
+        tuple(check for check in Check if check in expect and check not in failed),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MachineFacts:
+    """What a ``verify`` report says about a machine: its name and sizes. A
+    result keeps these, never the machine, so a fleet's results stay small."""
+
+    name: str
+    present: int
+    online: int
+    cores: int
+    nr_cpu_ids: int
+
+    @classmethod
+    def of(cls, machine: Machine) -> MachineFacts:
+        return cls(
+            machine.name,
+            len(machine.present),
+            len(machine.online),
+            len(machine.cores),
+            machine.nr_cpu_ids,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One path given to ``verify``: facts about its machine and its verdict, or
+    why it could not be read.
+
+    Built as ``Checked(label, machine, verdict)``: the machine is reduced to
+    its :class:`MachineFacts` and not kept (``facts=`` gives them directly).
+    ``expect`` holds the checks the configuration expects this path to fail
+    (empty without a configuration); ``error_line`` is the line of ``error``
+    in the file, when the parser knows it; ``shape`` is the fingerprint of
+    what the checks read (``rmpplan.fleet.fingerprint``), when known.
+    """
+
+    path: str
+    machine: InitVar[Machine | None] = None
+    verdict: Verdict | None = None
+    error: str | None = None
+    expect: frozenset[Check] = frozenset()
+    error_line: int | None = None
+    facts: MachineFacts | None = None
+    shape: str | None = None
+
+    def __post_init__(self, machine: Machine | None) -> None:
+        if machine is not None and self.facts is None:
+            object.__setattr__(self, "facts", MachineFacts.of(machine))
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return None if self.verdict is None else outcome(self.verdict, self.expect)
+
+    @property
+    def ok(self) -> bool:
+        """Checked, and nothing unexpected: every finding expected, no stale expectation."""
+        held = self.outcome
+        return held is not None and held.ok
 
 
 @dataclass(frozen=True, slots=True)

@@ -348,29 +348,47 @@ class CpulistMinus:
         self._firsts = [first for first, _ in self._runs]
         self._pieces = [_run_text(first, last) for first, last in self._runs]
         self._whole = ",".join(self._pieces)
+        # A removal shared by many calls (the mask CPUs of one core, the same for
+        # each of its threads) is split into runs once: O(CPUs) in all.
+        self._split: dict[frozenset[int], list[tuple[int, list[str]]]] = {}
 
     def __call__(self, removed: Iterable[int]) -> str:
+        if isinstance(removed, frozenset) and len(removed) > 1:
+            edits = self._split.get(removed)
+            if edits is None:
+                edits = self._split[removed] = self._edits(removed)
+        else:
+            edits = self._edits(removed)
+        if not edits:
+            return self._whole
+        out: list[str] = []
+        done = 0
+        for index, kept in edits:
+            out += self._pieces[done:index]
+            out += kept
+            done = index + 1
+        out += self._pieces[done:]
+        return ",".join(out)
+
+    def _edits(self, removed: Iterable[int]) -> list[tuple[int, list[str]]]:
+        """For each run ``removed`` touches, in order: its index and what is left of it."""
         by_run: dict[int, list[int]] = {}
         for cpu in removed:
             index = bisect.bisect_right(self._firsts, cpu) - 1
             if index >= 0 and cpu <= self._runs[index][1]:
                 by_run.setdefault(index, []).append(cpu)
-        if not by_run:
-            return self._whole
-        out: list[str] = []
-        done = 0
+        edits = []
         for index in sorted(by_run):
-            out += self._pieces[done:index]
             first, last = self._runs[index]
+            kept = []
             for cpu in sorted(by_run[index]):
                 if first < cpu:
-                    out.append(_run_text(first, cpu - 1))
+                    kept.append(_run_text(first, cpu - 1))
                 first = cpu + 1
             if first <= last:
-                out.append(_run_text(first, last))
-            done = index + 1
-        out += self._pieces[done:]
-        return ",".join(out)
+                kept.append(_run_text(first, last))
+            edits.append((index, kept))
+        return edits
 
 
 # --- hex mask (bitmap_parse) ----------------------------------------------------------

@@ -319,4 +319,5 @@ def with_log(verdict: Verdict, log: KernelLog, machine: Machine, window: Window 
         verdict,
         findings=(*verdict.findings, *said.findings),
         notes=(*verdict.notes, *said.notes),
+        log_checked=True,
     )

@@ -82,3 +82,33 @@ class MaskError(InputError):
     def __init__(self, errno: str, message: str) -> None:
         super().__init__(f"{errno}: {message}")
         self.errno = errno
+
+
+def printable(text: str) -> str:
+    """``text`` safe on one line of a terminal, a log or a file header, unclipped:
+    every character that is not printable (a line break, a control character,
+    U+2028) escaped as in a Python string literal, and each byte of a path that
+    was not UTF-8 (a surrogate escape, U+DC80-U+DCFF) as ``\\xNN``. Printable
+    text, backslashes included, is unchanged."""
+    if text.isprintable():
+        return text
+    out = []
+    for c in text:
+        if c.isprintable():
+            out.append(c)
+        elif "\udc80" <= c <= "\udcff":
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        else:
+            out.append(repr(c)[1:-1])
+    return "".join(out)
+
+
+def unicode_text(text: str) -> str:
+    """``text`` with only its lone surrogates escaped, as :func:`printable` does:
+    what JSON and YAML output must hold, since a surrogate is not Unicode text
+    (a path byte that is not UTF-8 reaches Python as one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(printable(c) if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text

@@ -109,21 +109,17 @@ def load_machine(path: Path, input_format: InputFormat | None = None) -> Machine
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """The inputs ``verify`` checks: files as given, folders searched recursively."""
+    """The inputs ``verify`` checks: files as given, folders searched recursively
+    (see :func:`rmpplan.sources.find_sources`: links followed, hidden entries not
+    searched, and a folder or file that cannot be read is an :class:`InputError`)."""
     found: list[Path] = []
     for path in paths:
         if not path.is_dir():
             found.append(path)  # a missing one is reported as "no such file" when loaded
             continue
-        from rmpplan.sources import detect_format, find_sources
+        from rmpplan.sources import find_sources
 
-        if detect_format(path) is not None:
-            found.append(path)  # a sysfs root is one machine
-            continue
-        topologies = {
-            p for p in path.rglob("*") if p.suffix.lower() in TOPOLOGY_SUFFIXES and p.is_file()
-        }
-        inside = sorted(topologies | set(find_sources(path)))
+        inside = find_sources(path, topologies=True)
         if not inside:
             raise InputError("no topology files in this directory", path=str(path))
         found += inside

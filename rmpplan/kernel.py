@@ -9,24 +9,14 @@ functions behind each row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from rmpplan.terms import Rule, Strategy
+from rmpplan.terms import Kernel, Rule, Strategy
+
+__all__ = ["LANDED", "PROFILES", "Kernel", "Modelled", "Profile", "kernel_notes", "modelled"]
 
 if TYPE_CHECKING:
     from rmpplan.topology.machine import Machine
-
-
-class Kernel(StrEnum):
-    """A version of the series, named by the first version of its behaviour."""
-
-    V2 = "v2"
-    V3 = "v3"
-    V6 = "v6"
-    V8 = "v8"
-    V9 = "v9"
-    V10 = "v10"
 
 
 LANDED = Kernel.V10

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rmpplan.errors import InputError
-from rmpplan.kernel import Kernel
-from rmpplan.terms import Case, Rule, Strategy
+from rmpplan.terms import Case, Kernel, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
 __all__ = [
@@ -31,6 +30,7 @@ __all__ = [
     "dispatch",
     "plan",
     "rmpopt_cpumask",
+    "siblings_in",
     "step",
 ]
 
@@ -81,37 +81,39 @@ class Step:
 
 
 StepFn = Callable[[int, frozenset[int], frozenset[int], "int | None"], Step]
-"""(worker, its online siblings, base, ``min(base)``) -> the step."""
+"""(worker, its online siblings in base, base, ``min(base)``) -> the step.
+
+The second argument, ``topology_sibling_cpumask(worker) & base``, is the same
+for every worker of a core: callers compute it once per core
+(:func:`siblings_in`), so that a step costs O(1) whatever the core's size and
+the workers of one core share one ``removed`` set.
+"""
 
 
-def _v9_andnot(
-    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
-) -> Step:
+def _v9_andnot(worker: int, mine: frozenset[int], base: frozenset[int], first: int | None) -> Step:
     # cpumask_andnot(follower_mask, rmpopt_cpumask, topology_sibling_cpumask(this_cpu))
-    return Step(worker, siblings & base, Case.ANDNOT)
+    return Step(worker, mine, Case.ANDNOT)
 
 
-def _clear_cpu(
-    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
-) -> Step:
+def _clear_cpu(worker: int, mine: frozenset[int], base: frozenset[int], first: int | None) -> Step:
     # v3-v5: cpumask_clear_cpu(this_cpu, mask); right only on the core's mask CPU.
     return Step(worker, frozenset({worker}) & base, Case.CLEAR_CPU)
 
 
 def _v2_all_cpus(
-    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
+    worker: int, mine: frozenset[int], base: frozenset[int], first: int | None
 ) -> Step:
     # v2: on_each_cpu_mask(cpu_online_mask) per region, no leader loop.
     return Step(None, frozenset(), Case.ALL_CPUS)
 
 
 def _v8_three_way(
-    worker: int, siblings: frozenset[int], base: frozenset[int], first: int | None
+    worker: int, mine: frozenset[int], base: frozenset[int], first: int | None
 ) -> Step:
     if worker in base:  # (1) this_cpu is in the mask: clear it
         return Step(worker, frozenset({worker}), Case.CASE_1)
-    if siblings & base:  # (2) a sibling is: drop the whole core
-        return Step(worker, siblings & base, Case.CASE_2)
+    if mine:  # (2) a sibling is: drop the whole core
+        return Step(worker, mine, Case.CASE_2)
     # (3) neither: the mask's first CPU leads via work_on_cpu (nobody when it is empty).
     return Step(first, frozenset() if first is None else frozenset({first}), Case.CASE_3)
 
@@ -133,12 +135,35 @@ def base_set(strategy: Strategy, mask: frozenset[int], online: frozenset[int]) -
 def step(
     strategy: Strategy,
     worker: int,
-    siblings: frozenset[int],
+    mine: frozenset[int],
     base: frozenset[int],
     first: int | None,
 ) -> Step:
-    """What ``strategy``'s handler does on ``worker``; ``first`` is ``min(base)``."""
-    return HANDLERS[strategy](worker, siblings, base, first)
+    """What ``strategy``'s handler does on ``worker``; ``mine`` is the worker's
+    online siblings that are in ``base`` (:func:`siblings_in`), ``first`` is ``min(base)``."""
+    return HANDLERS[strategy](worker, mine, base, first)
+
+
+def siblings_in(
+    machine: Machine, online: frozenset[int], base: frozenset[int]
+) -> Callable[[int], frozenset[int]]:
+    """``topology_sibling_cpumask(worker) & base`` for a worker, with ``online``
+    the online set: computed once per core, so that asking for every worker
+    costs O(CPUs), not O(CPUs x threads per core)."""
+    found: dict[int, frozenset[int]] = {}
+    core_index, cores = machine.core_index, machine.cores
+
+    def mine(worker: int) -> frozenset[int]:
+        if worker not in online:
+            return frozenset()  # the kernel clears an offline CPU's sibling mask
+        index = core_index(worker)
+        shared = found.get(index)
+        if shared is None:
+            threads = cores[index].threads
+            shared = found[index] = frozenset(t for t in threads if t in online and t in base)
+        return shared
+
+    return mine
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +191,8 @@ def dispatch(
     if online is None:
         online = machine.online
     base = base_set(strategy, mask, online)
-    siblings = frozenset(machine.sibling_mask(worker, online))
-    move = step(strategy, worker, siblings, base, min(base, default=None))
+    mine = siblings_in(machine, online, base)(worker)
+    move = step(strategy, worker, mine, base, min(base, default=None))
     return Dispatch(worker, move.leader, base - move.removed, move.case)
 
 
@@ -219,9 +244,10 @@ def plan(
 ) -> PlanResult:
     """The mask and, for each worker, its core, its followers and the cores covered.
 
-    The cost is O(CPUs + the CPUs each worker removes), not O(workers x
-    mask): the followers are kept as removals from the shared mask, and the
-    covered cores are counted from per-core counts of that mask.
+    The cost is O(CPUs + cores), whatever the machine's shape: the followers
+    are kept as removals from the shared mask, the workers of a core share
+    one removal (:func:`siblings_in`), and what a removal leaves of each core
+    is counted once per removal, from per-core counts of the mask.
     """
     online = machine.online
     # v2 programs every online CPU, so that is its mask; the others use the rule's.
@@ -232,21 +258,27 @@ def plan(
     in_mask: Counter[int] = Counter(core_index(cpu) for cpu in mask)
     programmed = set(in_mask)
     first = min(mask, default=None)
+    mine = siblings_in(machine, online, mask)
+    # removed -> (mask CPUs it leaves in each core it touches, cores it empties)
+    effects: dict[frozenset[int], tuple[dict[int, int], int]] = {}
     plans = []
     for worker in workers:
-        siblings = machine.sibling_mask(worker)
-        move = step(strategy, worker, frozenset(siblings), mask, first)
-        left = {core_index(cpu): in_mask[core_index(cpu)] for cpu in move.removed}
-        for cpu in move.removed:
-            left[core_index(cpu)] -= 1
-        covered = len(programmed) - sum(1 for count in left.values() if count == 0)
+        move = step(strategy, worker, mine(worker), mask, first)
+        effect = effects.get(move.removed)
+        if effect is None:
+            left = {core_index(cpu): in_mask[core_index(cpu)] for cpu in move.removed}
+            for cpu in move.removed:
+                left[core_index(cpu)] -= 1
+            effect = effects[move.removed] = (left, sum(1 for n in left.values() if n == 0))
+        left, emptied = effect
+        covered = len(programmed) - emptied
         leader_core = None if move.leader is None else core_index(move.leader)
         if leader_core in programmed and left.get(leader_core, in_mask[leader_core]) == 0:
             covered += 1
         plans.append(
             WorkerPlan(
                 worker=worker,
-                worker_core=siblings,
+                worker_core=machine.sibling_mask(worker),
                 leader=move.leader,
                 removed=move.removed,
                 case=move.case,

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.cost import CostModel, PhaseCost, estimate
-from rmpplan.kernel import Kernel
 from rmpplan.memory import SZ_2T, Window
 from rmpplan.plan import dispatch, rmpopt_cpumask
-from rmpplan.terms import Case, Rule, Strategy
+from rmpplan.terms import Case, Kernel, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
 if TYPE_CHECKING:

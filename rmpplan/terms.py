@@ -96,6 +96,18 @@ _CHECK_SUMMARIES = {
 }
 
 
+class Kernel(StrEnum):
+    """A version of the RMPOPT series, named by the first version of its behaviour
+    (rmpplan.kernel has each one's profile)."""
+
+    V2 = "v2"
+    V3 = "v3"
+    V6 = "v6"
+    V8 = "v8"
+    V9 = "v9"
+    V10 = "v10"
+
+
 class OutputFormat(StrEnum):
     """The ``--format`` values every report command takes."""
 
@@ -129,3 +141,18 @@ class InputFormat(StrEnum):
     def source(self) -> SourceFormat | None:
         """The real-machine reader for this input, or None for a topology file."""
         return None if self is InputFormat.TOPOLOGY else SourceFormat(self.value)
+
+
+class VerifyFormat(StrEnum):
+    """``verify``'s ``--format`` values: every report format, and three for CI."""
+
+    TABLE = OutputFormat.TABLE.value
+    JSON = OutputFormat.JSON.value
+    TEXT = OutputFormat.TEXT.value
+    MARKDOWN = OutputFormat.MARKDOWN.value
+    JUNIT = "junit"
+    """JUnit XML, for the test reports of GitLab, Jenkins and the like."""
+    GITHUB = "github"
+    """GitHub Actions workflow commands: a log group per input, an annotation per problem."""
+    JSONL = "jsonl"
+    """One JSON result per line, each printed as soon as it is known."""

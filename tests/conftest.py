@@ -12,6 +12,10 @@ TOPOLOGIES = ROOT / "topologies"
 EXAMPLES = ROOT / "docs" / "examples"
 SHARED_REAL = ROOT.parent / "shared" / "fixtures" / "real"
 
+# Under GitHub Actions `verify` defaults to --format github; the tests and the
+# documented examples expect what a terminal gets, wherever they run.
+os.environ.pop("GITHUB_ACTIONS", None)
+
 
 def require_shared(path: Path = SHARED_REAL) -> Path:
     """``path`` under ../shared, or skip (fail when RMPPLAN_REQUIRE_SHARED=1)."""

@@ -209,7 +209,7 @@ def test_bad_model_parameters(field: str, value: float) -> None:
 def test_non_number_parameter() -> None:
     """A parameter that is not a number is a ValueError, not a TypeError later."""
     with pytest.raises(ValueError, match="ghz"):
-        CostModel(ghz="fast")  # type: ignore[arg-type]
+        CostModel(ghz="fast")  # type: ignore[arg-type]  # the wrong type is the point
     with pytest.raises(ValueError, match="ghz"):
         CostModel(ghz=True)
 

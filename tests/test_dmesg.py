@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from rmpplan.cli.main import cli
 from rmpplan.dmesg import check_log, parse_log
 from rmpplan.errors import MaskError
 from rmpplan.inputs import load_machine
 from rmpplan.memory import parse_memory, rmpopt_window
 from rmpplan.terms import Check
+from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT, TOPOLOGIES
 
 LOGS = ROOT / "tests" / "data" / "dmesg"
@@ -23,11 +23,6 @@ PASS_1536G = (
     "SEV-SNP: Attempt RMP optimizations on physical address range @1GB alignment "
     "[0x0000000000000000 - 0x0000018000000000]"
 )
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan with stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def checks_of(result: Result) -> set[str]:

@@ -5,26 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from rmpplan.checks import verify
-from rmpplan.cli.main import cli
 from rmpplan.explain import PER_WORKER, case3_scenario, explain
 from rmpplan.hotplug import Hotplug
 from rmpplan.kernel import Kernel
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Cpu, Machine, build_machine
+from tests.cli import run
 from tests.conftest import EXAMPLES, TOPOLOGIES
 from tests.machines import machines
 
 EPYC9654 = str(TOPOLOGIES / "epyc-9654-2s.yaml")
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan with stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def smt2(offline: tuple[int, ...] = ()) -> Machine:

@@ -8,11 +8,12 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from rmpplan.cli.main import cli
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.parse import MAX_DEPTH, MAX_SCALAR_CHARS, MAX_VALUES
+from tests.cli import one_error as refused
+from tests.cli import run
 from tests.conftest import ROOT, TOPOLOGIES
 
 if TYPE_CHECKING:
@@ -21,21 +22,6 @@ if TYPE_CHECKING:
 EPYC = str(TOPOLOGIES / "epyc-9965-2s.yaml")
 LAYOUT_YAML = "layout: {packages: 1, cores_per_die: 1}\n"
 LAYOUT_JSON = '"layout": {"packages": 1, "cores_per_die": 1}'
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan in-process, stdout and stderr apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def refused(result: Result, needle: str) -> str:
-    """Exit 2, one stderr line holding ``needle``, no traceback; the line."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    assert needle in lines[0]
-    return lines[0]
 
 
 def plan(path: Path, *extra: str) -> Result:

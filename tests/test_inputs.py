@@ -9,31 +9,16 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from rmpplan.cli.main import cli
 from rmpplan.errors import InputError
 from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies, load_machine, resolve_input
 from rmpplan.terms import InputFormat
+from tests.cli import one_error, run
 from tests.conftest import ROOT, TOPOLOGIES
 
 PACKAGE_TOPOLOGIES = ROOT / "rmpplan" / "topologies"
 NAMES = sorted(path.stem for path in PACKAGE_TOPOLOGIES.glob("*.yaml"))
 MINE = "name: mine\ncpus:\n  - {id: 0, core: 0}\n  - {id: 1, core: 1}\n"
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan with stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def one_error(result: Result) -> str:
-    """The single stderr line of a bad-input run (exit 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
 
 
 @pytest.fixture

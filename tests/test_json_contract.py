@@ -136,6 +136,7 @@ RUNS: list[tuple[str, ...]] = [
     ("verify", str(TOPOLOGIES), str(EXAMPLES), str(EXAMPLES / "missing.yaml")),
     ("verify", str(TOPOLOGIES / "power9-sparse.yaml"), "--rule", "apic-primary"),
     ("verify", str(EXAMPLES), "--strategy", "v8-three-way"),
+    ("summary", str(ROOT / "tests" / "data" / "fleet" / "shard.jsonl")),
     *(("compare", str(path)) for path in SMALL),
     *(("schedule", str(path), "--leader", "0", "--memory", "0-2T") for path in FILES),
     ("schedule", str(TOPOLOGIES / "single-core.yaml"), "--leader", "0", "--memory", "1G-3T"),
@@ -166,7 +167,7 @@ def output(args: tuple[str, ...]) -> Any:
     """The JSON document a run prints (verify, explain and a schedule with --dmesg print
     one when a check fails too)."""
     result = CliRunner().invoke(cli, [*args, "--format", "json"], catch_exceptions=False)
-    judged = args[0] in ("verify", "explain") or "--dmesg" in args
+    judged = args[0] in ("verify", "explain", "summary") or "--dmesg" in args
     assert result.exit_code in ((0, 1, 2) if judged else (0,)), result.stderr
     return json.loads(result.stdout)
 

@@ -6,28 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from rmpplan.cli.main import cli
 from rmpplan.terms import InputFormat, OutputFormat, Rule, SourceFormat, Strategy
+from tests.cli import one_error, run
 from tests.conftest import ROOT, TOPOLOGIES
 
 EPYC = str(TOPOLOGIES / "epyc-9965-2s.yaml")
 SINGLE = str(TOPOLOGIES / "single-core.yaml")
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan with stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def one_error(result: Result) -> str:
-    """The single stderr line of a bad-usage run (exit 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
 
 
 def test_bad_hotplug_flag_is_one_error_for_a_folder() -> None:

@@ -86,7 +86,7 @@ def test_golden(name: str, args: list[str], fmt: str, monkeypatch: pytest.Monkey
 
 
 def _outputs(path: Path) -> list[str]:
-    """Every report of a topology file, in every format."""
+    """Every report of a topology file, in every format, and its graph as GraphML."""
     from rmpplan.inputs import load_machine
 
     outputs = []
@@ -101,6 +101,7 @@ def _outputs(path: Path) -> list[str]:
         ):
             result = runner.invoke(cli, [*args, "--format", fmt.value])
             outputs.append(result.stdout.replace(str(path), "PATH"))
+    outputs.append(runner.invoke(cli, ["show", str(path), "--format", "graphml"]).stdout)
     return outputs
 
 

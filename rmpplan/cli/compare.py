@@ -18,8 +18,7 @@ from rmpplan.cli.options import (
     kernel_option,
     warn,
 )
-from rmpplan.kernel import Kernel
-from rmpplan.terms import InputFormat, OutputFormat, Rule
+from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule
 
 if TYPE_CHECKING:
     from rmpplan.cpuspec import CpuSpec

@@ -16,21 +16,15 @@ from rmpplan.cli.options import (
     kernel_option,
     rule_option,
     strategy_option,
+    worker_option,
 )
 from rmpplan.cpuspec import CpuSpec
-from rmpplan.kernel import Kernel
-from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 
 @click.command()
 @click.argument("topo", type=click.Path(path_type=Path))
-@click.option(
-    "--leader",
-    "worker",
-    type=click.IntRange(0, NR_CPUS_MAX - 1),
-    required=True,
-    help="The online CPU the handler runs on (the worker).",
-)
+@worker_option
 @format_option
 @kernel_option
 @rule_option

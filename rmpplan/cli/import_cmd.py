@@ -41,7 +41,7 @@ def import_(
     from rmpplan.errors import InputError
     from rmpplan.files import write_atomic
     from rmpplan.inputs import load_machine
-    from rmpplan.topology.dump import dump_json, dump_yaml, to_document
+    from rmpplan.topology.dump import dump_json, dump_yaml, to_document, yaml_comment
 
     suffix = output.suffix.lower()
     if str(output) != "-" and suffix not in (".yaml", ".yml", ".json"):
@@ -51,7 +51,9 @@ def import_(
     if suffix == ".json":
         text = dump_json(doc)
     else:
-        header = f"# Imported by rmpplan from {source}; `rmpplan show` this file to review it.\n"
+        header = yaml_comment(
+            f"Imported by rmpplan from {source}; `rmpplan show` this file to review it."
+        )
         text = dump_yaml(doc, header)
     if str(output) == "-":
         emit(text)

@@ -10,6 +10,7 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 from typing import Any
 
@@ -26,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": (
         "rmpplan.cli.verify",
         "Prove every core runs RMPOPT exactly once, for every leader.",
+    ),
+    "summary": (
+        "rmpplan.cli.summary",
+        "Merge the JSON Lines of verify shards into one summary.",
     ),
     "explain": ("rmpplan.cli.explain", "Replay one handler run on one CPU, step by step."),
     "compare": ("rmpplan.cli.compare", "Verify every handler strategy under every mask rule."),
@@ -77,7 +82,9 @@ class LazyGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> int:
-        """Run, turning every click error into one line on stderr and an exit code."""
+        """Run, turning every error into one line on stderr and an exit code."""
+        from rmpplan.errors import printable
+
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
@@ -89,13 +96,17 @@ class LazyGroup(click.Group):
             click.echo(err.ctx.get_help() if err.ctx else err.format_message(), err=True)
         except click.ClickException as err:
             code = err.exit_code
-            message = err.format_message()
+            message = printable(err.format_message())
             if isinstance(err, click.UsageError) and err.ctx is not None:
                 message += f" (see '{err.ctx.command_path} --help')"
             click.echo(f"rmpplan: error: {message}", err=True)
         except click.Abort:
             click.echo("rmpplan: aborted", err=True)
             code = 2
+        except BrokenPipeError:
+            raise  # main() decides: the reader left
+        except Exception as err:  # the last line of defence: one line, never a traceback
+            code = _unexpected(err)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -105,6 +116,35 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+DEBUG_VARIABLE = "RMPPLAN_DEBUG"
+"""Set to 1 to see the traceback of an unexpected error as well as its one line."""
+
+
+def _unexpected(err: Exception) -> int:
+    """One line for an error no command turned into a message, and its exit code:
+    2 when the system refused (an OSError: a path, a device, a full disk), else 3,
+    a bug in rmpplan. The traceback only with RMPPLAN_DEBUG=1."""
+    from rmpplan.errors import InputError, printable, quote
+
+    if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+        import traceback
+
+        traceback.print_exception(err, file=sys.stderr)
+    if isinstance(err, InputError):
+        click.echo(f"rmpplan: error: {printable(str(err))}", err=True)
+        return 2
+    if isinstance(err, OSError) and err.strerror:
+        where = "" if err.filename is None else f"{printable(os.fsdecode(err.filename))}: "
+        click.echo(f"rmpplan: error: {where}{err.strerror}", err=True)
+        return 2
+    click.echo(
+        f"rmpplan: internal error: {type(err).__name__}: {quote(str(err), 200)}; "
+        f"please report it with {DEBUG_VARIABLE}=1 output",
+        err=True,
+    )
+    return 3
 
 
 def _available(module: str) -> bool:
@@ -127,7 +167,8 @@ def _load(name: str) -> click.Command:
 
 
 EPILOG = """\b
-Exit codes: 0 ok; 1 a check found a problem; 2 bad usage or bad input.
+Exit codes: 0 ok; 1 a check found a problem; 2 bad usage or bad input;
+3 a bug in rmpplan (please report it with RMPPLAN_DEBUG=1 output).
 Docs: docs/cli.md, docs/topology-format.md."""
 
 

@@ -14,13 +14,12 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import click
 
 from rmpplan.cpuspec import CpuSpec
-from rmpplan.kernel import Kernel
-from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import NR_CPUS_MAX, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
     from rmpplan.memory import Window
@@ -43,6 +42,24 @@ class EnumChoice(click.Choice[str]):
         if isinstance(value, self.enum):
             return value
         return self.enum(super().convert(value, param, ctx))
+
+
+GraphML = Literal["graphml"]
+"""``show``'s one extra format: the machine graph itself, not a report, so not an OutputFormat."""
+GRAPHML: GraphML = "graphml"
+
+
+class ShowFormatChoice(EnumChoice):
+    """OutputFormat's values and ``graphml``, which only ``show`` writes."""
+
+    def __init__(self) -> None:
+        super().__init__(OutputFormat)
+        self.choices = (*self.choices, GRAPHML)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == GRAPHML:
+            return GRAPHML
+        return super().convert(value, param, ctx)
 
 
 class CpuSpecType(click.ParamType[CpuSpec]):
@@ -72,7 +89,9 @@ class BadInput(click.ClickException):
     exit_code = 2
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"rmpplan: error: {self.format_message()}", err=True, file=file)
+        from rmpplan.errors import printable
+
+        click.echo(f"rmpplan: error: {printable(self.format_message())}", err=True, file=file)
 
 
 def input_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -110,6 +129,18 @@ def kernel_option(func: F) -> F:
         default=None,
         help="Model this version of the series: its mask rule, handler and hotplug "
         "semantics (v10 is the kernel as landed; see docs/checks.md).",
+    )(func)
+
+
+def show_format_option(func: F) -> F:
+    return click.option(
+        "--format",
+        "fmt",
+        type=ShowFormatChoice(),
+        default=OutputFormat.TABLE.value,
+        show_default=True,
+        help="Output format: rich table, stable JSON, plain text, Markdown, or the machine "
+        "graph as GraphML.",
     )(func)
 
 
@@ -160,26 +191,56 @@ def input_format_option(func: F) -> F:
 
 
 def display() -> Display:
-    """Colour only on a terminal and without NO_COLOR; never wrap off a terminal."""
+    """Colour only on a terminal and without NO_COLOR; never wrap off a terminal.
+
+    NO_COLOR counts only when it is not empty, as https://no-color.org says.
+    """
     from rmpplan.render import Display
 
-    tty = sys.stdout.isatty()
-    color = tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    tty = sys.stdout is not None and sys.stdout.isatty()
+    color = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     width = shutil.get_terminal_size().columns if tty else None
     return Display(color=color, width=width)
 
 
 def emit(text: str) -> None:
-    click.echo(text, nl=False)
+    """Write the report to stdout; a closed or failing stdout is exit 2, one line."""
+    if sys.stdout is None:
+        raise BadInput("cannot write the report: standard output is closed")
+    try:
+        click.echo(text, nl=False)
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): rmpplan.cli.main decides
+    except OSError as err:
+        _drop_stdout()
+        raise BadInput(f"cannot write the report to standard output: {err.strerror}") from None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that the text still buffered is not
+    written again, and fails again, when Python exits."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
+def _line(text: str) -> str:
+    from rmpplan.errors import printable
+
+    return printable(text)
 
 
 def warn(message: str) -> None:
-    click.echo(f"rmpplan: warning: {message}", err=True)
+    click.echo(f"rmpplan: warning: {_line(message)}", err=True)
 
 
 def note(message: str) -> None:
     """A status line for a person, on stderr so that stdout stays data."""
-    click.echo(f"rmpplan: {message}", err=True)
+    click.echo(f"rmpplan: {_line(message)}", err=True)
 
 
 def finish(code: int) -> None:
@@ -229,4 +290,15 @@ def dmesg_option(func: F) -> F:
         default=None,
         help="A saved kernel log (dmesg, journalctl, or a journal export) to check "
         "against the prediction; contradictions are dmesg-* findings.",
+    )(func)
+
+
+def worker_option(func: F) -> F:
+    """``--leader N``: the one CPU the handler runs on (schedule, explain)."""
+    return click.option(
+        "--leader",
+        "worker",
+        type=click.IntRange(0, NR_CPUS_MAX - 1),
+        required=True,
+        help="The online CPU the handler runs on (the worker).",
     )(func)

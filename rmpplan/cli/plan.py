@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rmpplan.cli.collector import paused
 from rmpplan.cli.options import (
     CpuSpecType,
     display,
@@ -19,8 +20,7 @@ from rmpplan.cli.options import (
     strategy_option,
     warn,
 )
-from rmpplan.kernel import Kernel
-from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
     from rmpplan.cpuspec import CpuSpec
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 @strategy_option
 @input_format_option
 @input_errors
+@paused
 def plan(
     *,
     topo: Path,

@@ -18,20 +18,14 @@ from rmpplan.cli.options import (
     memory_options,
     ram_window,
     rule_option,
+    worker_option,
 )
-from rmpplan.kernel import Kernel
-from rmpplan.terms import NR_CPUS_MAX, InputFormat, OutputFormat, Rule
+from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule
 
 
 @click.command()
 @click.argument("topo", type=click.Path(path_type=Path))
-@click.option(
-    "--leader",
-    "worker",
-    type=click.IntRange(0, NR_CPUS_MAX - 1),
-    required=True,
-    help="The online CPU the handler runs on.",
-)
+@worker_option
 @memory_options
 @click.option(
     "--ghz",

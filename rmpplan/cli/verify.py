@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 import click
 
+from rmpplan.cli.collector import paused
 from rmpplan.cli.options import (
     BadInput,
+    EnumChoice,
     display,
     dmesg_option,
     emit,
     finish,
-    format_option,
     hotplug_options,
     input_errors,
     input_format_option,
@@ -23,11 +27,13 @@ from rmpplan.cli.options import (
     rule_option,
     strategy_option,
 )
-from rmpplan.kernel import Kernel
-from rmpplan.terms import InputFormat, OutputFormat, Rule, Strategy
+from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy, VerifyFormat
 
 if TYPE_CHECKING:
+    from rmpplan.checks import Checked
+    from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
+    from rmpplan.fleet import Done, Job, Settings
 
 
 @click.command()
@@ -37,7 +43,34 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Also verify every topology bundled with rmpplan, reported as builtin:NAME.",
 )
-@format_option
+@click.option(
+    "--format",
+    "fmt",
+    type=EnumChoice(VerifyFormat),
+    default=None,
+    help="Output format: table (the default; github when GITHUB_ACTIONS=true), json, text, "
+    "markdown, or for CI junit, github and jsonl (one result per line, as each is known).",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    default=None,
+    help="Also write a JUnit XML report to FILE, whatever the format.",
+)
+@click.option(
+    "--no-config",
+    is_flag=True,
+    help="Ignore [tool.rmpplan] in pyproject.toml and rmpplan.toml.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=None,
+    help="Check N inputs at a time, in N processes (default: the CPUs this process may "
+    "use; 1 checks in this process). The output does not depend on it.",
+)
 @kernel_option
 @rule_option
 @strategy_option
@@ -46,12 +79,16 @@ if TYPE_CHECKING:
 @memory_options
 @input_format_option
 @input_errors
+@paused
 def verify(
     *,
     input_format: InputFormat | None,
     paths: tuple[Path, ...],
     builtin: bool,
-    fmt: OutputFormat,
+    fmt: VerifyFormat | None,
+    junit_xml: Path | None,
+    no_config: bool,
+    jobs: int | None,
     kernel: Kernel | None,
     rule: Rule | None,
     strategy: Strategy | None,
@@ -64,47 +101,27 @@ def verify(
     """Every online CPU is tried as the worker. Also proves that no RMPOPT
     lands on an unprogrammed core (#UD), and checks the kernel's preconditions.
 
-    PATHS are topology files or folders (searched recursively); the default
-    is ./topologies, or none with --builtin. The hotplug flags model CPUs
-    changing state after setup, which the kernel forbids while SNP is
-    active; they show why.
-    Exit 0 when all pass, 1 when a check found a problem, 2 when an input
-    could not be read.
+    PATHS are topology files or folders, searched recursively: links are
+    followed, hidden folders and files (.git, .venv) are not searched, and
+    one that cannot be read is an error. The default is the configured
+    paths, else ./topologies (none with --builtin). The
+    hotplug flags model CPUs changing state after setup, which the kernel
+    forbids while SNP is active; they show why. The nearest pyproject.toml
+    with [tool.rmpplan], or rmpplan.toml, sets paths, rule, strategy and the
+    findings expected of the files verify finds in folders (docs/ci.md).
+    Exit 0 when all pass (or fail as expected), 1 when a check found a
+    problem, 2 when an input could not be read.
     """
-    from rmpplan.checks import Checked
-    from rmpplan.checks import verify as prove
-    from rmpplan.cpuspec import scenario
-    from rmpplan.dmesg import read_log, with_log
-    from rmpplan.errors import InputError
-    from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies, discover, load_machine
-    from rmpplan.kernel import kernel_notes, modelled
-    from rmpplan.render import renderer
-    from rmpplan.topology.machine import Machine
+    from rmpplan.config import discover_config
+    from rmpplan.dmesg import read_log
+    from rmpplan.kernel import modelled
 
-    def failed(label: str, err: InputError, machine: Machine | None = None) -> Checked:
-        located = err.located(label)
-        click.echo(f"rmpplan: error: {located}", err=True)
-        return Checked(label, machine, error=located.describe())
-
-    def check(label: str, target: Path) -> Checked:
-        machine = None
-        try:
-            machine = load_machine(target, input_format)
-            hotplug = scenario(machine, offline_after_setup, online_after_setup)
-            verdict = prove(
-                machine,
-                model.rule,
-                model.strategy,
-                hotplug,
-                kernel=model.kernel,
-                notes=kernel_notes(machine, model),
-            )
-            if log is not None:
-                verdict = with_log(verdict, log, machine, window)
-        except InputError as err:
-            return failed(label, err, machine)
-        return Checked(label, machine, verdict)
-
+    config = None if no_config else discover_config()
+    if config is not None:
+        # The command line wins over the file: only what it left unset is taken.
+        kernel = kernel or config.kernel
+        rule = rule or config.rule
+        strategy = strategy or config.strategy
     model = modelled(kernel, rule, strategy)
     window = ram_window(memory, memory_from)
     log = None if dmesg is None else read_log(dmesg)
@@ -112,20 +129,122 @@ def verify(
         raise BadInput("--memory and --memory-from go with --dmesg (the window is checked there)")
     if log is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
         raise BadInput("--dmesg is the log of one machine: give exactly one topology")
+    if fmt is None:
+        github = os.environ.get("GITHUB_ACTIONS") == "true"
+        fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
+
+    from rmpplan.errors import printable
+    from rmpplan.fleet import Settings, default_jobs
+
+    settings = Settings(
+        model, input_format, offline_after_setup, online_after_setup, log=log, window=window
+    )
+    # A log is one machine's, so there is one input: nothing to share out.
+    processes = 1 if log is not None else jobs or default_jobs()
     results: list[Checked] = []
-    for path in paths or (() if builtin else (Path("topologies"),)):
-        try:
-            targets = discover([path])
-        except InputError as err:
-            results.append(failed(str(path), err))
-            continue
-        results += [check(str(target), target) for target in targets]
-    if builtin:
-        # Named builtin:NAME, never by where the package happens to be installed.
-        results += [
-            check(BUILTIN_PREFIX + name, target) for name, target in bundled_topologies().items()
-        ]
-    emit(renderer(fmt).render_verify(results, display()))
+    seconds: list[float] = []
+    for done in _checked(_inputs(paths, config, builtin=builtin), settings, processes):
+        if done.complaint is not None:
+            click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
+        results.append(done.checked)
+        seconds.append(done.seconds)
+        if fmt is VerifyFormat.JSONL:
+            from rmpplan.render.jsonl import verify_line
+
+            emit(verify_line(done.checked))  # flushed now: a long run can be watched and resumed
+    if junit_xml is not None:
+        from rmpplan.files import write_atomic
+        from rmpplan.render import junit
+
+        write_atomic(junit_xml, junit.render_verify(results, seconds), force=True)
+    if fmt is not VerifyFormat.JSONL:
+        emit(_render(fmt, results, seconds, input_format))
     if any(checked.error is not None for checked in results):
         finish(2)
     finish(0 if all(checked.ok for checked in results) else 1)
+
+
+def _inputs(
+    paths: Sequence[Path], config: Config | None, *, builtin: bool = False
+) -> Iterator[Job | Done]:
+    """Each input to check, in path order, or the result of a path that names none.
+
+    Expectations apply to the inputs verify finds itself, in folders and in
+    the configured paths; a file named on the command line is reported as it
+    stands. A dump and its hwloc XML gathered beside it in a folder are one
+    input (``rmpplan.sources.gather``).
+    """
+    from rmpplan.errors import InputError
+    from rmpplan.fleet import Job, failure
+    from rmpplan.inputs import discover
+    from rmpplan.sources.gather import pair
+
+    named = bool(paths)
+    if not paths:
+        paths = tuple(Path(os.path.relpath(path)) for path in config.paths) if config else ()
+    for path in paths or (() if builtin else (Path("topologies"),)):
+        started = time.perf_counter()
+        try:
+            targets = discover([path])
+        except InputError as err:
+            yield failure(str(path), err, time.perf_counter() - started)
+            continue
+        as_named = named and targets == [path]
+        for target, xml in pair(targets) if not as_named else ((path, None),):
+            expect = frozenset() if config is None or as_named else config.expected(target)
+            yield Job(str(target), target, expect, companion=xml)
+
+    if builtin:
+        from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies
+
+        # Named builtin:NAME, never by where the package happens to be installed.
+        for name, target in bundled_topologies().items():
+            yield Job(BUILTIN_PREFIX + name, target)
+
+
+def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
+    """Every item's result in order: the jobs checked by the fleet, the rest as they are."""
+    from rmpplan.fleet import Done, run
+
+    listed = list(items)
+    results = run([item for item in listed if not isinstance(item, Done)], settings, processes)
+    for item in listed:
+        yield item if isinstance(item, Done) else next(results)
+
+
+def _render(
+    fmt: VerifyFormat,
+    results: Sequence[Checked],
+    seconds: Sequence[float],
+    input_format: InputFormat | None,
+) -> str:
+    """The whole report (jsonl is printed line by line instead, as results come)."""
+    match fmt:
+        case VerifyFormat.TABLE | VerifyFormat.JSON | VerifyFormat.TEXT | VerifyFormat.MARKDOWN:
+            from rmpplan.render import renderer
+
+            return renderer(OutputFormat(fmt.value)).render_verify(results, display())
+        case VerifyFormat.JUNIT:
+            from rmpplan.render import junit
+
+            return junit.render_verify(results, seconds)
+        case VerifyFormat.GITHUB:
+            from rmpplan.inputs import BUILTIN_PREFIX
+            from rmpplan.render import github
+            from rmpplan.topology.load import topology_lines
+
+            # Only files with findings to annotate are read again for their lines.
+            lines = {
+                checked.path: topology_lines(Path(checked.path))
+                for checked in results
+                if checked.verdict is not None
+                and checked.verdict.findings
+                and not checked.path.startswith(BUILTIN_PREFIX)
+                and input_format in (None, InputFormat.TOPOLOGY)
+            }
+            return github.render_verify(results, lines)
+        case VerifyFormat.JSONL:
+            from rmpplan.render import jsonl
+
+            return jsonl.render_verify(results)
+    assert_never(fmt)

@@ -16,6 +16,7 @@ from rmpplan.terms import OutputFormat
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -48,6 +49,8 @@ class Renderer(Protocol):
     def render_schedule(self, report: ScheduleReport, display: Display = ...) -> str: ...
 
     def render_explain(self, explanation: Explanation, display: Display = ...) -> str: ...
+
+    def render_summary(self, summary: Summary, display: Display = ...) -> str: ...
 
 
 def renderer(fmt: OutputFormat) -> Renderer:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
+from rmpplan.terms import Check
 
 if TYPE_CHECKING:
-    from rmpplan.kernel import Kernel
+    from rmpplan.checks import MachineFacts
+    from rmpplan.fleet import Group, Summary
     from rmpplan.memory import Window
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult, WorkerPlan
+    from rmpplan.terms import Kernel
     from rmpplan.topology.machine import Machine
 
 SCHEMA_VERSION = 2
@@ -33,6 +36,20 @@ def follower_lists(result: PlanResult) -> Callable[[WorkerPlan], str]:
     return lambda item: minus(item.removed)
 
 
+def core_lists() -> Callable[[tuple[int, ...]], str]:
+    """The cpulist of a worker's core, written once per core: the workers of a
+    core share its tuple, and writing it for each would cost threads x threads."""
+    written: dict[int, tuple[tuple[int, ...], str]] = {}
+
+    def text(threads: tuple[int, ...]) -> str:
+        hit = written.get(id(threads))
+        if hit is None or hit[0] is not threads:
+            hit = written[id(threads)] = (threads, format_cpulist(threads))
+        return hit[1]
+
+    return text
+
+
 def lead_note(item: WorkerPlan) -> str:
     """Where the serial loop runs when not on the worker itself, and a #UD."""
     notes = []
@@ -45,23 +62,48 @@ def lead_note(item: WorkerPlan) -> str:
     return "; ".join(notes)
 
 
-def machine_summary(machine: Machine) -> str:
+def machine_summary(machine: Machine | MachineFacts) -> str:
+    """``N CPUs present, N online, N cores, nr_cpu_ids N`` of a machine or of
+    the facts a ``verify`` result keeps about one."""
+    from rmpplan.checks import MachineFacts  # the core, only when a report is made
+
+    if not isinstance(machine, MachineFacts):
+        machine = MachineFacts.of(machine)
     return (
-        f"{len(machine.present)} CPUs present, {len(machine.online)} online, "
-        f"{len(machine.cores)} cores, nr_cpu_ids {machine.nr_cpu_ids}"
+        f"{machine.present} CPUs present, {machine.online} online, "
+        f"{machine.cores} cores, nr_cpu_ids {machine.nr_cpu_ids}"
     )
 
 
 def grouped(plans: Iterable[WorkerPlan]) -> list[tuple[list[int], WorkerPlan]]:
     """Workers that share a core and followers, for a compact table."""
-    Key = tuple[tuple[int, ...], frozenset[int], str, str]
+    Key = tuple[int, frozenset[int], str, str]
     groups: dict[Key, list[int]] = {}
     first: dict[Key, WorkerPlan] = {}
+    # Each distinct core tuple hashed once (by identity), not once per worker.
+    by_id: dict[int, int] = {}
+    cores: dict[tuple[int, ...], int] = {}
     for item in plans:
-        key = (item.worker_core, item.removed, item.case, lead_note(item))
+        core = by_id.get(id(item.worker_core))
+        if core is None:
+            core = by_id[id(item.worker_core)] = cores.setdefault(item.worker_core, len(cores))
+        key = (core, item.removed, item.case, lead_note(item))
         groups.setdefault(key, []).append(item.worker)
         first.setdefault(key, item)
     return [(leaders, first[key]) for key, leaders in groups.items()]
+
+
+def grouping(rows: Sequence[tuple[list[int], WorkerPlan]], plans: int) -> str | None:
+    """What a plan's title says when :func:`grouped` merged rows; None when it did not.
+
+    Under the andnot strategies a leader's followers depend only on its core,
+    so every row is a core; v8's branches can split a core's leaders.
+    """
+    if len(rows) == plans:
+        return None
+    if len({item.worker_core for _, item in rows}) == len(rows):
+        return "one row per leader core"
+    return "leaders that share a core and followers share a row"
 
 
 def window_lines(window: Window) -> list[str]:
@@ -102,3 +144,42 @@ def kernel_text(kernel: Kernel | None) -> str | None:
 
     profile = PROFILES[kernel]
     return f"{kernel} ({profile.versions}: {profile.strategy}, mask from {profile.mask})"
+
+
+# What most often causes each check to fail across a fleet: the hint a summary
+# line ends with. The dmesg checks compare one log with one machine, so their
+# invariant is the best hint.
+_CAUSES = {
+    Check.ONLINE_EQUALS_PRESENT: "present CPUs offline: nosmt, maxcpus= or a CPU taken offline?",
+    Check.ONE_MASK_CPU_PER_CORE: "a core with no mask CPU, or two: offline primary threads?",
+    Check.MASK_WITHIN_ONLINE: "mask CPUs offline when the handler runs: hotplug after setup",
+    Check.FOLLOWERS_WITHIN_MASK: "IPIs to CPUs that never set RMPOPT_BASE: hotplug after setup",
+    Check.UNPROGRAMMED_CORE: "#UD: RMPOPT on a core that never set RMPOPT_BASE",
+    Check.FOLLOWERS_EXCLUDE_LEADER_CORE: "the leader's core is also a follower's",
+    Check.CORE_MISSED: "a programmed core is never optimized",
+    Check.CORE_RUN_TWICE: "a core runs every region twice",
+}
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 input``, ``3 inputs``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary_head(summary: Summary) -> str:
+    """``1001 inputs: 1000 ok, 1 failed, 0 bad input; 2 shapes``."""
+    return (
+        f"{counted(summary.files, 'input')}: {summary.ok} ok, {summary.failed} failed, "
+        f"{summary.bad_input} bad input; {counted(summary.shapes, 'shape')}"
+    )
+
+
+def group_line(group: Group) -> str:
+    """``3 inputs, 1 shape: online-equals-present (present CPUs offline: ...)``."""
+    cause = (
+        "stale expectation: it passed, remove the expectation"
+        if group.stale
+        else _CAUSES.get(group.check, group.check.summary)
+    )
+    sizes = f"{counted(group.inputs, 'input')}, {counted(group.shapes, 'shape')}"
+    return f"{sizes}: {group.check} ({cause})"

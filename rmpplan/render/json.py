@@ -7,31 +7,59 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from rmpplan.checks import outcome
+from rmpplan.errors import unicode_text
+from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     SCHEMA_VERSION,
+    core_lists,
     cpulist,
     follower_lists,
     mask_hex,
     show_facts,
 )
+from rmpplan.render.outcome import is_expected
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison, Finding
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 
 def dumps(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The document as UTF-8-ready JSON text. A lone surrogate (a path byte that is
+    not UTF-8) is not Unicode, so it is written as ``\\xNN`` text (docs/json.md)."""
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return text if _encodes(text) else dumps(_unicode(document))
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicode_text(value)
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_unicode(item) for item in value]
+    return value
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     followers = follower_lists(result)
+    core_list = core_lists()
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
@@ -47,7 +75,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             "plans": [
                 {
                     "leader": item.worker,
-                    "leader_core": cpulist(item.worker_core),
+                    "leader_core": core_list(item.worker_core),
                     "lead": item.leader,
                     "lead_core_programmed": item.leader_core_programmed,
                     "case": str(item.case),
@@ -69,31 +97,69 @@ def finding(item: Finding) -> dict[str, Any]:
     return {"check": item.check, "message": item.message, "cpus": list(item.cpus)}
 
 
+def _verify_entry(checked: Checked) -> dict[str, Any]:
+    """One element of ``results``: also one line of ``--format jsonl``."""
+    entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
+    entry["name"] = None if checked.facts is None else checked.facts.name
+    entry["shape"] = checked.shape
+    if checked.verdict is not None:
+        held = outcome(checked.verdict, checked.expect)
+        entry["kernel"] = _kernel(checked.verdict.kernel)
+        entry["rule"] = str(checked.verdict.rule)
+        entry["strategy"] = str(checked.verdict.strategy)
+        entry["findings"] = [
+            finding(item) | {"expected": is_expected(checked, item)}
+            for item in checked.verdict.findings
+        ]
+        entry["notes"] = list(checked.verdict.notes)
+        entry["stale_expectations"] = [str(check) for check in held.stale]
+    else:
+        entry["findings"] = []
+        entry["error"] = checked.error
+    return entry
+
+
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
-    entries = []
-    for checked in results:
-        entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
-        if checked.machine is not None:
-            entry["name"] = checked.machine.name
-        else:
-            entry["name"] = None
-        if checked.verdict is not None:
-            entry["kernel"] = _kernel(checked.verdict.kernel)
-            entry["rule"] = str(checked.verdict.rule)
-            entry["strategy"] = str(checked.verdict.strategy)
-            entry["findings"] = [finding(item) for item in checked.verdict.findings]
-            entry["notes"] = list(checked.verdict.notes)
-        else:
-            entry["findings"] = []
-            entry["error"] = checked.error
-        entries.append(entry)
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
             "ok": all(checked.ok for checked in results),
-            "results": entries,
+            "results": [_verify_entry(checked) for checked in results],
+            "summary": summary_json(summary_of(results)),
         }
     )
+
+
+def summary_json(summary: Summary) -> dict[str, int]:
+    """The counts of ``verify``'s and ``summary``'s documents."""
+    return {
+        "files": summary.files,
+        "ok": summary.ok,
+        "failed": summary.failed,
+        "bad_input": summary.bad_input,
+        "shapes": summary.shapes,
+    }
+
+
+def render_summary(summary: Summary, display: Display = PLAIN) -> str:
+    return dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "ok": summary.exit_code == 0,
+            "summary": summary_json(summary),
+        }
+    )
+
+
+def verify_line(checked: Checked) -> str:
+    """``checked``'s entry of ``results`` on one line, keys sorted, ending in a newline."""
+    entry = _verify_entry(checked)
+    line = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if not _encodes(line):
+        line = json.dumps(
+            _unicode(entry), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+    return line + "\n"
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:

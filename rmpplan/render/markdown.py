@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rmpplan.checks import outcome
+from rmpplan.errors import printable
+from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     cpulist,
     follower_lists,
+    group_line,
     grouped,
     kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
     show_facts,
+    summary_head,
     window_lines,
 )
+from rmpplan.render.outcome import STALE, is_expected, verdict_label
 
 if TYPE_CHECKING:
-    from rmpplan.checks import Checked, Comparison
+    from rmpplan.checks import Checked, Comparison, Outcome, Verdict
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
 
 
 def _kernel_lines(kernel: Kernel | None, notes: Sequence[str]) -> list[str]:
@@ -34,19 +42,39 @@ def _kernel_lines(kernel: Kernel | None, notes: Sequence[str]) -> list[str]:
 
 
 def _code(text: str) -> str:
-    return f"`{text}`" if text else "(none)"
+    """A cpulist in a table cell, or (none)."""
+    return _literal(text) if text else "(none)"
+
+
+def _literal(text: str, *, table: bool = True) -> str:
+    """``text`` (a name, a path) as a code span that shows it exactly: escaped to one
+    line, fenced with more backticks than it holds, and its ``|`` escaped when in a
+    table (GitHub's tables split cells there even inside code)."""
+    text = printable(text)
+    if table:
+        text = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    # CommonMark drops one space from each end of a span that has one at both ends.
+    pad = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+_MARKUP = re.compile(r"([\\|`<>*\[\]])")
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Prose (a message, a note, an error) on one line, where nothing in it can end
+    the cell or start markup: ``|``, backticks, ``*``, brackets, ``<`` escaped."""
+    return _MARKUP.sub(r"\\\1", printable(text))
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     cores = result.programmed_cores
     followers = follower_lists(result)
+    rows = grouped(result.plans)
     lines = [
-        f"### RMPOPT plan for `{machine.name}`",
+        f"### RMPOPT plan for {_literal(machine.name, table=False)}",
         "",
         f"{machine_summary(machine)}; rule `{result.rule}`, strategy `{result.strategy}`.",
         "",
@@ -58,11 +86,11 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         "| leader | leader core | followers | count | cores covered | note |",
         "|---|---|---|---:|---:|---|",
     ]
-    for leaders, item in grouped(result.plans):
+    for leaders, item in rows:
         lines.append(
             f"| {_code(cpulist(leaders))} | {_code(cpulist(item.worker_core))} "
             f"| {_code(followers(item))} | {item.follower_count} "
-            f"| {item.cores_covered}/{cores} | {lead_note(item)} |"
+            f"| {item.cores_covered}/{cores} | {_cell(lead_note(item))} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -75,36 +103,54 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
         "| path | topology | rule | strategy | verdict |",
         "|---|---|---|---|---|",
     ]
+    shown: list[tuple[Checked, Verdict, Outcome]] = []
     for checked in results:
-        if checked.verdict is None or checked.machine is None:
-            lines.append(f"| `{checked.path}` | | | | error: {_cell(checked.error or '')} |")
+        if checked.verdict is None or checked.facts is None:
+            lines.append(
+                f"| {_literal(checked.path)} | | | | error: {_cell(checked.error or '')} |"
+            )
             continue
         verdict = checked.verdict
-        state = "ok" if verdict.ok else f"**{len(verdict.findings)} finding(s)**"
+        held = outcome(verdict, checked.expect)
+        state = verdict_label(held)
         lines.append(
-            f"| `{checked.path}` | `{checked.machine.name}` | {verdict.rule} "
-            f"| {verdict.strategy} | {state} |"
+            f"| {_literal(checked.path)} | {_literal(checked.facts.name)} | {verdict.rule} "
+            f"| {verdict.strategy} | {state if held.ok else f'**{state}**'} |"
         )
-    failing = [c for c in results if c.verdict is not None and not c.verdict.ok]
-    for checked in failing:
-        assert checked.verdict is not None
-        lines += ["", f"#### `{checked.path}`", "", "| check | CPUs | message |", "|---|---|---|"]
-        for item in checked.verdict.findings:
+        if verdict.findings or held.stale:
+            shown.append((checked, verdict, held))
+    for checked, verdict, held in shown:
+        heading = f"#### {_literal(checked.path, table=False)}"
+        lines += ["", heading, "", "| check | CPUs | message |", "|---|---|---|"]
+        for item in verdict.findings:
+            mark = " (expected)" if is_expected(checked, item) else ""
             lines.append(
-                f"| `{item.check}` | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
+                f"| `{item.check}`{mark} | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
             )
+        lines += [f"| `{stale}` (stale) | | {_cell(STALE)} |" for stale in held.stale]
+    if len(results) > 1:
+        lines += ["", *_summary(summary_of(results))]
     return "\n".join(lines) + "\n"
+
+
+def _summary(summary: Summary) -> list[str]:
+    groups = [f"- {group_line(group)}" for group in summary.groups]
+    return ["#### Summary", "", f"{summary_head(summary)}.", *([""] if groups else []), *groups]
+
+
+def render_summary(summary: Summary, display: Display = PLAIN) -> str:
+    return "\n".join(_summary(summary)) + "\n"
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
     machine = overview.machine
     facts = show_facts(overview)
     lines = [
-        f"### Topology `{machine.name}`",
+        f"### Topology {_literal(machine.name, table=False)}",
         "",
         f"{machine_summary(machine)}.",
         "",
-        *(f"- {label}: {value}" for _, label, value in facts),
+        *(f"- {label}: {_cell(value)}" for _, label, value in facts),
         *([""] if facts else []),
         "| package | die | core | CPUs | offline |",
         "|---:|---:|---:|---|---|",
@@ -120,7 +166,7 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     lines = [
-        f"### Strategies and rules on `{result.machine.name}`",
+        f"### Strategies and rules on {_literal(result.machine.name, table=False)}",
         "",
         *_kernel_lines(result.kernel, ()),
         *([""] if result.kernel else []),
@@ -135,13 +181,14 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
             f"| `{verdict.strategy}` | `{verdict.rule}` | {state} "
             f"| {_code(cpulist(cpus)) if cpus else ''} | {_cell('; '.join(verdict.notes))} |"
         )
-    lines += ["", *(f"- {reason}" for reason in result.skipped)] if result.skipped else []
+    lines += ["", *(f"- {_cell(reason)}" for reason in result.skipped)] if result.skipped else []
     return "\n".join(lines) + "\n"
 
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
+    name = _literal(report.machine.name, table=False)
     lines = [
-        f"### One RMPOPT pass on `{report.machine.name}` from CPU {report.worker}",
+        f"### One RMPOPT pass on {name} from CPU {report.worker}",
         "",
         *(f"- {line}" for line in window_lines(report.window)),
         *_kernel_lines(report.kernel, report.notes),
@@ -166,7 +213,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     verdict = "ok" if e.ok else f"**{len(e.findings)} finding(s)**"
     leader = "none" if e.leader is None else f"CPU {e.leader}"
     lines = [
-        f"### How the handler runs on CPU {e.worker} of `{e.machine.name}`",
+        f"### How the handler runs on CPU {e.worker} of {_literal(e.machine.name, table=False)}",
         "",
         f"Rule `{e.rule}`, strategy `{e.strategy}`, {e.case}; verdict: {verdict}.",
         *_kernel_lines(e.kernel, ()),
@@ -174,7 +221,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
         "| # | kernel operation | result | note |",
         "|---:|---|---|---|",
         *(
-            f"| {n} | `{_cell(step.code)}` | {_code(step.result)} | {_cell(step.note)} |"
+            f"| {n} | {_literal(step.code)} | {_code(step.result)} | {_cell(step.note)} |"
             for n, step in enumerate(e.steps, 1)
         ),
         "",

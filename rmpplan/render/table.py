@@ -3,38 +3,153 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
-from rich.table import Table
+from rich.measure import Measurement
+from rich.style import StyleType
+from rich.table import Column, Table
 from rich.text import Text
 from rich.tree import Tree
 
+from rmpplan.checks import outcome
+from rmpplan.errors import printable
+from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
     cpulist,
     follower_lists,
+    group_line,
     grouped,
+    grouping,
     kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
     show_facts,
+    summary_head,
     window_lines,
 )
+from rmpplan.render.outcome import STALE, is_expected, verdict_label
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
-    from rmpplan.kernel import Kernel
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.terms import Kernel
+    from rmpplan.topology.machine import Core, Machine
 
 # Wide enough that nothing wraps when the output is not a terminal (CI logs).
 UNWRAPPED = 100_000
+
+# Rich wraps lines only at whitespace. This control character is whitespace to it
+# and zero cells wide, so one after each comma lets a cpulist wrap there and
+# nowhere else; _to_text removes them all. Input never holds one: every value is
+# escaped by printable() first.
+_BREAK = "\x1f"
+
+
+def _text(value: str | Text) -> Text:
+    """A value as rich Text: escaped to printable characters, breakable after commas."""
+    if isinstance(value, Text):
+        plain, style = value.plain, value.style
+    else:
+        plain, style = value, ""
+    return Text(printable(plain).replace(",", "," + _BREAK), style=style)
+
+
+class _Table(Table):
+    """A table whose cells are escaped and wrap only where a reader expects."""
+
+    def add_row(
+        self,
+        *renderables: RenderableType | None,
+        style: StyleType | None = None,
+        end_section: bool = False,
+    ) -> None:
+        cells = [_text(cell) if isinstance(cell, str | Text) else cell for cell in renderables]
+        super().add_row(*cells, style=style, end_section=end_section)
+
+
+def _plain(cell: object) -> str | None:
+    if isinstance(cell, Text):
+        return cell.plain
+    return cell if isinstance(cell, str) else None
+
+
+# A token without letters: a number, a cpulist piece such as ``384-767,``, ``(4-15);``.
+_NO_LETTERS = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
+
+
+def _widest(tokens: list[str]) -> int:
+    # Whole strings at C speed: a long cell costs no Python step per token.
+    if all(token.isascii() for token in tokens):
+        return max(map(len, tokens), default=0)
+    return max(map(cell_len, tokens), default=0)
+
+
+def _limits(column: Column) -> tuple[int, int]:
+    """The least width ``column`` may have and the width its content wants.
+
+    Nothing is split that a reader would misread once split: no header word, no
+    token of a column that is not marked ``fold`` (a rule, a verdict), and in a
+    ``fold`` column (a path, a message) no token without letters (a number, a
+    cpulist piece such as ``384-767,``). Words with letters may fold.
+    """
+    whole = column.overflow != "fold"
+    header = _plain(column.header) or ""
+    natural, least = _widest(header.splitlines()), _widest(header.split())
+    for cell in column.cells:
+        text = _plain(cell)
+        if text is None:
+            continue
+        natural = max(natural, _widest(text.replace(_BREAK, "").splitlines()))
+        least = max(least, _widest(text.split() if whole else _NO_LETTERS.findall(text)))
+    return max(least, 1), max(natural, 1)
+
+
+def _fit(table: Table, console: Console, width: int) -> int:
+    """Choose the column widths of ``table`` for a ``width``-wide terminal and
+    return the width it will take.
+
+    Rich would shrink columns below their content and cut values short with an
+    ellipsis. Here the widest columns give way first, no column is narrower than
+    what must not be split (_limits), and when those minimums do not fit, the
+    table grows past the terminal instead of cutting anything.
+    """
+    limits = [_limits(column) for column in table.columns]
+    for column in table.columns:
+        column.overflow = "fold"
+    naturals = [natural for _, natural in limits]
+    # Padding and rules: what the table needs beyond its columns' content.
+    unwrapped = console.options.update_width(UNWRAPPED)
+    overhead = Measurement.get(console, unwrapped, table).maximum - sum(naturals)
+    room = width - overhead
+    if sum(naturals) <= room:
+        return width
+
+    def widths(cap: int) -> list[int]:
+        return [max(least, min(natural, cap)) for least, natural in limits]
+
+    low, high = 0, max(naturals)
+    while low < high:  # the largest cap that fits
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if sum(widths(middle)) <= room else (low, middle - 1)
+    chosen = widths(low)
+    # What the cap leaves over goes, a cell at a time, to columns still short of content.
+    short = [index for index, (_, natural) in enumerate(limits) if chosen[index] < natural]
+    for index in short[: max(room - sum(chosen), 0)]:
+        chosen[index] += 1
+    for column, chosen_width in zip(table.columns, chosen, strict=True):
+        column.width = chosen_width
+    return max(width, sum(chosen) + overhead)
 
 
 def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
@@ -49,10 +164,89 @@ def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
         emoji=False,
         markup=False,
     )
+    base = console.width
+    plain = not display.color and display.width is None
     for part in parts:
-        console.print(part)
+        fast = plain_table(part) if plain and isinstance(part, Table) else None
+        if fast is not None:
+            buffer.write(fast)
+            continue
+        if isinstance(part, Table) and display.width:
+            console.width = _fit(part, console, display.width)
+        console.print(_text(part) if isinstance(part, str | Text) else part, crop=False)
+        console.width = base
     # Rich pads cells to the column width; trailing blanks only add noise.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    lines = buffer.getvalue().replace(_BREAK, "").splitlines()
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _plain_cell(cell: RenderableType) -> str | None:
+    text = _plain(cell)
+    if text is None:
+        return None
+    text = text.replace(_BREAK, "")  # zero cells wide: it only lets rich wrap there
+    # Printable ASCII is one terminal cell per character, as rich counts it.
+    return text if text.isascii() and text.isprintable() else None
+
+
+def _justify(text: str, width: int, how: str) -> str:
+    return text.rjust(width) if how == "right" else text.ljust(width)
+
+
+def plain_table(table: Table) -> str | None:
+    """``table`` as rich prints it without colour or wrapping, laid out directly;
+    None for a table this does not cover (rich lays that one out).
+
+    Rich measures and renders every cell as an object, about 50 µs a cell:
+    1.3 s for ``plan --leader all`` on 8192 CPUs. This covers the one kind of
+    table the reports use (simple head, no edge, one space of padding, a
+    left-justified title no wider than the table) with single-line ASCII
+    cells; tests hold it equal to rich's output.
+    """
+    columns = _plain_columns(table) if _simple(table) else None
+    if not columns:
+        return None
+    widths = [max(map(len, cells)) for cells in columns]
+    width = sum(widths) + 3 * (len(widths) - 1)
+    title = None if table.title is None else _plain_cell(table.title)
+    if width > UNWRAPPED or (table.title is not None and (title is None or len(title) > width)):
+        return None  # rich wraps a title wider than its table
+    justified = [
+        [_justify(cell, size, column.justify) for cell in cells]
+        for column, cells, size in zip(table.columns, columns, widths, strict=True)
+    ]
+    rows = ["   ".join(row) for row in zip(*justified, strict=True)]
+    head = [] if title is None else [_justify(title, width, table.title_justify)]
+    return "\n".join([*head, rows[0], "\u2500" * width, *rows[1:]]) + "\n"
+
+
+def _simple(table: Table) -> bool:
+    """The table's own settings are those :func:`plain_table` lays out."""
+    return (
+        table.box is box.SIMPLE_HEAD
+        and not (table.show_edge or table.pad_edge or table.show_footer)
+        and table.show_header
+        and table.caption is None
+        and table.padding == (0, 1, 0, 1)
+        and table.width is None
+        and table.min_width is None
+        and not (table.leading or table.show_lines)
+        and (table.title is None or table.title_justify == "left")
+    )
+
+
+def _plain_columns(table: Table) -> list[list[str]] | None:
+    """Each column's header and cells as text; None when one is not plain."""
+    columns: list[list[str]] = []
+    for column in table.columns:
+        sized = column.width or column.min_width or column.max_width or column.ratio
+        if sized or column.justify not in ("left", "right"):
+            return None
+        cells = [_plain_cell(column.header), *map(_plain_cell, column.cells)]
+        if any(cell is None for cell in cells):
+            return None
+        columns.append([cell or "" for cell in cells])
+    return columns
 
 
 def _kernel_row(kernel: Kernel | None) -> list[tuple[str, str]]:
@@ -65,7 +259,7 @@ def _notes(notes: Sequence[str]) -> list[RenderableType]:
 
 
 def _facts(rows: Sequence[tuple[str, str]]) -> Table:
-    grid = Table.grid(padding=(0, 2))
+    grid = _Table.grid(padding=(0, 2))
     grid.add_column(style="bold", justify="right")
     grid.add_column(overflow="fold")
     for key, value in rows:
@@ -77,7 +271,11 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     cores = result.programmed_cores
     followers = follower_lists(result)
-    title = Text(f"RMPOPT plan for {machine.name}", style="bold")
+    rows = grouped(result.plans)
+    merged = grouping(rows, len(result.plans))
+    title = Text(
+        f"RMPOPT plan for {machine.name}" + (f" ({merged})" if merged else ""), style="bold"
+    )
     facts = _facts(
         [
             ("machine", machine_summary(machine)),
@@ -88,13 +286,12 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             ("hex", mask_hex(machine, result.mask)),
         ]
     )
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("Leader", overflow="fold")
     table.add_column("Leader core", overflow="fold")
     table.add_column("Followers", overflow="fold")
     table.add_column("Count", justify="right")
     table.add_column("Cores covered", justify="right")
-    rows = grouped(result.plans)
     notes = any(lead_note(item) for _, item in rows)
     if notes:
         table.add_column("Note", overflow="fold")
@@ -112,7 +309,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
 
 
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
-    summary = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+    summary = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
     summary.add_column("Path", overflow="fold")
     summary.add_column("Topology", overflow="fold")
     summary.add_column("CPUs", justify="right")
@@ -122,65 +319,68 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     summary.add_column("Verdict")
     parts: list[RenderableType] = [summary]
     for checked in results:
-        machine, verdict = checked.machine, checked.verdict
+        machine, verdict = checked.facts, checked.verdict
         if machine is None or verdict is None:
             summary.add_row(
                 checked.path, "", "", "", "", "", Text(f"error: {checked.error}", style="red")
             )
             continue
-        state = (
-            Text("ok", style="green")
-            if verdict.ok
-            else Text(f"{len(verdict.findings)} finding(s)", style="bold red")
-        )
+        held = outcome(verdict, checked.expect)
+        style = "bold red" if not held.ok else "yellow" if held.expected else "green"
+        state = Text(verdict_label(held), style=style)
         summary.add_row(
             checked.path,
             machine.name,
-            str(len(machine.present)),
-            str(len(machine.cores)),
+            str(machine.present),
+            str(machine.cores),
             str(verdict.rule),
             str(verdict.strategy),
             state,
         )
-        if verdict.findings or verdict.notes:
-            detail = Table(
+        if verdict.findings or verdict.notes or held.stale:
+            detail = _Table(
                 box=box.SIMPLE_HEAD,
                 show_edge=False,
                 pad_edge=False,
                 title_justify="left",
-                title=Text(f"{checked.path}: {machine.name}", style="bold"),
+                title=_text(Text(f"{checked.path}: {machine.name}", style="bold")),
             )
             detail.add_column("Check", style="bold")
             detail.add_column("Counterexample CPUs", overflow="fold")
             detail.add_column("What is wrong", overflow="fold")
             for item in verdict.findings:
-                detail.add_row(item.check, cpulist(item.cpus), item.message)
+                check = item.check + (" (expected)" if is_expected(checked, item) else "")
+                detail.add_row(check, cpulist(item.cpus), item.message)
+            for stale in held.stale:
+                detail.add_row(f"{stale} (stale)", "", STALE)
             for note in verdict.notes:
                 detail.add_row(Text("note", style="dim"), "", Text(note, style="dim"))
             parts += [Text(""), detail]
+    if len(results) > 1:
+        parts += [Text(""), *_summary(summary_of(results))]
     return _to_text(parts, display)
+
+
+def _summary(summary: Summary) -> list[RenderableType]:
+    return [
+        Text(f"Summary: {summary_head(summary)}", style="bold"),
+        *(Text(f"  {group_line(group)}", style="red") for group in summary.groups),
+    ]
+
+
+def render_summary(summary: Summary, display: Display = PLAIN) -> str:
+    return _to_text(_summary(summary), display)
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
     machine = overview.machine
-    tree = Tree(Text(f"{machine.name}: {machine_summary(machine)}", style="bold"))
-    packages: dict[int, Tree] = {}
-    dies: dict[tuple[int, int], Tree] = {}
-    for core in sorted(machine.cores, key=lambda c: c.key):
-        package, die, number = core.key
-        if package not in packages:
-            packages[package] = tree.add(f"package {package}")
-        if (package, die) not in dies:
-            dies[(package, die)] = packages[package].add(f"die {die}")
-        label = Text(f"core {number}: ")
-        for index, cpu in enumerate(core.threads):
-            if index:
-                label.append(" ")
-            if cpu in machine.online:
-                label.append(str(cpu))
-            else:
-                label.append(f"{cpu}(offline)", style="red")
-        dies[(package, die)].add(label)
+    tree = Tree(_text(Text(f"{machine.name}: {machine_summary(machine)}", style="bold")))
+    for package in machine.packages():
+        package_tree = tree.add(f"package {package}")
+        for die in machine.dies(package):
+            die_tree = package_tree.add(f"die {die}")
+            for core in machine.die_cores(package, die):
+                die_tree.add(_core_label(machine, core))
     grid = _facts(
         [
             ("possible", cpulist(machine.possible)),
@@ -192,9 +392,22 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
     return _to_text([tree, grid], display)
 
 
+def _core_label(machine: Machine, core: Core) -> Text:
+    """``core N: 0 1(offline)``, offline threads in red."""
+    label = Text(f"core {core.key[2]}: ")
+    for index, cpu in enumerate(core.threads):
+        if index:
+            label.append(" ")
+        if cpu in machine.online:
+            label.append(str(cpu))
+        else:
+            label.append(f"{cpu}(offline)", style="red")
+    return label
+
+
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     title = Text(f"Strategies and rules on {result.machine.name}", style="bold")
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("Strategy")
     table.add_column("Rule")
     table.add_column("Verdict")
@@ -225,7 +438,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     title = Text(f"One RMPOPT pass on {report.machine.name} from CPU {report.worker}", style="bold")
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name, justify in [
         ("Strategy", "left"),
         ("Rule", "left"),
@@ -237,7 +450,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         ("In window", "left"),
         ("Estimate ms", "right"),
     ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]  # str, not the Literal
     for item in report.strategies:
         even = item.per_core_min == item.per_core_max == report.window.regions
         table.add_row(
@@ -269,7 +482,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
             ("branch", str(e.case)),
         ]
     )
-    steps = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    steps = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     steps.add_column("#", justify="right")
     steps.add_column("Kernel operation", overflow="fold")
     steps.add_column("Result", overflow="fold")
@@ -292,7 +505,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     summary.add_row("verdict", verdict)
     parts: list[RenderableType] = [title, facts, Text(""), steps, summary]
     if e.findings:
-        found = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        found = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         found.add_column("Check", style="bold")
         found.add_column("CPUs", overflow="fold")
         found.add_column("What happens", overflow="fold")

@@ -5,21 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rmpplan.checks import outcome
+from rmpplan.errors import printable
+from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
+    core_lists,
     cpulist,
     follower_lists,
+    group_line,
     kernel_text,
     lead_note,
     machine_summary,
     mask_hex,
     show_facts,
+    summary_head,
     window_lines,
 )
+from rmpplan.render.outcome import STALE, is_expected
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
+    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
@@ -30,6 +38,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     cores = result.programmed_cores
     followers = follower_lists(result)
+    core_list = core_lists()
     lines = [
         f"topology: {machine.name}",
         f"machine: {machine_summary(machine)}",
@@ -45,31 +54,47 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     for item in result.plans:
         note = lead_note(item)
         lines.append(
-            f"leader {item.worker}: leader_core {cpulist(item.worker_core)}; "
+            f"leader {item.worker}: leader_core {core_list(item.worker_core)}; "
             f"followers {followers(item) or '(none)'} ({item.follower_count}); "
             f"cores covered {item.cores_covered} of {cores}" + (f"; {note}" if note else "")
         )
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     lines = []
     for checked in results:
-        if checked.verdict is None or checked.machine is None:
+        if checked.verdict is None or checked.facts is None:
             lines.append(f"ERROR {checked.path}: {checked.error}")
             continue
         verdict = checked.verdict
-        head = "ok   " if verdict.ok else "FAIL "
+        held = outcome(verdict, checked.expect)
+        # xfail: every finding was expected (pytest's word for it).
+        head = "FAIL " if not held.ok else "xfail" if held.expected else "ok   "
+        counts = f"{len(verdict.findings)} finding(s)"
+        counts += f", {len(held.expected)} expected" if held.expected else ""
+        counts += f", {len(held.stale)} stale expectation(s)" if held.stale else ""
         lines.append(
-            f"{head} {checked.path} ({checked.machine.name}): {machine_summary(checked.machine)}; "
-            f"rule {verdict.rule}, strategy {verdict.strategy}; "
-            f"{len(verdict.findings)} finding(s)"
+            f"{head} {checked.path} ({checked.facts.name}): {machine_summary(checked.facts)}; "
+            f"rule {verdict.rule}, strategy {verdict.strategy}; {counts}"
         )
         for item in verdict.findings:
-            lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
+            mark = " (expected)" if is_expected(checked, item) else ""
+            lines.append(f"  {item.check}{mark}: {item.message} [cpus {cpulist(item.cpus)}]")
+        lines += [f"  {stale} (stale): {STALE}" for stale in held.stale]
         for note in verdict.notes:
             lines.append(f"  note: {note}")
-    return "\n".join(lines) + "\n"
+    if len(results) > 1:
+        lines += _summary(summary_of(results))
+    return _joined(lines)
+
+
+def _summary(summary: Summary) -> list[str]:
+    return [f"summary: {summary_head(summary)}", *(f"  {group_line(g)}" for g in summary.groups)]
+
+
+def render_summary(summary: Summary, display: Display = PLAIN) -> str:
+    return "\n".join(_summary(summary)) + "\n"
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
@@ -85,7 +110,7 @@ def render_show(overview: Overview, display: Display = PLAIN) -> str:
         package, die, number = core.key
         marks = ",".join(_thread(machine, cpu) for cpu in core.threads)
         lines.append(f"package {package} die {die} core {number}: {marks}")
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
@@ -100,7 +125,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
         for item in verdict.findings:
             lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
         lines += [f"  note: {note}" for note in verdict.notes]
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
 
 
 def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
@@ -119,7 +144,13 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             f"in_window {'yes' if item.in_window else 'NO'}; "
             f"estimate_ms {item.cost.total_ms:.1f}"
         )
-    return "\n".join(lines) + "\n"
+    return _joined(lines)
+
+
+def _joined(lines: list[str]) -> str:
+    """One report line per entry, whatever a name or path holds: a line break or
+    control character in one is escaped (rmpplan.errors.printable)."""
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def _thread(machine: Machine, cpu: int) -> str:
@@ -154,4 +185,4 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     for item in e.findings:
         lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
     lines += [f"note: {note}" for note in e.notes]
-    return "\n".join(lines) + "\n"
+    return _joined(lines)

@@ -6,6 +6,7 @@ import os
 import re
 import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,23 +139,94 @@ def _read(path: Path, fmt: SourceFormat, name: str) -> Machine:
     return read_lscpu_csv(path, name)
 
 
-def find_sources(directory: Path) -> list[Path]:
+def find_sources(directory: Path, *, topologies: bool = False) -> list[Path]:
     """Real-machine sources below ``directory``, sorted: folders holding
     ``sys/devices/system/cpu`` (not searched further), dump tarballs, hwloc XML and
-    lscpu ``-p`` output.  Not ``.yaml``/``.yml``/``.json`` files (the caller finds those),
-    not hidden entries, and symbolic links to folders are not followed."""
+    lscpu ``-p`` output; with ``topologies``, also the ``.yaml``/``.yml``/``.json``
+    files, found in the same search (without, the caller finds those).
+
+    Nothing is skipped unseen: symbolic links are followed (each real folder is
+    searched once, so a loop ends), a folder or file that cannot be read is an
+    :class:`InputError` naming it, and a tree of any depth is searched without
+    recursion. Hidden entries (names starting with a dot: ``.git``, ``.venv``)
+    are not searched, nor are files other than regular files (FIFOs, devices).
+    An entry that vanishes during the search is not there, and is left out.
+    """
     found: list[Path] = []
-    for top, dirs, files in os.walk(directory):
-        here = Path(top)
-        if (here / CPU_DIR).is_dir():
-            found.append(here)
-            dirs.clear()
-            continue
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for file in files:
-            path = here / file
-            if file.startswith(".") or path.suffix.lower() in _NOT_SOURCES:
-                continue
-            if _is_tar_name(path) or (path.is_file() and _sniff(path) is not None):
+    for path, is_root in _search(directory):
+        if is_root:
+            found.append(path)
+        elif path.suffix.lower() in _NOT_SOURCES:
+            if topologies:
                 found.append(path)
+        elif _is_tar_name(path) or (_readable(path) and _sniff(path) is not None):
+            found.append(path)
     return sorted(found)
+
+
+def _search(top: Path) -> Iterator[tuple[Path, bool]]:
+    """(path, is a sysfs root) for the sysfs roots and regular files below ``top``."""
+    seen: set[tuple[int, int]] = set()
+    pending = [top]
+    while pending:
+        folder = pending.pop()
+        try:
+            info = folder.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                continue  # reached again through a link
+            seen.add((info.st_dev, info.st_ino))
+            if (folder / CPU_DIR).is_dir():
+                yield folder, True
+                continue
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name, reverse=True)
+        except FileNotFoundError:
+            if folder == top:
+                raise InputError("no such file or directory", path=str(folder)) from None
+            continue  # removed while searching
+        except OSError as err:
+            raise InputError(
+                f"cannot search this folder: {err.strerror or err}", path=str(folder)
+            ) from None
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = folder / entry.name
+            kind = _kind(entry)
+            if kind == "dir":
+                pending.append(path)
+            elif kind == "file":
+                yield path, False
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    """``dir``, ``file`` (regular), or ``other``, following a link; a link to nothing is an
+    error (what it named cannot be checked), an entry gone since the listing is ``other``."""
+    try:
+        info = entry.stat()
+    except FileNotFoundError:
+        if entry.is_symlink():
+            raise InputError("a symbolic link to nothing", path=entry.path) from None
+        return "other"
+    except OSError as err:
+        what = "follow this link" if entry.is_symlink() else "read this"
+        raise InputError(f"cannot {what}: {err.strerror or err}", path=entry.path) from None
+    if stat.S_ISDIR(info.st_mode):
+        return "dir"
+    return "file" if stat.S_ISREG(info.st_mode) else "other"
+
+
+def _readable(path: Path) -> bool:
+    """Whether ``path`` has bytes to sniff: False when empty (a pseudo-file in /proc
+    or /sys reports 0 bytes, and a real source is never empty) or gone; an error
+    when it cannot be opened, since it might be a source."""
+    try:
+        if path.stat().st_size == 0:
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return False
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror or err}", path=str(path)) from None
+    os.close(fd)
+    return True

@@ -4,11 +4,13 @@ the explicit form otherwise; both load back to the same machine."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
 
 from rmpplan.cpumask import format_cpulist
+from rmpplan.errors import printable, unicode_text
 from rmpplan.topology.load import expand_layout
 from rmpplan.topology.machine import Machine, build_machine
 from rmpplan.topology.schema import Layout
@@ -57,7 +59,7 @@ def regular_layout(machine: Machine) -> Layout | None:
 def to_document(machine: Machine, *, compact: bool = True) -> dict[str, Any]:
     """The topology file for ``machine`` (keys in the order a reader expects)."""
     doc: dict[str, Any] = {"name": machine.name}
-    if machine.source:
+    if machine.source is not None:
         doc["source"] = machine.source
     if machine.possible != machine.present:
         doc["possible"] = format_cpulist(machine.possible)
@@ -102,7 +104,41 @@ def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    # A surrogate (a path byte that is not UTF-8) has no YAML form: it is written as
+    # \xNN text, which every report also shows it as (rmpplan.errors.unicode_text).
+    text = unicode_text(data)
+    # PyYAML folds U+0085, U+2028 and U+2029 into a single-quoted string as raw line
+    # breaks, which read back as spaces; double quotes escape every such character.
+    style = None if text.isprintable() else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
 _FlowDumper.add_representer(dict, _represent_dict)
+_FlowDumper.add_representer(str, _represent_str)
+# PyYAML quotes a string that YAML 1.1 would read as something else; rmpplan reads
+# YAML 1.2's core schema (rmpplan.topology.parse), where 0o17 is an int and 1e5 a
+# float, so those are quoted too: every string reads back as the same string.
+_FlowDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_FlowDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+def yaml_comment(text: str) -> str:
+    """``text`` as one comment line: nothing in it can end the comment (a line
+    break, U+2028, a control character) or make the file unreadable (a byte
+    that is not UTF-8); each is escaped."""
+    return "# " + printable(text) + "\n"
 
 
 def dump_yaml(doc: dict[str, Any], header: str = "") -> str:
@@ -111,4 +147,16 @@ def dump_yaml(doc: dict[str, Any], header: str = "") -> str:
 
 
 def dump_json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2) + "\n"
+    """JSON that rmpplan reads back: a lone surrogate (a path byte that is not UTF-8)
+    is not Unicode, so, as in YAML, it is written as ``\\xNN`` text."""
+    return json.dumps(_unicode(doc), indent=2) + "\n"
+
+
+def _unicode(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicode_text(value)
+    if isinstance(value, dict):
+        return {_unicode(key): _unicode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unicode(item) for item in value]
+    return value

@@ -15,7 +15,7 @@ from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.machine import Cpu, Machine, build_machine
-from rmpplan.topology.parse import decode, load_json, load_yaml, locate
+from rmpplan.topology.parse import LineIndex, decode, index_lines, load_json, load_yaml, locate
 from rmpplan.topology.schema import CpuEntry, Layout, TopologyFile
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
@@ -44,6 +44,21 @@ class Lines:
     def of(self, path: Sequence[int | str]) -> int | None:
         """The 1-based line of the deepest node along ``path``, None when unknown."""
         return locate(self._text, path)
+
+
+def topology_lines(path: Path) -> LineIndex:
+    """Where ``path``'s keys and CPU entries are, read again for a report that
+    points into the file; empty when it is not a readable topology file.
+
+    Loading does not keep this: only the github format needs it, and only for
+    files with findings.
+    """
+    if path.suffix.lower() not in TOPOLOGY_SUFFIXES:
+        return LineIndex()
+    try:
+        return index_lines(read_text(path))
+    except InputError:
+        return LineIndex()
 
 
 def parse_topology(text: str, suffix: str, default_name: str) -> Machine:

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import yaml
@@ -487,3 +488,70 @@ def locate(text: str, path: Sequence[int | str]) -> int | None:
         return None
     finally:
         loader.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class LineIndex:
+    """Where a topology file's top-level keys and explicit CPU entries start
+    (1-based lines), for reports that point into the file."""
+
+    keys: Mapping[str, int] = field(default_factory=dict)
+    cpus: Mapping[int, int] = field(default_factory=dict)
+
+
+def index_lines(text: str) -> LineIndex:
+    """The :class:`LineIndex` of topology text (YAML or JSON), read from its events;
+    entries it cannot read (not a mapping, an id that is not an integer) are left out,
+    and text that does not parse gives an empty index."""
+    keys: dict[str, int] = {}
+    cpus: dict[int, int] = {}
+    loader = _Loader(text)
+    try:
+        get = loader.get_event
+        get()  # StreamStartEvent
+        if not isinstance(get(), DocumentStartEvent) or not isinstance(
+            top := get(), MappingStartEvent
+        ):
+            return LineIndex()
+        del top
+        while not isinstance(key := get(), MappingEndEvent):
+            value = get()
+            if not isinstance(key, ScalarEvent):
+                _skip(get, key)
+                _skip(get, value)
+                continue
+            keys.setdefault(key.value, _line(key))
+            if key.value == "cpus" and isinstance(value, SequenceStartEvent):
+                while not isinstance(entry := get(), SequenceEndEvent):
+                    cpu = _entry_id(get, entry)
+                    if cpu is not None:
+                        cpus.setdefault(cpu, _line(entry))
+            else:
+                _skip(get, value)
+    except yaml.YAMLError:
+        return LineIndex()
+    finally:
+        loader.dispose()
+    return LineIndex(keys, cpus)
+
+
+def _entry_id(get: Any, entry: Event) -> int | None:
+    """The integer ``id`` of one ``cpus:`` entry, consuming the entry."""
+    if not isinstance(entry, MappingStartEvent):
+        _skip(get, entry)
+        return None
+    found = None
+    while not isinstance(key := get(), MappingEndEvent):
+        value = get()
+        if (
+            isinstance(key, ScalarEvent)
+            and key.value == "id"
+            and isinstance(value, ScalarEvent)
+            and value.value.isascii()
+            and value.value.isdigit()
+            and len(value.value) <= 4
+        ):
+            found = int(value.value)
+        _skip(get, key)
+        _skip(get, value)
+    return found

@@ -49,7 +49,7 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
 
 def pack(tree: Path, archive: Path, top: str = "dump", mode: str = "w:gz") -> Path:
     """Pack a sysfs root into a tarball, below the folder ``top`` ("" for none)."""
-    with tarfile.open(archive, mode) as tar:  # type: ignore[call-overload]
+    with tarfile.open(archive, mode) as tar:  # type: ignore[call-overload]  # mode is a str, not a Literal
         for path in sorted(tree.rglob("*")):
             rel = path.relative_to(tree).as_posix()
             tar.add(path, arcname=f"{top}/{rel}" if top else rel, recursive=False)

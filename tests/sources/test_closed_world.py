@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import rmpplan.sources.archive as archive_module
-from rmpplan.cli.main import cli
 from rmpplan.files import read_file_bytes
 from rmpplan.sources import SourceFormat, read_source
 from rmpplan.sources.sysfs import CPU_DIR
+from tests.cli import run
 from tests.conftest import ROOT, TOPOLOGIES
 from tests.sources.source_fixtures import DATA, pack, read_error, write_tree
 
@@ -32,11 +32,6 @@ PAIR = {
     "cpu1/topology/core_cpus_list": "0-1\n",
     "cpu1/topology/physical_package_id": "0\n",
 }
-
-
-def run(*args: str) -> Result:
-    """Invoke rmpplan in-process, stdout and stderr apart."""
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def refused(result: Result, needle: str) -> str:

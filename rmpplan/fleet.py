@@ -1,0 +1,499 @@
+"""``verify`` over many inputs: each input's small result, shared work, in parallel.
+
+A fleet is mostly copies of a few machines under many names. So:
+
+- A result keeps :class:`~rmpplan.checks.MachineFacts`, never the machine,
+  and the machine is dropped as soon as its verdict is known.
+- Inputs are keyed by a :func:`fingerprint` of everything the checks read
+  (each CPU's package, die, core, online state and APIC id, the possible set,
+  the hotplug scenario, the modelled kernel, rule and strategy, and the
+  kernel log), never by name or path, and each shape is verified once per
+  process. Verdicts name no machine (their messages speak of CPUs and cores),
+  so one verdict serves every input of its shape; with ``--dmesg``, whose
+  findings name the machine, there is only one input and nothing is shared.
+- A topology file is first keyed by its parsed content without ``name``: a
+  file already seen that way is not even expanded into a machine again.
+- Inputs run in a process pool (:func:`run`); results come back in input
+  order whatever the number of processes, each as soon as it and every input
+  before it are known.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import statistics
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, fields, is_dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rmpplan.checks import Checked, MachineFacts, Verdict
+from rmpplan.errors import InputError
+from rmpplan.terms import Check, InputFormat
+
+if TYPE_CHECKING:
+    from rmpplan.cpuspec import CpuSpec
+    from rmpplan.dmesg import KernelLog
+    from rmpplan.hotplug import Hotplug
+    from rmpplan.kernel import Modelled
+    from rmpplan.memory import Window
+    from rmpplan.topology.machine import Machine
+
+COLLECT_EVERY = 256
+"""Inputs between two collections of the young generation while automatic
+collection is off (``rmpplan.cli.collector``): a long run stays flat."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What every input of one run is checked under (sent once to each process)."""
+
+    model: Modelled
+    input_format: InputFormat | None = None
+    offline_after_setup: CpuSpec | None = None
+    online_after_setup: CpuSpec | None = None
+    log: KernelLog | None = None
+    window: Window | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One input to check: the label it is reported under and the file to read.
+
+    ``companion`` is the hwloc XML that ``hwloc-gather-topology`` wrote beside
+    the dump tarball ``target`` (:mod:`rmpplan.sources.gather`).
+    """
+
+    label: str
+    target: Path
+    expect: frozenset[Check] = frozenset()
+    companion: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """One input's result, the seconds it took, and its error line for stderr."""
+
+    checked: Checked
+    seconds: float
+    complaint: str | None = None
+
+
+def _canonical(value: object) -> object:
+    """``value`` as nested tuples that print the same for equal values (sets sorted)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return (
+            type(value).__name__,
+            tuple(_canonical(getattr(value, item.name)) for item in fields(value)),
+        )
+    if isinstance(value, frozenset | set):
+        return tuple(sorted((_canonical(item) for item in value), key=repr))
+    if isinstance(value, tuple | list):
+        return tuple(_canonical(item) for item in value)
+    return value
+
+
+def fingerprint(machine: Machine, settings: Settings, hotplug: Hotplug) -> str:
+    """The shape of ``machine`` as the checks see it under ``settings``: equal for
+    two machines exactly when every check reads the same facts of both.
+
+    Not the name, source or path. The core a CPU is in (package, die, core)
+    decides its sibling set and, through the core's label, the findings' text.
+    """
+    model = settings.model
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(
+        repr(
+            (
+                (str(model.kernel), str(model.rule), str(model.strategy), model.overrides),
+                sorted(hotplug.offline_after_setup),
+                sorted(hotplug.online_after_setup),
+                sorted(machine.possible),
+                _canonical(settings.log),
+                _canonical(settings.window),
+            )
+        ).encode()
+    )
+    digest.update(
+        repr(
+            [
+                (cpu.id, cpu.package, cpu.die, cpu.core, cpu.online, cpu.apic_id)
+                for cpu in machine.cpus.values()
+            ]
+        ).encode()
+    )
+    return digest.hexdigest()
+
+
+def _document(target: Path, settings: Settings) -> tuple[str, str] | None:
+    """A topology file's key (its parsed content without ``name``) and the name
+    it gives its machine; None for any other input or one that does not parse
+    (loading it again then says what is wrong)."""
+    from rmpplan.inputs import input_format_of, resolve_input
+    from rmpplan.topology.load import read_text
+    from rmpplan.topology.parse import load_json, load_yaml
+
+    try:
+        found = resolve_input(target)
+        if input_format_of(found, settings.input_format) is not InputFormat.TOPOLOGY:
+            return None
+        text = read_text(found)
+        data = load_json(text) if found.suffix.lower() == ".json" else load_yaml(text)
+    except InputError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    name = data.get("name")
+    if name is None:
+        name = found.stem
+    if not isinstance(name, str):
+        return None
+    # Neither the name nor where it was read from changes what the checks see.
+    content = {key: value for key, value in data.items() if key not in ("name", "source")}
+    key = json.dumps(content, sort_keys=True, default=repr)
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest(), name
+
+
+class Checker:
+    """Checks inputs one at a time, sharing work between inputs of one shape."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.shared = settings.log is None  # a log's findings name its machine
+        self.verdicts: dict[str, Verdict] = {}
+        self.documents: dict[str, tuple[MachineFacts, str]] = {}
+        self.count = 0
+
+    def check(self, job: Job) -> Done:
+        started = time.perf_counter()
+        self.count += 1
+        if self.count % COLLECT_EVERY == 0 and not gc.isenabled():
+            gc.collect(0)
+        try:
+            checked = self._check(job)
+        except InputError as err:
+            return failure(job.label, err, time.perf_counter() - started)
+        except _Unchecked as unchecked:
+            return failure(
+                job.label, unchecked.error, time.perf_counter() - started, unchecked.facts
+            )
+        return Done(checked, time.perf_counter() - started)
+
+    def _check(self, job: Job) -> Checked:
+        document = None
+        if self.shared and job.companion is None:
+            document = _document(job.target, self.settings)
+        if document is not None and document[0] in self.documents:
+            facts, shape = self.documents[document[0]]
+            verdict = self.verdicts[shape]
+            facts = replace(facts, name=document[1])
+            return Checked(job.label, verdict=verdict, expect=job.expect, facts=facts, shape=shape)
+        machine = self._load(job)
+        facts = MachineFacts.of(machine)
+        try:
+            verdict, shape = self._prove(machine)
+        except InputError as err:
+            # Read but not checkable (a flag naming a CPU it lacks): keep its name.
+            raise _Unchecked(err, facts) from None
+        if document is not None:
+            self.documents[document[0]] = (facts, shape)
+        return Checked(job.label, verdict=verdict, expect=job.expect, facts=facts, shape=shape)
+
+    def _load(self, job: Job) -> Machine:
+        from rmpplan.inputs import load_machine
+
+        if job.companion is not None:
+            from rmpplan.sources.gather import read_gathered
+
+            return read_gathered(job.target, job.companion)
+        return load_machine(job.target, self.settings.input_format)
+
+    def _prove(self, machine: Machine) -> tuple[Verdict, str]:
+        from rmpplan.checks import verify
+        from rmpplan.cpuspec import scenario
+        from rmpplan.dmesg import with_log
+        from rmpplan.kernel import kernel_notes
+
+        settings = self.settings
+        model = settings.model
+        hotplug = scenario(machine, settings.offline_after_setup, settings.online_after_setup)
+        shape = fingerprint(machine, settings, hotplug)
+        known = self.verdicts.get(shape) if self.shared else None
+        if known is not None:
+            return known, shape
+        verdict = verify(
+            machine,
+            model.rule,
+            model.strategy,
+            hotplug,
+            kernel=model.kernel,
+            notes=kernel_notes(machine, model),
+        )
+        if settings.log is not None:
+            verdict = with_log(verdict, settings.log, machine, settings.window)
+        if self.shared:
+            self.verdicts[shape] = verdict
+        return verdict, shape
+
+
+def failure(label: str, err: InputError, seconds: float, facts: MachineFacts | None = None) -> Done:
+    """The result of an input that could not be read or checked, and its error line.
+
+    The error names ``label``'s file when it names none; an error about another
+    file (one inside a folder given as ``label``) keeps that file's name."""
+    located = err.located(label)
+    error = located.describe() if located.path == label else str(located)
+    failed = Checked(label, error=error, error_line=located.line, facts=facts)
+    return Done(failed, seconds, str(located))
+
+
+class _Unchecked(Exception):
+    """An input that was read but could not be checked: its error (of its own
+    class: a flag's error names no file), and the facts of its machine."""
+
+    def __init__(self, error: InputError, facts: MachineFacts) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.facts = facts
+
+
+# The checker of a pool's worker process, made once by its initializer.
+_WORKER: dict[str, Checker] = {}
+
+
+def _start_worker(settings: Settings) -> None:
+    gc.disable()  # each batch ends with a young-generation collection instead
+    _WORKER["checker"] = Checker(settings)
+
+
+def _run_batch(jobs: Sequence[Job]) -> list[Done]:
+    checker = _WORKER["checker"]
+    done = [checker.check(job) for job in jobs]
+    gc.collect(0)
+    return done
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (its affinity), at least 1."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no sched_getaffinity (macOS): every CPU
+        return max(1, os.cpu_count() or 1)
+
+
+PROBE = 16
+"""Inputs checked in this process before deciding whether a pool pays."""
+POOL_FROM_SECONDS = 0.002
+"""The median seconds per probed input from which the rest go to a pool: below
+it, sending inputs and results between processes costs more than it saves
+(a fleet of topology files already seen costs about 0.3 ms an input)."""
+
+
+def run(
+    jobs: Sequence[Job], settings: Settings, processes: int = 1, *, probe: int | None = None
+) -> Iterator[Done]:
+    """Each job's result, in the order of ``jobs``, as soon as it and every job
+    before it are done, the same whatever ``processes`` is.
+
+    ``processes`` 1 checks every job in this process. With more, the first
+    ``probe`` jobs (default :data:`PROBE`) are checked here too, and the rest go to a pool of that
+    many processes when the probed jobs took :data:`POOL_FROM_SECONDS` or
+    more each (the median: the first of each shape costs more than the rest).
+    """
+    checker = Checker(settings)
+    probed = len(jobs) if processes <= 1 else min(PROBE if probe is None else probe, len(jobs))
+    seconds = []
+    for job in jobs[:probed]:
+        done = checker.check(job)
+        seconds.append(done.seconds)
+        yield done
+    rest = jobs[probed:]
+    if len(rest) > 1 and (not seconds or statistics.median(seconds) >= POOL_FROM_SECONDS):
+        yield from _pooled(rest, settings, processes)
+        return
+    for job in rest:
+        yield checker.check(job)
+
+
+def _batches(count: int, processes: int) -> list[range]:
+    """Index ranges small enough to keep every process busy and results flowing,
+    large enough that sending them costs little."""
+    size = max(1, min(16, count // (processes * 8)))
+    return [range(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def _pooled(jobs: Sequence[Job], settings: Settings, processes: int) -> Iterator[Done]:
+    batches = _batches(len(jobs), processes)
+    ahead = processes * 4  # batches in flight: bounded, so memory does not grow with the fleet
+    verdicts: dict[str, Verdict] = {}
+    with ProcessPoolExecutor(
+        max_workers=min(processes, len(batches)),
+        initializer=_start_worker,
+        initargs=(settings,),
+    ) as pool:
+        pending: deque[Future[list[Done]]] = deque()
+        for index, batch in enumerate(batches):
+            pending.append(pool.submit(_run_batch, [jobs[i] for i in batch]))
+            if len(pending) < ahead and index + 1 < len(batches):
+                continue
+            # Later batches finish meanwhile and wait in their futures: order is kept.
+            for done in pending.popleft().result():
+                yield _shared(done, verdicts)
+        while pending:
+            for done in pending.popleft().result():
+                yield _shared(done, verdicts)
+
+
+def _shared(done: Done, verdicts: dict[str, Verdict]) -> Done:
+    """``done`` holding the one copy of its shape's verdict that this process keeps."""
+    checked = done.checked
+    if checked.shape is None or checked.verdict is None:
+        return done
+    known = verdicts.setdefault(checked.shape, checked.verdict)
+    if known is checked.verdict or known != checked.verdict:
+        return done
+    return replace(done, checked=replace(checked, verdict=known))
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One result as the summary counts it: read or not, and what fails it
+    (each check with an unexpected finding, and each stale expectation)."""
+
+    ok: bool
+    bad_input: bool
+    shape: str | None
+    failures: tuple[tuple[Check, bool], ...] = ()
+    """(check, stale): ``stale`` when the check passed against an expectation."""
+
+    @classmethod
+    def of(cls, checked: Checked) -> Tally:
+        held = checked.outcome
+        if held is None:
+            return cls(False, True, checked.shape)
+        unexpected = {item.check for item in held.unexpected}
+        failures = [(check, False) for check in Check if check in unexpected]
+        failures += [(check, True) for check in held.stale]
+        return cls(held.ok, False, checked.shape, tuple(failures))
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The failing inputs that fail one check (or hold one stale expectation)."""
+
+    check: Check
+    stale: bool
+    inputs: int
+    shapes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A run's counts, and its failures grouped by check and shape."""
+
+    files: int
+    ok: int
+    failed: int
+    bad_input: int
+    shapes: int
+    """Distinct fingerprints among the inputs that were read."""
+    groups: tuple[Group, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """``verify``'s: 2 when an input could not be read, else 1 when one failed, else 0."""
+        return 2 if self.bad_input else 1 if self.failed else 0
+
+
+def summarize(tallies: Sequence[Tally]) -> Summary:
+    """Count ``tallies``; the groups are in check order, each stale one after its check."""
+    inputs: dict[tuple[Check, bool], int] = {}
+    shapes: dict[tuple[Check, bool], set[str]] = {}
+    for tally in tallies:
+        for failure in tally.failures:
+            inputs[failure] = inputs.get(failure, 0) + 1
+            if tally.shape is not None:
+                shapes.setdefault(failure, set()).add(tally.shape)
+    order = list(Check)
+    groups = tuple(
+        Group(check, stale, count, len(shapes.get((check, stale), ())))
+        for (check, stale), count in sorted(
+            inputs.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
+        )
+    )
+    return Summary(
+        files=len(tallies),
+        ok=sum(tally.ok for tally in tallies),
+        failed=sum(not tally.ok and not tally.bad_input for tally in tallies),
+        bad_input=sum(tally.bad_input for tally in tallies),
+        shapes=len({tally.shape for tally in tallies if tally.shape is not None}),
+        groups=groups,
+    )
+
+
+def summary_of(results: Sequence[Checked]) -> Summary:
+    """The summary of ``verify``'s results."""
+    return summarize([Tally.of(checked) for checked in results])
+
+
+def read_results(path: Path) -> list[Tally]:
+    """The results in a file of ``verify --format jsonl``, as tallies.
+
+    Raises :class:`InputError` naming the file and line for anything else: a
+    line that is not JSON, or not one result of ``verify``.
+    """
+    from rmpplan.files import read_file_bytes
+    from rmpplan.topology.parse import decode
+
+    try:
+        text = decode(read_file_bytes(path))
+        tallies = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                tallies.append(_entry(line, number))
+    except InputError as err:
+        raise err.located(str(path)) from None
+    if not tallies:
+        raise InputError("holds no results of `rmpplan verify --format jsonl`", path=str(path))
+    return tallies
+
+
+def _entry(line: str, number: int) -> Tally:
+    """One line of ``verify --format jsonl`` (docs/json.md) as a tally."""
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise InputError(f"not JSON: {err.msg}", line=number) from None
+    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        raise InputError("not a result of `rmpplan verify --format jsonl`", line=number)
+    ok, shape, findings = entry.get("ok"), entry.get("shape"), entry.get("findings")
+    stale = entry.get("stale_expectations", [])
+    if (
+        not isinstance(ok, bool)
+        or not (shape is None or isinstance(shape, str))
+        or not isinstance(findings, list)
+        or not isinstance(stale, list)
+    ):
+        raise InputError("not a result of `rmpplan verify --format jsonl`", line=number)
+    if "error" in entry:
+        return Tally(False, True, None)
+    failures: list[tuple[Check, bool]] = []
+    try:
+        for item in findings:
+            check = item.get("check") if isinstance(item, dict) else None
+            if not isinstance(check, str):
+                raise ValueError(item)
+            if item.get("expected") is not True:
+                failures.append((Check(check), False))
+        failures += [(Check(check), True) for check in stale]
+    except ValueError:
+        raise InputError("a finding names no check rmpplan knows", line=number) from None
+    unique = sorted(set(failures), key=lambda failure: (list(Check).index(failure[0]), failure[1]))
+    return Tally(ok, False, shape, tuple(unique))

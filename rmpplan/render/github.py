@@ -1,0 +1,142 @@
+"""``verify --format github``: GitHub Actions workflow commands.
+
+Each input is a collapsible log group. Each problem (an unexpected finding, a
+stale expectation, an input that could not be read) is an error annotation on
+its file and line, so it shows in the pull request's diff. GitHub shows at most
+:data:`ANNOTATIONS_MAX` error annotations per step; past that, the last one
+says how many more there are. Every problem and every expected finding is also
+a line in its group, so the log holds everything. Text is escaped as GitHub's
+own toolkit escapes it (actions/toolkit, packages/core/src/command.ts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rmpplan.checks import outcome
+from rmpplan.errors import unicode_text
+from rmpplan.render.common import cpulist, machine_summary
+from rmpplan.render.outcome import STALE, is_expected, verdict_label
+from rmpplan.terms import Check
+from rmpplan.topology.parse import LineIndex
+
+if TYPE_CHECKING:
+    from rmpplan.checks import Checked, Finding
+
+ANNOTATIONS_MAX = 10
+"""Error annotations GitHub shows for one step; the rest are dropped silently."""
+
+# The top-level key of a topology file that causes each check, for a file that
+# does not list its CPUs: the first key the file has wins, else `layout`. After
+# setup only hotplug changes what the handler sees, so the hotplug keys come first.
+_HOTPLUG = ("offline_after_setup", "online_after_setup")
+_CAUSES: Mapping[Check, tuple[str, ...]] = {
+    Check.ONLINE_EQUALS_PRESENT: ("offline",),
+    Check.ONE_MASK_CPU_PER_CORE: ("offline",),
+    Check.MASK_WITHIN_ONLINE: ("offline_after_setup",),
+    Check.FOLLOWERS_WITHIN_MASK: ("online_after_setup",),
+}
+
+
+def escape_data(text: str) -> str:
+    """A command's message (and any log line): ``%``, CR and LF escaped, so
+    that no text can end the line and start a command of its own."""
+    # A lone surrogate (a path byte that is not UTF-8) cannot be written: \xNN text.
+    return unicode_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A command's property value: also ``:`` and ``,``, which end a property."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, properties: Mapping[str, str] | None = None) -> str:
+    """``::name key=value,key=value::message``, every part escaped."""
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in (properties or {}).items())
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def finding_line(item: Finding, index: LineIndex) -> int:
+    """The line an annotation of ``item`` points at: the entry of its first
+    counterexample CPU in a ``cpus:`` list, else the key that caused it, else 1."""
+    if item.cpus and item.cpus[0] in index.cpus:
+        return index.cpus[item.cpus[0]]
+    for key in (*_CAUSES.get(item.check, (*_HOTPLUG, "offline")), "layout"):
+        if key in index.keys:
+            return index.keys[key]
+    return 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    """Something that fails the run, as one annotation."""
+
+    path: str
+    line: int
+    title: str
+    message: str
+
+    def annotation(self) -> str:
+        return command(
+            "error", self.message, {"file": self.path, "line": str(self.line), "title": self.title}
+        )
+
+    def plain(self) -> str:
+        return escape_data(f"error: {self.path}:{self.line}: {self.title}: {self.message}")
+
+
+def render_verify(results: Sequence[Checked], lines: Mapping[str, LineIndex] | None = None) -> str:
+    """The log of a run; ``lines`` locates findings in each path's file."""
+    groups: list[list[str | _Problem]] = []
+    for checked in results:
+        group: list[str | _Problem] = []
+        groups.append(group)
+        machine, verdict = checked.facts, checked.verdict
+        if verdict is None or machine is None:
+            line = checked.error_line or 1
+            group.append(_Problem(checked.path, line, "rmpplan", checked.error or "cannot read"))
+            continue
+        held = outcome(verdict, checked.expect)
+        group.append(
+            f"{machine.name}: {machine_summary(machine)}; rule {verdict.rule}, "
+            f"strategy {verdict.strategy}: {verdict_label(held)}"
+        )
+        index = (lines or {}).get(checked.path, LineIndex())
+        for item in verdict.findings:
+            message = f"{item.message} (CPUs {cpulist(item.cpus)})"
+            if is_expected(checked, item):
+                group.append(f"expected {item.check}: {message}")
+            else:
+                line = finding_line(item, index)
+                group.append(_Problem(checked.path, line, f"rmpplan {item.check}", message))
+        for stale in held.stale:
+            group.append(_Problem(checked.path, 1, f"rmpplan {stale}", f"{stale} {STALE}"))
+        group += [f"note: {note}" for note in verdict.notes]
+
+    problems = sum(isinstance(entry, _Problem) for group in groups for entry in group)
+    budget = ANNOTATIONS_MAX if problems <= ANNOTATIONS_MAX else ANNOTATIONS_MAX - 1
+    out: list[str] = []
+    for checked, group in zip(results, groups, strict=True):
+        out.append(command("group", checked.path))
+        for entry in group:
+            if isinstance(entry, str):
+                out.append(escape_data(entry))
+            elif budget > 0:
+                out.append(entry.annotation())
+                budget -= 1
+            else:
+                out.append(entry.plain())
+        out.append(command("endgroup", ""))
+    if problems > ANNOTATIONS_MAX:
+        more = problems - (ANNOTATIONS_MAX - 1)
+        out.append(
+            command(
+                "error",
+                f"{more} more problem(s) not annotated (GitHub shows {ANNOTATIONS_MAX} per step); "
+                "the job summary and this step's log list every one",
+                {"title": "rmpplan verify"},
+            )
+        )
+    return "".join(line + "\n" for line in out)
