@@ -303,7 +303,7 @@ def lscpu_csv(cpus: int) -> str:
 CAPS = {
     "topology": 16 << 20,
     "lscpu": 16 << 20,
-    "xml": 32 << 20,
+    "xml": 16 << 20,
     "log": 64 << 20,
     "iomem": 1 << 20,
     "cpuinfo": 32 << 20,
@@ -713,7 +713,7 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         raw = tar_of_dump(dump(d / "box", 2048, every_file=True))
         return ["plan", str(write(d / "box.tar.bz2", bz2.compress(raw, 9))), "--leader", "0"]
 
-    # hwloc XML, just under the 32 MiB cap.
+    # hwloc XML, just under the 16 MiB cap.
     xml = huge("xml")
 
     @case("hwloc", "entity in os_index under an external DOCTYPE")
