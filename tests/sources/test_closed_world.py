@@ -196,8 +196,8 @@ def test_procfs_files_are_read_with_a_cap() -> None:
 def test_sysfs_ids_are_plain_ascii_digits(tmp_path: Path, value: str) -> None:
     """int() would take '0_0', '+1' and non-ASCII digits; sysfs never prints them."""
     root = write_tree(tmp_path / "dump", {**PAIR, "cpu0/topology/physical_package_id": value})
-    assert "physical_package_id: '" in read_error(root)
-    assert "is not an integer" in read_error(root)
+    refused(run("show", str(root)), "physical_package_id: '")
+    refused(run("show", str(root)), "is not an integer")
 
 
 def test_minus_one_is_still_read_as_zero(tmp_path: Path) -> None:
@@ -209,16 +209,15 @@ def test_minus_one_is_still_read_as_zero(tmp_path: Path) -> None:
 def test_sibling_set_larger_than_any_core(tmp_path: Path) -> None:
     """A sibling list of 9 CPUs is refused at the first file, before the sets are compared."""
     files = {"online": "0-8\n"} | {f"cpu{i}/topology/core_cpus_list": "0-8\n" for i in range(9)}
-    assert "lists 9 CPUs (0-8); no core has more than 8 threads" in read_error(
-        write_tree(tmp_path / "dump", files)
-    )
+    root = write_tree(tmp_path / "dump", files)
+    refused(run("show", str(root)), "lists 9 CPUs (0-8); no core has more than 8 threads")
 
 
 def test_cpu_folder_past_nr_cpus(tmp_path: Path) -> None:
     """A cpu8192 folder cannot be a CPU of any kernel."""
     root = write_tree(tmp_path / "dump", PAIR)
     (root / CPU_DIR / "cpu8192").mkdir()
-    assert "cpu8192: CPU ids end at 8191" in read_error(root)
+    refused(run("show", str(root)), "cpu8192: CPU ids end at 8191")
 
 
 def test_too_many_folder_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -283,6 +282,33 @@ def test_tar_of_a_real_layout_reads_like_the_folder(tmp_path: Path) -> None:
     folder = DATA / "sysfs" / "offline-cpu0"
     packed = read_source(pack(folder, tmp_path / "p.tar.xz", mode="w:xz"))
     assert dict(packed.cpus) == dict(read_source(folder).cpus)
+
+
+def test_tarball_link_out_through_the_cli(tmp_path: Path) -> None:
+    """A tarball's link to a file outside: exit 2, one line naming the link, no content."""
+    secret = secret_file(tmp_path)
+    link = tarfile.TarInfo(f"dump/{CPU_DIR}/cpu0/topology/physical_package_id")
+    link.type = tarfile.SYMTYPE
+    link.linkname = str(secret)
+    members = [member(f"dump/{CPU_DIR}/{rel}", text) for rel, text in PAIR.items()]
+    members = [m for m in members if not m[0].name.endswith("cpu0/topology/physical_package_id")]
+    path = tmp_path / "escape.tar"
+    path.write_bytes(tar_bytes([*members, (link, None)], tarfile.GNU_FORMAT))
+    line = refused(run("show", str(path)), "is a symbolic link out of the dump")
+    assert "secret" not in line.replace(str(tmp_path), "")
+
+
+def test_sibling_list_bomb_in_a_tarball_through_the_cli(tmp_path: Path) -> None:
+    """A few KB of gzip that expand to a 2 MiB sibling list: refused, not expanded."""
+    big = "0," * (1 << 20) + "0\n"
+    path = tmp_path / "bomb.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for rel, text in {**PAIR, "cpu0/topology/core_cpus_list": big}.items():
+            info, data = member(f"dump/{CPU_DIR}/{rel}", text)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert path.stat().st_size < 64 << 10
+    refused(run("show", str(path)), "core_cpus_list is larger than 64 KiB")
 
 
 def test_oversize_member_is_refused_when_read(tmp_path: Path) -> None:
