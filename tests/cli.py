@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from click.testing import CliRunner, Result
 
 from rmpplan.cli.main import cli
@@ -20,3 +24,16 @@ def one_error(result: Result, needle: str = "") -> str:
     assert "Traceback" not in result.stderr
     assert needle in lines[0]
     return lines[0]
+
+
+def run_child(*args: str) -> subprocess.CompletedProcess[str]:
+    """rmpplan in a child process from the project root with a 10 s timeout, so that
+    a hang fails the test instead of stalling the suite."""
+    return subprocess.run(
+        [sys.executable, "-m", "rmpplan", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )

@@ -3,8 +3,6 @@ refused with one line and exit 2, early, before it can cost much (docs/security.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,8 +11,8 @@ from click.testing import Result
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.parse import MAX_DEPTH, MAX_SCALAR_CHARS, MAX_VALUES
 from tests.cli import one_error as refused
-from tests.cli import run
-from tests.conftest import ROOT, TOPOLOGIES
+from tests.cli import run, run_child
+from tests.conftest import TOPOLOGIES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -280,7 +278,7 @@ def test_iomem_long_blank_run_is_linear(tmp_path: Path) -> None:
     """A line with a long run of blanks does not make the line pattern backtrack (it did:
     quadratic, minutes); a subprocess with a timeout fails instead of hanging."""
     path = write(tmp_path / "iomem", "0-1 :" + " " * 500_000 + "x\n")
-    result = cli_subprocess("verify", EPYC, "--memory-from", str(path))
+    result = run_child("verify", EPYC, "--memory-from", str(path))
     assert result.returncode == 2, result.stderr
     assert "no top-level 'System RAM' line" in result.stderr
 
@@ -313,15 +311,3 @@ def test_dmesg_line_numbers_count_every_line(tmp_path: Path) -> None:
     log = parse_log(b"a\r\nb\n\nRMP optimization pass skipped: cpumask allocation failed\r\n")
     assert [line.number for line in log.skipped] == [4]
     assert log.skipped[0].text.endswith("failed")
-
-
-def cli_subprocess(*args: str) -> subprocess.CompletedProcess[str]:
-    """rmpplan in a child process with a 10 s timeout: a hang fails the test."""
-    return subprocess.run(
-        [sys.executable, "-m", "rmpplan", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )

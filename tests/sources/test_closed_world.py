@@ -7,7 +7,6 @@ import io
 import os
 import socket
 import subprocess
-import sys
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +18,8 @@ import rmpplan.sources.archive as archive_module
 from rmpplan.files import read_file_bytes
 from rmpplan.sources import SourceFormat, read_source
 from rmpplan.sources.sysfs import CPU_DIR
-from tests.cli import run
-from tests.conftest import ROOT, TOPOLOGIES
+from tests.cli import one_error, run, run_child
+from tests.conftest import TOPOLOGIES
 from tests.sources.source_fixtures import DATA, pack, read_error, write_tree
 
 SECRET = "SECRET-do-not-print-0xdeadbeef"
@@ -36,25 +35,8 @@ PAIR = {
 
 def refused(result: Result, needle: str) -> str:
     """Exit 2, one stderr line holding ``needle``, no traceback, no secret; the line."""
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
     assert SECRET not in result.stderr + result.stdout
-    assert needle in lines[0]
-    return lines[0]
-
-
-def child(*args: str) -> subprocess.CompletedProcess[str]:
-    """rmpplan in a child process with a 10 s timeout, so that a hang fails the test."""
-    return subprocess.run(
-        [sys.executable, "-m", "rmpplan", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
+    return one_error(result, needle)
 
 
 def refused_child(result: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -138,7 +120,7 @@ def test_fifo_in_a_dump_folder(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "dump", PAIR)
     (root / CPU_DIR / "online").unlink()
     os.mkfifo(root / CPU_DIR / "online")
-    refused_child(child("show", str(root)), "online is a FIFO (named pipe), not a regular file")
+    refused_child(run_child("show", str(root)), "online is a FIFO (named pipe), not a regular file")
 
 
 @pytest.mark.parametrize(
@@ -149,7 +131,7 @@ def test_fifo_as_an_input(tmp_path: Path, fmt: str | None) -> None:
     fifo = tmp_path / "in.yaml"
     os.mkfifo(fifo)
     extra = [] if fmt is None else ["--input-format", fmt]
-    refused_child(child("plan", str(fifo), "--leader", "0", *extra), "is a FIFO (named pipe)")
+    refused_child(run_child("plan", str(fifo), "--leader", "0", *extra), "is a FIFO (named pipe)")
 
 
 @pytest.mark.parametrize("flag", ["--memory-from", "--dmesg"])
@@ -157,7 +139,7 @@ def test_fifo_as_a_saved_file(tmp_path: Path, flag: str) -> None:
     """--memory-from and --dmesg refuse a FIFO too."""
     fifo = tmp_path / "saved"
     os.mkfifo(fifo)
-    refused_child(child("verify", EPYC, flag, str(fifo)), "is a FIFO (named pipe)")
+    refused_child(run_child("verify", EPYC, flag, str(fifo)), "is a FIFO (named pipe)")
 
 
 def test_device_as_a_topology() -> None:
