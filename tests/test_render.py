@@ -13,21 +13,15 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
 from rmpplan.cli.main import cli
-from rmpplan.render import OutputFormat, renderer
+from rmpplan.render import OutputFormat, Renderer, renderer
 from rmpplan.topology.dump import dump_json, dump_yaml, to_document
 from rmpplan.topology.machine import Machine
 from tests.conftest import EXAMPLES, TOPOLOGIES
 from tests.machines import machines
 
 GOLDEN = Path(__file__).parent / "golden"
-RENDERS = (
-    "render_plan",
-    "render_verify",
-    "render_show",
-    "render_compare",
-    "render_schedule",
-    "render_explain",
-)
+# Every report the Renderer protocol promises, read from the protocol itself.
+RENDERS = tuple(name for name in vars(Renderer) if name.startswith("render_"))
 
 # (golden name, command line); paths are relative to the project root.
 GOLDEN_CASES = [
