@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,48 +12,10 @@ from rmpplan import checks
 from rmpplan.checks import verify
 from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
-from rmpplan.plan import rmpopt_cpumask
 from rmpplan.terms import Check, Rule, Strategy
 from rmpplan.topology.machine import Cpu, Machine, build_machine
 from tests.machines import machines
-from tests.oracle import handler
-
-PER_WORKER = (
-    Check.UNPROGRAMMED_CORE,
-    Check.FOLLOWERS_EXCLUDE_LEADER_CORE,
-    Check.CORE_MISSED,
-    Check.CORE_RUN_TWICE,
-)
-
-
-def brute_force(
-    machine: Machine, rule: Rule, strategy: Strategy, online: frozenset[int]
-) -> dict[Check, list[int]]:
-    """Per-worker failures, recounting every core for every worker: O(CPUs x cores)."""
-    mask = rmpopt_cpumask(machine, rule, machine.online)
-    programming = machine.online if strategy is Strategy.V2_ALL_CPUS else mask
-    programmed = {machine.core_index(cpu) for cpu in programming}
-    failed: dict[Check, list[int]] = {name: [] for name in PER_WORKER}
-    for worker in sorted(online):
-        step = handler(machine, mask, worker, strategy, online)
-        runs = Counter(machine.core_index(cpu) for cpu in step.leaders)
-        runs.update(machine.core_index(cpu) for cpu in step.followers & online)
-        problems = set()
-        for index in range(len(machine.cores)):
-            count = runs[index]
-            if index in programmed and count == 0:
-                problems.add(Check.CORE_MISSED)
-            elif index in programmed and count > 1:
-                problems.add(Check.CORE_RUN_TWICE)
-            elif index not in programmed and count:
-                problems.add(Check.UNPROGRAMMED_CORE)
-        for lead in step.leaders:
-            home = set(machine.core_of(lead).threads)
-            if step.followers & online & home:
-                problems.add(Check.FOLLOWERS_EXCLUDE_LEADER_CORE)
-        for name in problems:
-            failed[name].append(worker)
-    return failed
+from tests.oracle import PER_WORKER, brute_force
 
 
 def fast(verdict: checks.Verdict) -> dict[Check, list[int]]:
