@@ -338,7 +338,7 @@ def merge(shards: Iterator[Shard]) -> Summary:
             held = owner.setdefault(path, index)
             if held != index:
                 raise InputError(
-                    f"{quote(path, 200)} is also in {quote(labels[held], 200)}: an input is "
+                    f"'{quote(path, 200)}' is also in {quote(labels[held], 200)}: an input is "
                     "counted once, so it must be in one shard only (a shard run again "
                     "replaces its file)",
                     path=shard.label,
