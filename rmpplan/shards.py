@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError, quote
-from rmpplan.files import MAX_FILE_BYTES, size_text
+from rmpplan.files import size_text
 from rmpplan.fleet import Summary, Tally, Totals, summarize
 from rmpplan.terms import Check
 
@@ -43,12 +43,33 @@ STDIN_LABEL = "<stdin>"
 MAX_RECORD_BYTES = 1 << 20
 """The longest record. A result of an 8192-CPU machine failing every check, each
 finding listing all 8192 CPUs, is about 620 KiB."""
-MAX_SHARD_RECORDS = 1 << 17
-"""Results in one shard: a longer list is cut into more shards (a shard is also
-at most 64 MiB, the cap on every file rmpplan reads)."""
+MAX_SHARD_RECORDS = 1 << 15
+"""Results in one shard: a longer list is cut into more shards."""
+MAX_SHARD_BYTES = 32 << 20
+"""The largest shard: 32,768 results of a fleet average about 300 bytes each (10 MB);
+one of an 8192-CPU machine failing under hotplug flags is about 60 KiB."""
 SETTINGS = ("kernel", "rule", "strategy", "offline_after_setup", "online_after_setup")
 """What a trailer records of the flags and configuration that change verdicts."""
 SUMMARY_KEYS = ("files", "ok", "failed", "bad_input", "shapes")
+RESULT_KEYS = frozenset(
+    (
+        "path",
+        "ok",
+        "name",
+        "shape",
+        "kernel",
+        "rule",
+        "strategy",
+        "findings",
+        "notes",
+        "stale_expectations",
+        "error",
+    )
+)
+"""The keys of a result line (docs/json.md, rmpplan.render.json): any other is refused."""
+FINDING_KEYS = frozenset(("check", "message", "cpus", "expected"))
+_NULLABLE = ("name", "kernel")
+_INT = {int}
 _SHA256 = re.compile("[0-9a-f]{64}")
 _NOT_A_RESULT = "not a result of `rmpplan verify --format jsonl`"
 
@@ -117,12 +138,12 @@ def _read(name: str, stdin: BinaryIO | None) -> bytes:
     from rmpplan.files import read_file_bytes
 
     if name != STDIN:
-        return read_file_bytes(Path(name))
+        return read_file_bytes(Path(name), MAX_SHARD_BYTES)
     if stdin is None:
         raise InputError("standard input is closed")
-    raw = stdin.read(MAX_FILE_BYTES + 1)
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"larger than {size_text(MAX_FILE_BYTES)}")
+    raw = stdin.read(MAX_SHARD_BYTES + 1)
+    if len(raw) > MAX_SHARD_BYTES:
+        raise InputError(f"larger than {size_text(MAX_SHARD_BYTES)}")
     return raw
 
 
@@ -169,7 +190,6 @@ def _shard(label: str, raw: bytes) -> Shard:
             path, tally = _result(record, number)
             tallies.append(tally)
             paths.append((path, number))
-        _as_written(record, line, number)
     if not tallies:
         raise InputError("holds no results of `rmpplan verify --format jsonl`")
     if trailer is None:
@@ -211,7 +231,7 @@ def _parse(line: bytes, number: int) -> dict[str, object]:
     try:
         # The C parser, with the record's length as the bound: nesting past Python's
         # limit is a RecursionError and a number past 4300 digits a ValueError.
-        record = json.loads(text, parse_constant=_constant)
+        record = _DECODER.decode(text)
     except json.JSONDecodeError as err:
         raise InputError(f"not JSON: {err.msg}", line=number) from None
     except RecursionError:
@@ -223,33 +243,44 @@ def _parse(line: bytes, number: int) -> dict[str, object]:
     return record
 
 
-def _as_written(record: Mapping[str, object], line: bytes, number: int) -> None:
-    """Refuse a record not written exactly as ``verify`` writes it (keys sorted, no
-    spaces), so that a duplicate key or an edited line cannot pass for one."""
-    text = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    if text.encode("utf-8") != line:
-        raise InputError(
-            "not written as `rmpplan verify --format jsonl` writes a record (keys sorted "
-            "and each once, no spaces)",
-            line=number,
-        )
-
-
 def _constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+def _once(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """An object whose keys are each there once: with two, which one counts would depend
+    on the reader."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise ValueError("a key is repeated")
+    return record
+
+
+# One decoder for every record: making one is a large part of a small record's cost.
+_DECODER = json.JSONDecoder(parse_constant=_constant, object_pairs_hook=_once)
+_CHECKS = {str(check): check for check in Check}
+_ORDER = {check: index for index, check in enumerate(Check)}
+
+
 def _result(entry: Mapping[str, object], number: int) -> tuple[str, Tally]:
     """One result's path and tally, its verdict computed again from its findings and
-    expectations."""
+    expectations. Only the keys of a result are taken, each of its type, so that a
+    record holds nothing that costs more to read than what it says."""
     path, ok, shape = entry.get("path"), entry.get("ok"), entry.get("shape")
     findings, stale = entry.get("findings"), entry.get("stale_expectations", [])
+    notes = entry.get("notes", [])
     if (
-        not isinstance(path, str)
+        not entry.keys() <= RESULT_KEYS
+        or not isinstance(path, str)
         or not isinstance(ok, bool)
         or not (shape is None or isinstance(shape, str))
         or not isinstance(findings, list)
         or not isinstance(stale, list)
+        or not isinstance(notes, list)
+        or not all(isinstance(entry.get(key, ""), str) for key in ("rule", "strategy", "error"))
+        or not all(entry.get(key) is None or isinstance(entry[key], str) for key in _NULLABLE)
+        or not all(isinstance(note, str) for note in notes)
+        or not all(_finding(item) for item in findings)
     ):
         raise InputError(_NOT_A_RESULT, line=number)
     if "error" in entry:
@@ -258,20 +289,17 @@ def _result(entry: Mapping[str, object], number: int) -> tuple[str, Tally]:
         if ok:
             raise InputError("says ok, but the input could not be checked (`error`)", line=number)
         return path, Tally(False, True, None)
-    failures: list[tuple[Check, bool]] = []
+    failures: set[tuple[Check, bool]] = set()
     try:
         for item in findings:
-            check = item.get("check") if isinstance(item, dict) else None
-            if not isinstance(check, str):
-                raise ValueError(item)
+            check = _CHECKS[item["check"]]  # KeyError, TypeError: not a finding
             # Only a finding marked expected, exactly so, leaves the verdict ok.
             if item.get("expected") is not True:
-                failures.append((Check(check), False))
-        failures += [(Check(check), True) for check in stale]
-    except ValueError:
+                failures.add((check, False))
+        failures.update((_CHECKS[check], True) for check in stale)
+    except (KeyError, TypeError, AttributeError):
         raise InputError("a finding names no check rmpplan knows", line=number) from None
-    order = list(Check)
-    unique = tuple(sorted(set(failures), key=lambda item: (order.index(item[0]), item[1])))
+    unique = tuple(sorted(failures, key=lambda item: (_ORDER[item[0]], item[1])))
     if ok and unique:
         check, is_stale = unique[0]
         what = "a stale expectation of" if is_stale else "an unexpected finding of"
@@ -279,6 +307,18 @@ def _result(entry: Mapping[str, object], number: int) -> tuple[str, Tally]:
     if not ok and not unique:
         raise InputError("says not ok, but nothing fails it", line=number)
     return path, Tally(not unique, False, shape, unique)
+
+
+def _finding(item: object) -> bool:
+    """Whether ``item`` has the keys and types of a finding (its check is looked up later)."""
+    if not isinstance(item, dict) or not item.keys() <= FINDING_KEYS:
+        return False
+    cpus = item.get("cpus", [])
+    return (
+        isinstance(item.get("message", ""), str)
+        and isinstance(cpus, list)
+        and set(map(type, cpus)) <= _INT
+    )
 
 
 def _trailer(record: Mapping[str, object], number: int) -> Trailer:

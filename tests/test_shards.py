@@ -139,7 +139,8 @@ def test_expected_only_when_exactly_true(tmp_path: Path) -> None:
 
 
 def test_a_duplicate_key_cannot_hide_a_finding(tmp_path: Path) -> None:
-    """A second `findings` key (a JSON parser keeps the last) is not how verify writes."""
+    """A second `findings` key (most JSON parsers keep the last; which one counts depends
+    on the reader) is refused."""
     *results, trailer = records(jsonl(str(NOSMT)))
     results[0]["ok"] = True
     line = dumps(results[0])
@@ -149,7 +150,27 @@ def test_a_duplicate_key_cannot_hide_a_finding(tmp_path: Path) -> None:
     sealed["summary"] = dict(trailer["summary"], ok=1, failed=0)
     path = tmp_path / "forged.jsonl"
     path.write_text(body + dumps(sealed) + "\n")
-    one_error(summary(path), f"{path}:1: not written as `rmpplan verify --format jsonl`")
+    one_error(summary(path), f"{path}:1: not JSON: a key is repeated")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"extra": [{}] * 3},
+        {"notes": [{"x": 1}]},
+        {"findings": [{"check": "core-missed", "cpus": [{}], "expected": True, "message": ""}]},
+        {"findings": [{"check": "core-missed", "expected": True, "more": 1}]},
+        {"name": 7},
+    ],
+    ids=["unknown-key", "note-object", "cpu-object", "finding-key", "name-number"],
+)
+def test_a_result_holds_only_what_verify_writes(tmp_path: Path, edit: dict[str, Any]) -> None:
+    """A key a result does not have, or a value of another type, is refused, sealed or not:
+    nothing in a record costs more to read than what it says."""
+    *results, trailer = records(jsonl(str(SINGLE)))
+    path = tmp_path / "forged.jsonl"
+    path.write_text(reseal([results[0] | edit], trailer))
+    one_error(summary(path), f"{path}:1: not a result of `rmpplan verify --format jsonl`")
 
 
 # --- a shard cut, edited or extended -----------------------------------------------
@@ -424,10 +445,10 @@ def yaml_of(path: Path) -> dict[str, Any]:
 
 
 def test_standard_input_is_capped(tmp_path: Path) -> None:
-    """Standard input is read up to the 64 MiB every file is capped at, then refused."""
+    """Standard input is read up to the 32 MiB a shard file is capped at, then refused."""
     big = tmp_path / "big"
     with big.open("wb") as out:
-        out.truncate((64 << 20) + 1)
+        out.truncate((32 << 20) + 1)
     with big.open("rb") as stdin:
         result = subprocess.run(
             [sys.executable, "-m", "rmpplan", "summary", "-"],
@@ -439,7 +460,7 @@ def test_standard_input_is_capped(tmp_path: Path) -> None:
             check=False,
         )
     assert result.returncode == 2
-    assert result.stderr == "rmpplan: error: <stdin>: larger than 64 MiB\n"
+    assert result.stderr == "rmpplan: error: <stdin>: larger than 32 MiB\n"
 
 
 # --- the property -----------------------------------------------------------------
