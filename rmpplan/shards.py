@@ -33,6 +33,7 @@ from rmpplan.terms import Check
 if TYPE_CHECKING:
     from typing import BinaryIO
 
+    from rmpplan.cpuspec import CpuSpec
     from rmpplan.fleet import Settings
 
 TRAILER = "trailer"
@@ -41,8 +42,9 @@ STDIN = "-"
 """The shard name that reads standard input."""
 STDIN_LABEL = "<stdin>"
 MAX_RECORD_BYTES = 1 << 20
-"""The longest record. A result of an 8192-CPU machine failing every check, each
-finding listing all 8192 CPUs, is about 620 KiB."""
+"""The longest record. An 8192-CPU machine, half of it offline, failing four checks
+under hotplug flags makes a result of about 60 KiB; thirteen findings each listing
+all 8192 CPUs, more than any machine fails, would make one of about 620 KiB."""
 MAX_SHARD_RECORDS = 1 << 15
 """Results in one shard: a longer list is cut into more shards."""
 MAX_SHARD_BYTES = 32 << 20
@@ -81,9 +83,8 @@ def run_settings(settings: Settings) -> dict[str, str | None]:
 
     model = settings.model
 
-    def cpus(spec: object) -> str | None:
-        text = getattr(spec, "text", None)
-        return None if text is None else format_cpulist(parse_cpulist(text))
+    def cpus(spec: CpuSpec | None) -> str | None:
+        return None if spec is None else format_cpulist(parse_cpulist(spec.text))
 
     return {
         "kernel": None if model.kernel is None else str(model.kernel),
@@ -237,6 +238,8 @@ def _parse(line: bytes, number: int) -> dict[str, object]:
     except RecursionError:
         raise InputError("not a record of `rmpplan verify`: nested too deep", line=number) from None
     except ValueError as err:
+        if "digits" in str(err):  # int(): "Exceeds the limit (4300 digits) ..."
+            raise InputError("a number of more than 4300 digits", line=number) from None
         raise InputError(f"not JSON: {quote(str(err), 80)}", line=number) from None
     if not isinstance(record, dict):
         raise InputError(_NOT_A_RESULT, line=number)
