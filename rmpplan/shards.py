@@ -45,11 +45,12 @@ MAX_RECORD_BYTES = 1 << 20
 """The longest record. An 8192-CPU machine, half of it offline, failing four checks
 under hotplug flags makes a result of about 60 KiB; thirteen findings each listing
 all 8192 CPUs, more than any machine fails, would make one of about 620 KiB."""
-MAX_SHARD_RECORDS = 1 << 15
-"""Results in one shard: a longer list is cut into more shards."""
-MAX_SHARD_BYTES = 32 << 20
-"""The largest shard: 32,768 results of a fleet average about 300 bytes each (10 MB);
-one of an 8192-CPU machine failing under hotplug flags is about 60 KiB."""
+MAX_SHARD_RECORDS = 1 << 14
+"""Results in one shard: a longer list is cut into more shards (64 shards of a
+million machines hold 15,625 each)."""
+MAX_SHARD_BYTES = 16 << 20
+"""The largest shard: 1 KiB a result at its most numerous, where results average
+400-600 bytes; reading it takes about as long as planning a large machine."""
 SETTINGS = ("kernel", "rule", "strategy", "offline_after_setup", "online_after_setup")
 """What a trailer records of the flags and configuration that change verdicts."""
 SUMMARY_KEYS = ("files", "ok", "failed", "bad_input", "shapes")

@@ -445,10 +445,10 @@ def yaml_of(path: Path) -> dict[str, Any]:
 
 
 def test_standard_input_is_capped(tmp_path: Path) -> None:
-    """Standard input is read up to the 32 MiB a shard file is capped at, then refused."""
+    """Standard input is read up to the 16 MiB a shard file is capped at, then refused."""
     big = tmp_path / "big"
     with big.open("wb") as out:
-        out.truncate((32 << 20) + 1)
+        out.truncate((16 << 20) + 1)
     with big.open("rb") as stdin:
         result = subprocess.run(
             [sys.executable, "-m", "rmpplan", "summary", "-"],
@@ -460,7 +460,7 @@ def test_standard_input_is_capped(tmp_path: Path) -> None:
             check=False,
         )
     assert result.returncode == 2
-    assert result.stderr == "rmpplan: error: <stdin>: larger than 32 MiB\n"
+    assert result.stderr == "rmpplan: error: <stdin>: larger than 16 MiB\n"
 
 
 # --- the property -----------------------------------------------------------------
