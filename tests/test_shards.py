@@ -501,3 +501,16 @@ def test_run_child_summary_of_a_shard(tmp_path: Path) -> None:
     out = run_child("summary", str(path), "--format", "text", "--expect-shards", "1")
     assert out.returncode == 1
     assert out.stdout.startswith("summary: 2 inputs: 1 ok, 1 failed")
+
+
+def test_the_keys_summary_takes_are_the_documented_ones() -> None:
+    """summary refuses any key a result does not have: its lists are docs/json.md's tables,
+    so a key added to the results (and documented) cannot be refused by mistake."""
+    from rmpplan.shards import FINDING_KEYS, RESULT_KEYS, SETTINGS, SUMMARY_KEYS
+    from tests.test_json_contract import FINDINGS, tables
+
+    documented = tables()
+    assert set(documented["verify", "results"]) == RESULT_KEYS
+    assert set(documented[FINDINGS, ""]) == FINDING_KEYS
+    assert set(documented["verify", "settings"]) == set(SETTINGS)
+    assert set(documented["verify", "summary"]) == set(SUMMARY_KEYS)
