@@ -2,11 +2,12 @@
 
 Every input the readers take (topology YAML and JSON, sysfs dump folders and
 tarballs, hwloc XML, saved lscpu output, ``--memory-from`` and ``--dmesg``
-files) is generated here, in a temporary folder, in the shapes that used to
-cost far more than their size: huge flat lists, deep nesting, long lines and
-numbers, many archive members, FIFOs, links out of a dump, and the largest
-*legitimate* inputs (8192 CPUs) beside them. Each is run through the CLI in a
-fresh process, like a user would, and measured against the baseline command
+files, the shards ``rmpplan summary`` merges) is generated here, in a temporary
+folder, in the shapes that used to cost far more than their size: huge flat
+lists, deep nesting, long lines and numbers, many archive members, FIFOs, links
+out of a dump, and the largest *legitimate* inputs (8192 CPUs) beside them.
+Each is run through the CLI in a fresh process, like a user would, and measured
+against the baseline command
 ``rmpplan plan topologies/epyc-9965-2s.yaml --leader 17`` timed in the same run:
 
 - wall time (a median over ``--runs``), as a ratio to the baseline's median;
@@ -311,6 +312,7 @@ CAPS = {
     "gzip": 32 << 20,
     "xz": 6 << 20,
     "bzip2": 3 << 19,
+    "shard": 16 << 20,
 }
 MARGIN = 4096
 
@@ -814,7 +816,96 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
     def _(d: Path) -> list[str]:
         return topo(d, "l.csv", lscpu_csv(8192))
 
+    # Shards for `rmpplan summary`, up to the 64 MiB file cap.
+    shard_size = huge("shard")
+
+    def summary(d: Path, data: bytes) -> list[str]:
+        return ["summary", str(write(d / "s.jsonl", data))]
+
+    @case("shard", "one line of 60 MB")
+    def _(d: Path) -> list[str]:
+        return summary(d, fill(b"a", min(60_000_000, size), b'{"path":"', b'"}\n'))
+
+    @case("shard", "one line up to the cap")
+    def _(d: Path) -> list[str]:
+        return summary(d, fill(b"a", shard_size, b'{"path":"', b'"}\n'))
+
+    @case("shard", "JSON nested 100,000 deep")
+    def _(d: Path) -> list[str]:
+        return summary(d, b"[" * 100_000 + b"]" * 100_000 + b"\n" + sealed([result(0)]))
+
+    @case("shard", "5,000-digit number")
+    def _(d: Path) -> list[str]:
+        return summary(d, b'{"ok":' + b"9" * 5000 + b"}\n" + sealed([result(0)]))
+
+    @case("shard", "newlines up to the cap")
+    def _(d: Path) -> list[str]:
+        return summary(d, b"\n" * shard_size)
+
+    @case("shard", "results up to the count cap, every path and shape new")
+    def _(d: Path) -> list[str]:
+        from rmpplan.shards import MAX_SHARD_RECORDS
+
+        return summary(d, sealed([result(i) for i in range(MAX_SHARD_RECORDS)]))
+
+    @case("shard", "1 MiB results of 200,000 CPUs each, up to the cap")
+    def _(d: Path) -> list[str]:
+        from rmpplan.shards import MAX_RECORD_BYTES
+
+        cpus = (MAX_RECORD_BYTES - 400) // 5
+        lines = [result(i, cpus) for i in range(shard_size // MAX_RECORD_BYTES - 1)]
+        return summary(d, sealed(lines))
+
+    @case("shard", "two shards of half the count cap holding one input")
+    def _(d: Path) -> list[str]:
+        from rmpplan.shards import MAX_SHARD_RECORDS
+
+        half = MAX_SHARD_RECORDS // 2
+        first = write(d / "a.jsonl", sealed([result(i) for i in range(half)]))
+        second = write(d / "b.jsonl", sealed([result(i + half - 1) for i in range(half)]))
+        return ["summary", str(first), str(second)]
+
     return cases
+
+
+def result(index: int, cpus: int = 0) -> bytes:
+    """One passing result as ``verify --format jsonl`` writes it; with ``cpus``, an
+    expected finding listing that many CPUs."""
+    finding = ""
+    if cpus:
+        listed = ",".join(["8191"] * cpus)
+        finding = f'{{"check":"core-missed","cpus":[{listed}],"expected":true,"message":"m"}}'
+    return (
+        f'{{"findings":[{finding}],"kernel":null,"name":"host-{index}","notes":[],"ok":true,'
+        f'"path":"fleet/host-{index:07d}.tar.xz","rule":"first-sibling",'
+        f'"shape":"{index:024x}","stale_expectations":[],"strategy":"v9-andnot"}}\n'
+    ).encode()
+
+
+def sealed(lines: list[bytes]) -> bytes:
+    """``lines`` and the trailer ``verify`` would have ended them with (all pass)."""
+    import hashlib
+
+    from rmpplan import __version__
+
+    body = b"".join(lines)
+    counts = {"bad_input": 0, "failed": 0, "files": len(lines), "ok": len(lines)}
+    trailer = {
+        "config": None,
+        "kind": "trailer",
+        "rmpplan_version": __version__,
+        "schema_version": 2,
+        "settings": {
+            "kernel": None,
+            "offline_after_setup": None,
+            "online_after_setup": None,
+            "rule": "first-sibling",
+            "strategy": "v9-andnot",
+        },
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "summary": counts | {"shapes": len(lines)},
+    }
+    return body + json.dumps(trailer, sort_keys=True, separators=(",", ":")).encode() + b"\n"
 
 
 # --- running and reporting ---------------------------------------------------------------

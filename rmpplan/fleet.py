@@ -412,88 +412,54 @@ class Summary:
         return 2 if self.bad_input else 1 if self.failed else 0
 
 
-def summarize(tallies: Sequence[Tally]) -> Summary:
-    """Count ``tallies``; the groups are in check order, each stale one after its check."""
-    inputs: dict[tuple[Check, bool], int] = {}
-    shapes: dict[tuple[Check, bool], set[str]] = {}
-    for tally in tallies:
+class Totals:
+    """Counts tallies as they come, so that a run over many shards keeps counts, not results."""
+
+    def __init__(self) -> None:
+        self.files = self.ok = self.failed = self.bad_input = 0
+        self.shapes: set[str] = set()
+        self.inputs: dict[tuple[Check, bool], int] = {}
+        self.failing_shapes: dict[tuple[Check, bool], set[str]] = {}
+
+    def add(self, tally: Tally) -> None:
+        self.files += 1
+        self.ok += tally.ok
+        self.failed += not tally.ok and not tally.bad_input
+        self.bad_input += tally.bad_input
+        if tally.shape is not None:
+            self.shapes.add(tally.shape)
         for failure in tally.failures:
-            inputs[failure] = inputs.get(failure, 0) + 1
+            self.inputs[failure] = self.inputs.get(failure, 0) + 1
             if tally.shape is not None:
-                shapes.setdefault(failure, set()).add(tally.shape)
-    order = list(Check)
-    groups = tuple(
-        Group(check, stale, count, len(shapes.get((check, stale), ())))
-        for (check, stale), count in sorted(
-            inputs.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
+                self.failing_shapes.setdefault(failure, set()).add(tally.shape)
+
+    def summary(self) -> Summary:
+        """The counts; the groups are in check order, each stale one after its check."""
+        order = list(Check)
+        groups = tuple(
+            Group(check, stale, count, len(self.failing_shapes.get((check, stale), ())))
+            for (check, stale), count in sorted(
+                self.inputs.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
+            )
         )
-    )
-    return Summary(
-        files=len(tallies),
-        ok=sum(tally.ok for tally in tallies),
-        failed=sum(not tally.ok and not tally.bad_input for tally in tallies),
-        bad_input=sum(tally.bad_input for tally in tallies),
-        shapes=len({tally.shape for tally in tallies if tally.shape is not None}),
-        groups=groups,
-    )
+        return Summary(
+            files=self.files,
+            ok=self.ok,
+            failed=self.failed,
+            bad_input=self.bad_input,
+            shapes=len(self.shapes),
+            groups=groups,
+        )
+
+
+def summarize(tallies: Sequence[Tally]) -> Summary:
+    """Count ``tallies`` (:class:`Totals`)."""
+    totals = Totals()
+    for tally in tallies:
+        totals.add(tally)
+    return totals.summary()
 
 
 def summary_of(results: Sequence[Checked]) -> Summary:
     """The summary of ``verify``'s results."""
     return summarize([Tally.of(checked) for checked in results])
-
-
-def read_results(path: Path) -> list[Tally]:
-    """The results in a file of ``verify --format jsonl``, as tallies.
-
-    Raises :class:`InputError` naming the file and line for anything else: a
-    line that is not JSON, or not one result of ``verify``.
-    """
-    from rmpplan.files import read_file_bytes
-    from rmpplan.topology.parse import decode
-
-    try:
-        text = decode(read_file_bytes(path))
-        tallies = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                tallies.append(_entry(line, number))
-    except InputError as err:
-        raise err.located(str(path)) from None
-    if not tallies:
-        raise InputError("holds no results of `rmpplan verify --format jsonl`", path=str(path))
-    return tallies
-
-
-def _entry(line: str, number: int) -> Tally:
-    """One line of ``verify --format jsonl`` (docs/json.md) as a tally."""
-    try:
-        entry = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise InputError(f"not JSON: {err.msg}", line=number) from None
-    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-        raise InputError("not a result of `rmpplan verify --format jsonl`", line=number)
-    ok, shape, findings = entry.get("ok"), entry.get("shape"), entry.get("findings")
-    stale = entry.get("stale_expectations", [])
-    if (
-        not isinstance(ok, bool)
-        or not (shape is None or isinstance(shape, str))
-        or not isinstance(findings, list)
-        or not isinstance(stale, list)
-    ):
-        raise InputError("not a result of `rmpplan verify --format jsonl`", line=number)
-    if "error" in entry:
-        return Tally(False, True, None)
-    failures: list[tuple[Check, bool]] = []
-    try:
-        for item in findings:
-            check = item.get("check") if isinstance(item, dict) else None
-            if not isinstance(check, str):
-                raise ValueError(item)
-            if item.get("expected") is not True:
-                failures.append((Check(check), False))
-        failures += [(Check(check), True) for check in stale]
-    except ValueError:
-        raise InputError("a finding names no check rmpplan knows", line=number) from None
-    unique = sorted(set(failures), key=lambda failure: (list(Check).index(failure[0]), failure[1]))
-    return Tally(ok, False, shape, tuple(unique))

@@ -94,7 +94,9 @@ def parse_json(out: str) -> list[Item]:
 
 
 def parse_jsonl(out: str) -> list[Item]:
-    return from_entries([json.loads(line) for line in out.splitlines()])
+    records = [json.loads(line) for line in out.split("\n")[:-1]]
+    assert records[-1]["kind"] == "trailer"  # the run's last line
+    return from_entries(records[:-1])
 
 
 def parse_text(out: str) -> list[Item]:
@@ -448,7 +450,7 @@ def test_github_is_the_default_under_github_actions(
 def test_jsonl_lines_are_the_json_entries(project: Path) -> None:
     """Each jsonl line is the JSON document's entry for the same input, in path order."""
     doc = json.loads(run("verify", *ARGS, "--format", "json").stdout)
-    lines = run("verify", *ARGS, "--format", "jsonl").stdout.splitlines()
+    lines = run("verify", *ARGS, "--format", "jsonl").stdout.split("\n")[:-2]  # the trailer
     assert [json.loads(line) for line in lines] == doc["results"]
 
 

@@ -172,6 +172,43 @@ def output(args: tuple[str, ...]) -> Any:
     return json.loads(result.stdout)
 
 
+# verify --format jsonl: its result lines and its trailer, on runs that reach every
+# key of the trailer's settings (a kernel, both hotplug flags) and a configuration.
+JSONL_RUNS: list[tuple[str, ...]] = [
+    ("verify", str(TOPOLOGIES), str(EXAMPLES), str(EXAMPLES / "missing.yaml")),
+    (
+        "verify",
+        str(EXAMPLES / "nosmt.yaml"),
+        "--no-config",
+        "--kernel",
+        "v10",
+        "--offline-after-setup",
+        "1",
+        "--online-after-setup",
+        "8-9",
+    ),
+]
+
+
+@cache
+def jsonl_records(args: tuple[str, ...]) -> list[Any]:
+    """The records a `verify --format jsonl` run prints, split on "\\n" alone."""
+    result = CliRunner().invoke(cli, [*args, "--format", "jsonl"], catch_exceptions=False)
+    assert result.exit_code in (0, 1, 2), result.stderr
+    text = result.stdout
+    assert text.endswith("\n")
+    return [json.loads(line) for line in text[:-1].split("\n")]
+
+
+def jsonl_keys(args: tuple[str, ...]) -> set[str]:
+    """The keys seen walking each result line as a `results` entry, and the trailer."""
+    *results, trailer = jsonl_records(args)
+    seen: set[str] = set()
+    for index, entry in enumerate(results):
+        seen |= set(walk("verify", "results", entry, f"line {index + 1}"))
+    return seen | set(walk("verify", "trailer", trailer, "trailer"))
+
+
 def walk(section: str, what: str, value: dict[str, Any], where: str) -> Iterator[str]:
     """Every breach of the contract in one object and below it; yields the keys seen."""
     table = tables()[section, what]
@@ -214,11 +251,23 @@ def test_output_matches_the_documented_keys(args: tuple[str, ...]) -> None:
     assert seen
 
 
+@pytest.mark.parametrize("args", JSONL_RUNS, ids=[" ".join(a[1:2]) for a in JSONL_RUNS])
+def test_jsonl_lines_and_trailer_match_the_documented_keys(args: tuple[str, ...]) -> None:
+    """Each result line of `--format jsonl` is a documented `results` entry, and the last
+    line is the documented trailer, whose summary counts the lines before it."""
+    *results, trailer = jsonl_records(args)
+    assert jsonl_keys(args)
+    assert "kind" not in results[0] and trailer["kind"] == "trailer"
+    assert trailer["summary"]["files"] == len(results)
+
+
 def test_every_documented_key_is_printed_somewhere() -> None:
     """Each key of each table, conditional ones included, appears in at least one run."""
     seen: set[str] = set()
     for args in RUNS:
         seen |= set(walk(args[0], "", output(args), args[0]))
+    for args in JSONL_RUNS:
+        seen |= jsonl_keys(args)
     documented = {
         f"{section}:{what}:{name}" for (section, what), keys in tables().items() for name in keys
     }

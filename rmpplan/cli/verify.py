@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -143,6 +144,7 @@ def verify(
     processes = 1 if log is not None else jobs or default_jobs()
     results: list[Checked] = []
     seconds: list[float] = []
+    lines = hashlib.sha256()  # of the JSON Lines, for their trailer
     for done in _checked(_inputs(paths, config, builtin=builtin), settings, processes):
         if done.complaint is not None:
             click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
@@ -151,17 +153,35 @@ def verify(
         if fmt is VerifyFormat.JSONL:
             from rmpplan.render.jsonl import verify_line
 
-            emit(verify_line(done.checked))  # flushed now: a long run can be watched and resumed
+            line = verify_line(done.checked)
+            lines.update(line.encode("utf-8"))
+            emit(line)  # flushed now: a long run can be watched and resumed
     if junit_xml is not None:
         from rmpplan.files import write_atomic
         from rmpplan.render import junit
 
         write_atomic(junit_xml, junit.render_verify(results, seconds), force=True)
-    if fmt is not VerifyFormat.JSONL:
+    if fmt is VerifyFormat.JSONL:
+        from rmpplan.render.jsonl import trailer
+        from rmpplan.shards import run_settings
+
+        # Last, so that a run cut short has none and `rmpplan summary` refuses it.
+        emit(trailer(results, lines.hexdigest(), _config_path(config), run_settings(settings)))
+    else:
         emit(_render(fmt, results, seconds, input_format))
     if any(checked.error is not None for checked in results):
         finish(2)
     finish(0 if all(checked.ok for checked in results) else 1)
+
+
+def _config_path(config: Config | None) -> str | None:
+    """The configuration file as verify's reports name it: relative to the current folder."""
+    if config is None:
+        return None
+    try:
+        return os.path.relpath(config.path)
+    except ValueError:  # another drive (Windows)
+        return str(config.path)
 
 
 def _inputs(
@@ -244,7 +264,5 @@ def _render(
             }
             return github.render_verify(results, lines)
         case VerifyFormat.JSONL:
-            from rmpplan.render import jsonl
-
-            return jsonl.render_verify(results)
+            raise AssertionError("jsonl is printed line by line, then its trailer")
     assert_never(fmt)

@@ -1,21 +1,43 @@
 """``verify --format jsonl``: one result per line, the same object as an entry
 of the JSON document's ``results``, so that a long run can be piped, watched
-and resumed. The command line prints each line as soon as its input is checked.
+and resumed, then a trailer record that says the run is whole (docs/json.md).
+The command line prints each line as soon as its input is checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from rmpplan.render.json import verify_line
+from rmpplan import __version__
+from rmpplan.errors import unicode_text
+from rmpplan.fleet import summary_of
+from rmpplan.render.common import SCHEMA_VERSION
+from rmpplan.render.json import summary_json, verify_line
+from rmpplan.shards import TRAILER
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked
 
-__all__ = ["render_verify", "verify_line"]
+__all__ = ["trailer", "verify_line"]
 
 
-def render_verify(results: Sequence[Checked]) -> str:
-    """Every result's line, in order."""
-    return "".join(verify_line(checked) for checked in results)
+def trailer(
+    results: Sequence[Checked],
+    sha256: str,
+    config: str | None,
+    settings: Mapping[str, str | None],
+) -> str:
+    """The last line: the run's counts, the SHA-256 of the UTF-8 lines before it, the
+    configuration file used (or null) and the settings that change verdicts."""
+    record = {
+        "kind": TRAILER,
+        "schema_version": SCHEMA_VERSION,
+        "rmpplan_version": __version__,
+        "summary": summary_json(summary_of(results)),
+        "sha256": sha256,
+        "config": None if config is None else unicode_text(config),
+        "settings": dict(settings),
+    }
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
