@@ -828,26 +828,38 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
     def _(d: Path) -> list[str]:
         return configured(d, '[expect]\n"**/**/**/**/**/**/**/**/x" = ["core-missed"]\n', 1, 16)
 
-    @case("config", "expect at the caps: 128 patterns of 32 parts (**/a*), 100 inputs 12 deep")
+    @case("config", "expect at the caps: 64 patterns of 32 parts (**/d*), 100 inputs 12 deep")
     def _(d: Path) -> list[str]:
         deep = "/".join(["**", "d*"] * 16)
-        globs = "".join(f'"{deep}{i}" = ["core-missed"]\n' for i in range(128))
+        globs = "".join(f'"{deep}{i}" = ["core-missed"]\n' for i in range(64))
         return configured(d, "[expect]\n" + globs, 100, 12)
+
+    @case("config", "the same, each input in its own 12-deep folder")
+    def _(d: Path) -> list[str]:
+        deep = "/".join(["**", "d*"] * 16)
+        globs = "".join(f'"{deep}{i}" = ["core-missed"]\n' for i in range(64))
+        args = configured(d, "[expect]\n" + globs, 0)
+        for index in range(100):
+            write(d / "topologies" / "/".join(["d"] * 11) / f"d{index}" / "t.yaml", SINGLE_CORE)
+        return args
 
     @case("config", "expect: 1,000 file names, 100 inputs")
     def _(d: Path) -> list[str]:
         globs = "".join(f'"topologies/d/x{i}.yaml" = ["core-missed"]\n' for i in range(1000))
         return configured(d, "[expect]\n" + globs, 100)
 
-    @case("config", "expect: 200,000 patterns")
+    @case("config", "expect: 35,000 patterns (970 KB)")
     def _(d: Path) -> list[str]:
-        globs = "".join(f'"x{i}" = ["core-missed"]\n' for i in range(200_000))
+        globs = "".join(f'"x{i}" = ["core-missed"]\n' for i in range(35_000))
         return configured(d, "[expect]\n" + globs)
 
-    @case("config", "200,000 paths")
+    @case("config", "200,000 paths (800 KB)")
     def _(d: Path) -> list[str]:
-        entries = ",".join(['"topologies"'] * 200_000)
-        return configured(d, f"paths = [{entries}]\n")[:3]
+        return configured(d, "paths = [" + '"t",' * 200_000 + "]\n")[:3]
+
+    @case("config", "200,000 paths of 12 bytes (2.4 MB, over the file cap)")
+    def _(d: Path) -> list[str]:
+        return configured(d, "paths = [" + '"topologies",' * 200_000 + "]\n")[:3]
 
     @case("config", "paths at the cap: 1,000 files")
     def _(d: Path) -> list[str]:
