@@ -57,6 +57,7 @@ VERIFY = ["verify", "topologies/epyc-9965-2s.yaml"]
 TIME_TARGET = 3.0
 RSS_TARGET_MB = 300.0
 SECRET = "SECRET-8d3f-do-not-print"
+SINGLE_CORE = "name: one\nlayout: {packages: 1, cores_per_die: 1, threads_per_core: 1}\n"
 CPU = "sys/devices/system/cpu"
 
 Build = Callable[[Path], list[str]]
@@ -864,6 +865,62 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         first = write(d / "a.jsonl", sealed([result(i) for i in range(half)]))
         second = write(d / "b.jsonl", sealed([result(i + half - 1) for i in range(half)]))
         return ["summary", str(first), str(second)]
+
+    # verify's configuration (rmpplan.toml), named with --config since the cases run
+    # from the project root; each checks the folder of inputs beside it.
+    def configured(d: Path, toml: str, inputs: int = 1, depth: int = 1) -> list[str]:
+        folder = d / "topologies" / "/".join(["d"] * depth)
+        for index in range(inputs):
+            write(folder / f"t{index}.yaml", SINGLE_CORE)
+        config = write(d / "rmpplan.toml", toml)
+        return ["verify", "--config", str(config), str(d / "topologies"), "--format", "text"]
+
+    @case("config", "expect **/**/**/**/**/**/**/**/x, an input 16 folders deep")
+    def _(d: Path) -> list[str]:
+        return configured(d, '[expect]\n"**/**/**/**/**/**/**/**/x" = ["core-missed"]\n', 1, 16)
+
+    @case("config", "expect at the caps: 64 patterns of 32 parts (**/d*), 100 inputs 12 deep")
+    def _(d: Path) -> list[str]:
+        deep = "/".join(["**", "d*"] * 16)
+        globs = "".join(f'"{deep}{i}" = ["core-missed"]\n' for i in range(64))
+        return configured(d, "[expect]\n" + globs, 100, 12)
+
+    @case("config", "the same, each input in its own 12-deep folder")
+    def _(d: Path) -> list[str]:
+        deep = "/".join(["**", "d*"] * 16)
+        globs = "".join(f'"{deep}{i}" = ["core-missed"]\n' for i in range(64))
+        args = configured(d, "[expect]\n" + globs, 0)
+        for index in range(100):
+            write(d / "topologies" / "/".join(["d"] * 11) / f"d{index}" / "t.yaml", SINGLE_CORE)
+        return args
+
+    @case("config", "expect: 1,000 file names, 100 inputs")
+    def _(d: Path) -> list[str]:
+        globs = "".join(f'"topologies/d/x{i}.yaml" = ["core-missed"]\n' for i in range(1000))
+        return configured(d, "[expect]\n" + globs, 100)
+
+    @case("config", "expect: 35,000 patterns (970 KB)")
+    def _(d: Path) -> list[str]:
+        globs = "".join(f'"x{i}" = ["core-missed"]\n' for i in range(35_000))
+        return configured(d, "[expect]\n" + globs)
+
+    @case("config", "200,000 paths (800 KB)")
+    def _(d: Path) -> list[str]:
+        return configured(d, "paths = [" + '"t",' * 200_000 + "]\n")[:3]
+
+    @case("config", "200,000 paths of 12 bytes (2.4 MB, over the file cap)")
+    def _(d: Path) -> list[str]:
+        return configured(d, "paths = [" + '"topologies",' * 200_000 + "]\n")[:3]
+
+    @case("config", "paths at the cap: 1,000 files")
+    def _(d: Path) -> list[str]:
+        entries = ",".join(f'"topologies/d/t{i}.yaml"' for i in range(1000))
+        return configured(d, f"paths = [{entries}]\n", 1000)[:3]
+
+    @case("config", "a 1 MiB configuration of nested arrays")
+    def _(d: Path) -> list[str]:
+        depth = (1 << 19) - 16
+        return configured(d, "paths = " + "[" * depth + "]" * depth + "\n")
 
     return cases
 

@@ -105,6 +105,8 @@ def parse_text(out: str) -> list[Item]:
     for line in out.splitlines():
         if line.startswith("summary: "):
             break  # the run's counts close the report
+        if line.startswith("config: "):
+            continue  # the header naming the configuration file
         if line.startswith("ERROR "):
             items.append(("error", line[6:].split(": ")[0], "", ""))
         elif line[:5] in ("ok   ", "FAIL ", "xfail"):
@@ -142,6 +144,8 @@ def parse_table(out: str) -> list[Item]:
     in_detail = False
     for line in out.splitlines():
         cells = re.split(r"\s{2,}", line.strip())
+        if line.startswith("config: "):
+            continue  # the header naming the configuration file
         if not line:
             in_detail = False
         elif "error: " in line and not in_detail:
@@ -273,7 +277,11 @@ def test_junit_parses_back_with_consistent_counts(project: Path) -> None:
             assert case.attrib["file"] == suite.attrib["name"]
         if suite.find("testcase/error") is None:
             properties = {p.attrib["name"]: p.attrib["value"] for p in suite.iter("property")}
-            assert properties == {"rule": "apic-primary", "strategy": "v9-andnot"}
+            assert properties == {
+                "config": "rmpplan.toml",
+                "rule": "apic-primary",
+                "strategy": "v9-andnot",
+            }
     assert len(pairs) == len(set(pairs))
     assert ("rmpplan.twice[2]", "core-run-twice") in pairs
     twice = next(s for s in suites if s.attrib["name"] == "topologies/twice.yaml")
@@ -300,7 +308,7 @@ def test_junit_xml_beside_another_format(project: Path) -> None:
     (project / "out").mkdir()
     result = run("verify", *ARGS, "--format", "text", "--junit-xml", "out/report.xml")
     assert result.exit_code == 2
-    assert result.stdout.startswith("ERROR topologies/broken.yaml")
+    assert result.stdout.startswith("config: rmpplan.toml\nERROR topologies/broken.yaml")
     written = (project / "out" / "report.xml").read_text(encoding="utf-8")
     printed = run("verify", *ARGS, "--format", "junit").stdout
     assert untimed(written) == untimed(printed)
@@ -358,7 +366,8 @@ def test_github_hostile_path_cannot_inject_commands(
     name = "a,b:c%d\n::warning::x.yaml"
     write(tmp_path / name, NOSMT)
     out = run("verify", name, "--format", "github").stdout
-    lines = out.splitlines()
+    notice, *lines = out.splitlines()
+    assert notice.startswith("::notice title=rmpplan verify::configuration: ")
     assert all(
         not line.startswith("::") or re.match(r"::(group|endgroup|error)[ :]", line)
         for line in lines
@@ -441,10 +450,13 @@ def test_github_is_the_default_under_github_actions(
 ) -> None:
     """GITHUB_ACTIONS=true makes github the default format; --format still wins."""
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    assert run("verify", "topologies/nosmt.yaml").stdout.startswith("::group::")
-    assert run("verify", "topologies/nosmt.yaml", "--format", "text").stdout.startswith("FAIL")
+    notice = "::notice title=rmpplan verify::configuration: rmpplan.toml\n::group::"
+    assert run("verify", "topologies/nosmt.yaml").stdout.startswith(notice)
+    text = run("verify", "topologies/nosmt.yaml", "--format", "text").stdout
+    assert text.startswith("config: rmpplan.toml\nFAIL")
     monkeypatch.setenv("GITHUB_ACTIONS", "false")
-    assert run("verify", "topologies/nosmt.yaml").stdout.startswith("Path")
+    table = run("verify", "topologies/nosmt.yaml").stdout
+    assert table.startswith("config: rmpplan.toml\nPath")
 
 
 def test_jsonl_lines_are_the_json_entries(project: Path) -> None:

@@ -99,7 +99,9 @@ def test_action_writes_summary_and_annotates(tmp_path: Path) -> None:
     code, out, summary = verify_step(tmp_path, "topologies\n  docs/examples ")
     assert code == 0
     assert summary.startswith("### rmpplan verify: 14 of 14 passed\n")
-    assert out.startswith("::group::topologies/")
+    assert out.startswith(
+        "::notice title=rmpplan verify::configuration: pyproject.toml\n::group::topologies/"
+    )
     code, out, _ = verify_step(tmp_path, "docs/examples/nosmt.yaml", "--strategy clear-cpu")
     assert code == 1
     assert "::error file=docs/examples/nosmt.yaml,line=8," in out

@@ -46,12 +46,14 @@ def test_nothing_found_is_none(tmp_path: Path) -> None:
     assert discover_config(tmp_path) is None
 
 
-def test_pyproject_without_table_is_passed_over(tmp_path: Path) -> None:
-    """A pyproject.toml without [tool.rmpplan] does not stop the search upwards."""
+def test_pyproject_without_table_ends_the_search(tmp_path: Path) -> None:
+    """A pyproject.toml without [tool.rmpplan] is a project without configuration:
+    nothing above it applies (as black finds a project's root)."""
     write(tmp_path / "pyproject.toml", '[tool.rmpplan]\nrule = "apic-primary"\n')
     inner = tmp_path / "sub"
     write(inner / "pyproject.toml", '[project]\nname = "x"\n')
-    config = discover_config(inner)
+    assert discover_config(inner) is None
+    config = discover_config(tmp_path)
     assert config is not None
     assert config.path == tmp_path / "pyproject.toml"
     assert config.rule is Rule.APIC_PRIMARY

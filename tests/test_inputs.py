@@ -78,7 +78,6 @@ def test_plan_by_name_from_any_folder(elsewhere: Path) -> None:
         ["plan", "epyc-9965", "--leader", "0"],
         ["show", "builtin:epyc-9965"],
         ["compare", "absent.yaml"],
-        ["verify"],  # ./topologies is missing here
     ],
 )
 def test_a_missing_name_lists_the_bundled_names(elsewhere: Path, args: list[str]) -> None:

@@ -48,7 +48,8 @@ def verified(name: str, path: str) -> list[Checked]:
 def test_text_keeps_one_line_per_entry() -> None:
     """A name with a newline and control characters stays on its line, escaped."""
     out = text.render_verify(verified(NASTY, NASTY))
-    lines = out.splitlines()
+    header, *lines = out.splitlines()
+    assert header == "config: none"
     assert lines[0].startswith("ok    evil\\nname | with `ticks` and\\x1b[31m\\u2028\\xff (evil")
     assert len(lines) == 1
     assert all(line.isprintable() for line in lines)

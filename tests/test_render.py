@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import random
 from pathlib import Path
@@ -150,4 +151,4 @@ def test_documented_examples(path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     if os.environ.get("RMPPLAN_REGEN_GOLDEN") == "1":
         expected.write_text(result.stdout, encoding="utf-8")
     assert result.stdout == expected.read_text(encoding="utf-8")
-    assert result.exit_code == (0 if '"ok": true' in result.stdout[:40] else 1)
+    assert result.exit_code == (0 if json.loads(result.stdout)["ok"] else 1)

@@ -60,6 +60,15 @@ if TYPE_CHECKING:
     help="Also write a JUnit XML report to FILE, whatever the format.",
 )
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    default=None,
+    help="Read the configuration from FILE ([tool.rmpplan] of a file named pyproject.toml, "
+    "else its top level) instead of searching for it.",
+)
+@click.option(
     "--no-config",
     is_flag=True,
     help="Ignore [tool.rmpplan] in pyproject.toml and rmpplan.toml.",
@@ -88,6 +97,7 @@ def verify(
     builtin: bool,
     fmt: VerifyFormat | None,
     junit_xml: Path | None,
+    config_file: Path | None,
     no_config: bool,
     jobs: int | None,
     kernel: Kernel | None,
@@ -107,17 +117,18 @@ def verify(
     one that cannot be read is an error. The default is the configured
     paths, else ./topologies (none with --builtin). The
     hotplug flags model CPUs changing state after setup, which the kernel
-    forbids while SNP is active; they show why. The nearest pyproject.toml
-    with [tool.rmpplan], or rmpplan.toml, sets paths, rule, strategy and the
-    findings expected of the files verify finds in folders (docs/ci.md).
+    forbids while SNP is active; they show why. The nearest rmpplan.toml, or
+    [tool.rmpplan] of the nearest pyproject.toml (searched upwards, never past
+    a pyproject.toml or the folder holding .git), or --config FILE, sets paths,
+    rule, strategy and the findings expected of the files verify finds in
+    folders (docs/ci.md); every report names the file used.
     Exit 0 when all pass (or fail as expected), 1 when a check found a
     problem, 2 when an input could not be read.
     """
-    from rmpplan.config import discover_config
     from rmpplan.dmesg import read_log
     from rmpplan.kernel import modelled
 
-    config = None if no_config else discover_config()
+    config = _configuration(config_file, no_config=no_config)
     if config is not None:
         # The command line wins over the file: only what it left unset is taken.
         kernel = kernel or config.kernel
@@ -145,7 +156,10 @@ def verify(
     results: list[Checked] = []
     seconds: list[float] = []
     lines = hashlib.sha256()  # of the JSON Lines, for their trailer
-    for done in _checked(_inputs(paths, config, builtin=builtin), settings, processes):
+    # The report names the configuration it used, so a reviewer sees what set the rules.
+    used = None if config is None else Path(os.path.relpath(config.path))
+    items = _inputs(paths, config, builtin=builtin, no_config=no_config)
+    for done in _checked(items, settings, processes):
         if done.complaint is not None:
             click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
         results.append(done.checked)
@@ -160,39 +174,48 @@ def verify(
         from rmpplan.files import write_atomic
         from rmpplan.render import junit
 
-        write_atomic(junit_xml, junit.render_verify(results, seconds), force=True)
+        write_atomic(junit_xml, junit.render_verify(results, seconds, config=used), force=True)
     if fmt is VerifyFormat.JSONL:
         from rmpplan.render.jsonl import trailer
         from rmpplan.shards import run_settings
 
         # Last, so that a run cut short has none and `rmpplan summary` refuses it.
-        emit(trailer(results, lines.hexdigest(), _config_path(config), run_settings(settings)))
+        named = None if used is None else str(used)
+        emit(trailer(results, lines.hexdigest(), named, run_settings(settings)))
     else:
-        emit(_render(fmt, results, seconds, input_format))
+        emit(_render(fmt, results, seconds, input_format, used))
     if any(checked.error is not None for checked in results):
         finish(2)
     finish(0 if all(checked.ok for checked in results) else 1)
 
 
-def _config_path(config: Config | None) -> str | None:
-    """The configuration file as verify's reports name it: relative to the current folder."""
-    if config is None:
+def _configuration(given: Path | None, *, no_config: bool) -> Config | None:
+    """The configuration of this run: none with --no-config, the file --config
+    names, else the one found from the current directory (rmpplan.config)."""
+    from rmpplan.config import discover_config, load_config
+
+    if given is not None and no_config:
+        raise BadInput("--config and --no-config conflict: give one of them")
+    if no_config:
         return None
-    try:
-        return os.path.relpath(config.path)
-    except ValueError:  # another drive (Windows)
-        return str(config.path)
+    return discover_config() if given is None else load_config(given)
 
 
 def _inputs(
-    paths: Sequence[Path], config: Config | None, *, builtin: bool = False
+    paths: Sequence[Path],
+    config: Config | None,
+    *,
+    builtin: bool = False,
+    no_config: bool = False,
 ) -> Iterator[Job | Done]:
     """Each input to check, in path order, or the result of a path that names none.
 
     Expectations apply to the inputs verify finds itself, in folders and in
     the configured paths; a file named on the command line is reported as it
     stands. A dump and its hwloc XML gathered beside it in a folder are one
-    input (``rmpplan.sources.gather``).
+    input (``rmpplan.sources.gather``). What the configured paths find stays
+    inside the configuration's folder: an input reached through a link out of
+    it is an error naming it.
     """
     from rmpplan.errors import InputError
     from rmpplan.fleet import Job, failure
@@ -200,9 +223,14 @@ def _inputs(
     from rmpplan.sources.gather import pair
 
     named = bool(paths)
-    if not paths:
-        paths = tuple(Path(os.path.relpath(path)) for path in config.paths) if config else ()
-    for path in paths or (() if builtin else (Path("topologies"),)):
+    configured = not named and config is not None and bool(config.paths)
+    if configured and config is not None:
+        paths = tuple(Path(os.path.relpath(path)) for path in config.paths)
+    elif not named and not builtin:
+        if not os.path.lexists("topologies"):
+            raise BadInput(_nothing_to_verify(config, no_config=no_config))
+        paths = (Path("topologies"),)
+    for path in paths:
         started = time.perf_counter()
         try:
             targets = discover([path])
@@ -211,6 +239,13 @@ def _inputs(
             continue
         as_named = named and targets == [path]
         for target, xml in pair(targets) if not as_named else ((path, None),):
+            if configured and config is not None and not config.contains(target):
+                why = InputError(
+                    "found through a symbolic link out of the configuration's folder; "
+                    "configured paths stay inside it (name it on the command line to check it)"
+                )
+                yield failure(str(target), why, 0.0)
+                continue
             expect = frozenset() if config is None or as_named else config.expected(target)
             yield Job(str(target), target, expect, companion=xml)
 
@@ -220,6 +255,21 @@ def _inputs(
         # Named builtin:NAME, never by where the package happens to be installed.
         for name, target in bundled_topologies().items():
             yield Job(BUILTIN_PREFIX + name, target)
+
+
+def _nothing_to_verify(config: Config | None, *, no_config: bool) -> str:
+    """The one line for a run with nothing to check: what was looked for, and how to say."""
+    if no_config:
+        where = "--no-config was given"
+    elif config is None:
+        where = "no configuration file was found"
+    else:
+        where = f"{os.path.relpath(config.path)} sets no paths"
+    return (
+        f"nothing to verify: no PATH was given, {where}, and there is no ./topologies; "
+        "name topology files or folders (rmpplan verify PATH ...), or list them in "
+        'pyproject.toml as [tool.rmpplan] paths = ["..."] (docs/ci.md)'
+    )
 
 
 def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
@@ -237,17 +287,21 @@ def _render(
     results: Sequence[Checked],
     seconds: Sequence[float],
     input_format: InputFormat | None,
+    config: Path | None,
 ) -> str:
-    """The whole report (jsonl is printed line by line instead, as results come)."""
+    """The whole report (jsonl is printed line by line instead, as results come);
+    ``config`` is the configuration file used, None when there was none."""
     match fmt:
         case VerifyFormat.TABLE | VerifyFormat.JSON | VerifyFormat.TEXT | VerifyFormat.MARKDOWN:
             from rmpplan.render import renderer
 
-            return renderer(OutputFormat(fmt.value)).render_verify(results, display())
+            return renderer(OutputFormat(fmt.value)).render_verify(
+                results, display(), config=config
+            )
         case VerifyFormat.JUNIT:
             from rmpplan.render import junit
 
-            return junit.render_verify(results, seconds)
+            return junit.render_verify(results, seconds, config=config)
         case VerifyFormat.GITHUB:
             from rmpplan.inputs import BUILTIN_PREFIX
             from rmpplan.render import github
@@ -262,7 +316,7 @@ def _render(
                 and not checked.path.startswith(BUILTIN_PREFIX)
                 and input_format in (None, InputFormat.TOPOLOGY)
             }
-            return github.render_verify(results, lines)
+            return github.render_verify(results, lines, config=config)
         case VerifyFormat.JSONL:
             raise AssertionError("jsonl is printed line by line, then its trailer")
     assert_never(fmt)

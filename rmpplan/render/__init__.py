@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol, assert_never
 from rmpplan.terms import OutputFormat
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
     from rmpplan.fleet import Summary
@@ -40,7 +42,12 @@ class Renderer(Protocol):
 
     def render_plan(self, result: PlanResult, display: Display = ...) -> str: ...
 
-    def render_verify(self, results: Sequence[Checked], display: Display = ...) -> str: ...
+    def render_verify(
+        self, results: Sequence[Checked], display: Display = ..., *, config: Path | None = ...
+    ) -> str:
+        """``config`` is the configuration file the run used (None: there was none),
+        which every verify report names."""
+        ...
 
     def render_show(self, overview: Overview, display: Display = ...) -> str: ...
 

@@ -9,6 +9,8 @@ from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import MachineFacts
     from rmpplan.fleet import Group, Summary
     from rmpplan.memory import Window
@@ -19,6 +21,11 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 2
 """Bumped when a documented JSON value changes meaning (see docs/json.md)."""
+
+
+def config_line(config: Path | None) -> str:
+    """The header line of a verify report: the configuration file used, or none."""
+    return f"config: {'none' if config is None else config}"
 
 
 def cpulist(cpus: Iterable[int]) -> str:

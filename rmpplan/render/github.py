@@ -23,6 +23,8 @@ from rmpplan.terms import Check
 from rmpplan.topology.parse import LineIndex
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import Checked, Finding
 
 ANNOTATIONS_MAX = 10
@@ -87,8 +89,14 @@ class _Problem:
         return escape_data(f"error: {self.path}:{self.line}: {self.title}: {self.message}")
 
 
-def render_verify(results: Sequence[Checked], lines: Mapping[str, LineIndex] | None = None) -> str:
-    """The log of a run; ``lines`` locates findings in each path's file."""
+def render_verify(
+    results: Sequence[Checked],
+    lines: Mapping[str, LineIndex] | None = None,
+    *,
+    config: Path | None = None,
+) -> str:
+    """The log of a run; ``lines`` locates findings in each path's file. A notice
+    first names the configuration file used (``config``), or says there was none."""
     groups: list[list[str | _Problem]] = []
     for checked in results:
         group: list[str | _Problem] = []
@@ -117,7 +125,8 @@ def render_verify(results: Sequence[Checked], lines: Mapping[str, LineIndex] | N
 
     problems = sum(isinstance(entry, _Problem) for group in groups for entry in group)
     budget = ANNOTATIONS_MAX if problems <= ANNOTATIONS_MAX else ANNOTATIONS_MAX - 1
-    out: list[str] = []
+    used = "none" if config is None else str(config)
+    out = [command("notice", f"configuration: {used}", {"title": "rmpplan verify"})]
     for checked, group in zip(results, groups, strict=True):
         out.append(command("group", checked.path))
         for entry in group:

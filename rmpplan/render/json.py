@@ -22,6 +22,8 @@ from rmpplan.render.common import (
 from rmpplan.render.outcome import is_expected
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import Checked, Comparison, Finding
     from rmpplan.explain import Explanation
     from rmpplan.fleet import Summary
@@ -119,10 +121,13 @@ def _verify_entry(checked: Checked) -> dict[str, Any]:
     return entry
 
 
-def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
+def render_verify(
+    results: Sequence[Checked], display: Display = PLAIN, *, config: Path | None = None
+) -> str:
     return dumps(
         {
             "schema_version": SCHEMA_VERSION,
+            "config": None if config is None else str(config),
             "ok": all(checked.ok for checked in results),
             "results": [_verify_entry(checked) for checked in results],
             "summary": summary_json(summary_of(results)),

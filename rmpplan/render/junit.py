@@ -23,6 +23,8 @@ from rmpplan.render.outcome import STALE
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import Checked, Finding
 
 # XML 1.0 cannot hold these at all, not even escaped; a path may contain them.
@@ -87,8 +89,15 @@ def _case(suite: ET.Element, classname: str, name: str, path: str) -> ET.Element
     return ET.SubElement(suite, "testcase", attributes)
 
 
-def render_verify(results: Sequence[Checked], seconds: Sequence[float] | None = None) -> str:
-    """The report; ``seconds`` is how long each input took (zero when not given).
+def render_verify(
+    results: Sequence[Checked],
+    seconds: Sequence[float] | None = None,
+    *,
+    config: Path | None = None,
+) -> str:
+    """The report; ``seconds`` is how long each input took (zero when not given),
+    ``config`` the configuration file used, a property of every suite (the schemas
+    CI servers validate with allow properties on a testsuite only).
 
     Checks are proved in one pass over each input, so each test case gets an
     equal share of its input's time.
@@ -99,7 +108,10 @@ def render_verify(results: Sequence[Checked], seconds: Sequence[float] | None = 
     names = _Names()
     for checked, elapsed in zip(results, times, strict=True):
         suite = ET.SubElement(root, "testsuite", {"name": _text(checked.path)})
-        counts, cases = _suite(suite, checked, names)
+        properties = ET.SubElement(suite, "properties")
+        used = "none" if config is None else _text(str(config))
+        ET.SubElement(properties, "property", {"name": "config", "value": used})
+        counts, cases = _suite(suite, properties, checked, names)
         for element in cases:
             element.set("time", _seconds(elapsed / len(cases)))
         counts.attributes(suite, elapsed)
@@ -109,8 +121,10 @@ def render_verify(results: Sequence[Checked], seconds: Sequence[float] | None = 
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _suite(suite: ET.Element, checked: Checked, names: _Names) -> tuple[_Counts, list[ET.Element]]:
-    """Fill one input's suite; its counts and test cases."""
+def _suite(
+    suite: ET.Element, properties: ET.Element, checked: Checked, names: _Names
+) -> tuple[_Counts, list[ET.Element]]:
+    """Fill one input's suite (its ``properties`` made already); its counts and test cases."""
     counts = _Counts()
     verdict = checked.verdict
     if verdict is None:
@@ -121,7 +135,6 @@ def _suite(suite: ET.Element, checked: Checked, names: _Names) -> tuple[_Counts,
         error.text = _text(f"{checked.path}: {message}")
         counts.tests, counts.errors = 1, 1
         return counts, [case]
-    properties = ET.SubElement(suite, "properties")
     for key, value in (("rule", verdict.rule), ("strategy", verdict.strategy)):
         ET.SubElement(properties, "property", {"name": key, "value": str(value)})
     held = outcome(verdict, checked.expect)

@@ -26,6 +26,8 @@ from rmpplan.render.common import (
 from rmpplan.render.outcome import STALE, is_expected, verdict_label
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import Checked, Comparison, Outcome, Verdict
     from rmpplan.explain import Explanation
     from rmpplan.fleet import Summary
@@ -95,10 +97,15 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
+def render_verify(
+    results: Sequence[Checked], display: Display = PLAIN, *, config: Path | None = None
+) -> str:
     passed = sum(1 for checked in results if checked.ok)
+    used = "none" if config is None else _literal(str(config), table=False)
     lines = [
         f"### rmpplan verify: {passed} of {len(results)} passed",
+        "",
+        f"config: {used}",
         "",
         "| path | topology | rule | strategy | verdict |",
         "|---|---|---|---|---|",

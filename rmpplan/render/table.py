@@ -21,6 +21,7 @@ from rmpplan.errors import printable
 from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
+    config_line,
     cpulist,
     follower_lists,
     group_line,
@@ -37,6 +38,8 @@ from rmpplan.render.common import (
 from rmpplan.render.outcome import STALE, is_expected, verdict_label
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
     from rmpplan.fleet import Summary
@@ -308,7 +311,9 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     return _to_text([title, facts, *_notes(result.notes), Text(""), table], display)
 
 
-def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
+def render_verify(
+    results: Sequence[Checked], display: Display = PLAIN, *, config: Path | None = None
+) -> str:
     summary = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
     summary.add_column("Path", overflow="fold")
     summary.add_column("Topology", overflow="fold")
@@ -317,7 +322,7 @@ def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
     summary.add_column("Rule")
     summary.add_column("Strategy")
     summary.add_column("Verdict")
-    parts: list[RenderableType] = [summary]
+    parts: list[RenderableType] = [_text(Text(config_line(config), style="dim")), summary]
     for checked in results:
         machine, verdict = checked.facts, checked.verdict
         if machine is None or verdict is None:

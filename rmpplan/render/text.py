@@ -10,6 +10,7 @@ from rmpplan.errors import printable
 from rmpplan.fleet import summary_of
 from rmpplan.render import PLAIN, Display
 from rmpplan.render.common import (
+    config_line,
     core_lists,
     cpulist,
     follower_lists,
@@ -25,6 +26,8 @@ from rmpplan.render.common import (
 from rmpplan.render.outcome import STALE, is_expected
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
     from rmpplan.fleet import Summary
@@ -61,8 +64,10 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     return _joined(lines)
 
 
-def render_verify(results: Sequence[Checked], display: Display = PLAIN) -> str:
-    lines = []
+def render_verify(
+    results: Sequence[Checked], display: Display = PLAIN, *, config: Path | None = None
+) -> str:
+    lines = [config_line(config)]
     for checked in results:
         if checked.verdict is None or checked.facts is None:
             lines.append(f"ERROR {checked.path}: {checked.error}")
