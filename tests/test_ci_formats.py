@@ -264,12 +264,15 @@ def test_junit_parses_back_with_consistent_counts(project: Path) -> None:
         cases = list(element.iter("testcase"))
         assert int(element.attrib["tests"]) == len(cases)
         for tag, key in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+            if element is root and key == "skipped":  # not a testsuites attribute in junit-10.xsd
+                assert key not in element.attrib
+                continue
             assert int(element.attrib[key]) == len(list(element.iter(tag)))
         assert float(element.attrib["time"]) >= 0
     for suite in suites:
         for case in suite.iter("testcase"):
             pairs.append((case.attrib["classname"], case.attrib["name"]))
-            assert case.attrib["file"] == suite.attrib["name"]
+            assert "file" not in case.attrib  # xunit2 (tests/test_junit_schema.py)
         if suite.find("testcase/error") is None:
             properties = {p.attrib["name"]: p.attrib["value"] for p in suite.iter("property")}
             assert properties == {"rule": "apic-primary", "strategy": "v9-andnot"}

@@ -27,13 +27,22 @@ from rmpplan.cli.options import (
     rule_option,
     strategy_option,
 )
-from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy, VerifyFormat
+from rmpplan.terms import (
+    InputFormat,
+    JunitFamily,
+    Kernel,
+    OutputFormat,
+    Rule,
+    Strategy,
+    VerifyFormat,
+)
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked
     from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
     from rmpplan.fleet import Done, Job, Settings
+    from rmpplan.topology.parse import LineIndex
 
 
 @click.command()
@@ -57,6 +66,15 @@ if TYPE_CHECKING:
     metavar="FILE",
     default=None,
     help="Also write a JUnit XML report to FILE, whatever the format.",
+)
+@click.option(
+    "--junit-family",
+    type=EnumChoice(JunitFamily),
+    default=JunitFamily.XUNIT2.value,
+    show_default=True,
+    help="The JUnit form, as pytest's junit_family: xunit2 is valid against the schema "
+    "Jenkins' xunit plugin validates with; xunit1 adds file and line to each testcase "
+    "(GitLab links them).",
 )
 @click.option(
     "--no-config",
@@ -87,6 +105,7 @@ def verify(
     builtin: bool,
     fmt: VerifyFormat | None,
     junit_xml: Path | None,
+    junit_family: JunitFamily,
     no_config: bool,
     jobs: int | None,
     kernel: Kernel | None,
@@ -154,11 +173,11 @@ def verify(
             emit(verify_line(done.checked))  # flushed now: a long run can be watched and resumed
     if junit_xml is not None:
         from rmpplan.files import write_atomic
-        from rmpplan.render import junit
 
-        write_atomic(junit_xml, junit.render_verify(results, seconds), force=True)
+        report = _junit(results, seconds, junit_family, input_format)
+        write_atomic(junit_xml, report, force=True)
     if fmt is not VerifyFormat.JSONL:
-        emit(_render(fmt, results, seconds, input_format))
+        emit(_render(fmt, results, seconds, input_format, junit_family))
     if any(checked.error is not None for checked in results):
         finish(2)
     finish(0 if all(checked.ok for checked in results) else 1)
@@ -212,11 +231,40 @@ def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) ->
         yield item if isinstance(item, Done) else next(results)
 
 
+def _lines(results: Sequence[Checked], input_format: InputFormat | None) -> dict[str, LineIndex]:
+    """Where each topology file's keys and CPUs are, for annotations and JUnit's
+    ``line``; only files with findings to locate are read again."""
+    from rmpplan.inputs import BUILTIN_PREFIX
+    from rmpplan.topology.load import topology_lines
+
+    return {
+        checked.path: topology_lines(Path(checked.path))
+        for checked in results
+        if checked.verdict is not None
+        and checked.verdict.findings
+        and not checked.path.startswith(BUILTIN_PREFIX)
+        and input_format in (None, InputFormat.TOPOLOGY)
+    }
+
+
+def _junit(
+    results: Sequence[Checked],
+    seconds: Sequence[float],
+    family: JunitFamily,
+    input_format: InputFormat | None,
+) -> str:
+    from rmpplan.render import junit
+
+    lines = _lines(results, input_format) if family is JunitFamily.XUNIT1 else None
+    return junit.render_verify(results, seconds, family=family, lines=lines)
+
+
 def _render(
     fmt: VerifyFormat,
     results: Sequence[Checked],
     seconds: Sequence[float],
     input_format: InputFormat | None,
+    junit_family: JunitFamily,
 ) -> str:
     """The whole report (jsonl is printed line by line instead, as results come)."""
     match fmt:
@@ -225,24 +273,11 @@ def _render(
 
             return renderer(OutputFormat(fmt.value)).render_verify(results, display())
         case VerifyFormat.JUNIT:
-            from rmpplan.render import junit
-
-            return junit.render_verify(results, seconds)
+            return _junit(results, seconds, junit_family, input_format)
         case VerifyFormat.GITHUB:
-            from rmpplan.inputs import BUILTIN_PREFIX
             from rmpplan.render import github
-            from rmpplan.topology.load import topology_lines
 
-            # Only files with findings to annotate are read again for their lines.
-            lines = {
-                checked.path: topology_lines(Path(checked.path))
-                for checked in results
-                if checked.verdict is not None
-                and checked.verdict.findings
-                and not checked.path.startswith(BUILTIN_PREFIX)
-                and input_format in (None, InputFormat.TOPOLOGY)
-            }
-            return github.render_verify(results, lines)
+            return github.render_verify(results, _lines(results, input_format))
         case VerifyFormat.JSONL:
             from rmpplan.render import jsonl
 
