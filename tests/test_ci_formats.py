@@ -430,7 +430,7 @@ def test_github_caps_annotations_at_ten(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(annotations) == github.ANNOTATIONS_MAX
     assert annotations[-1] == (
         "::error title=rmpplan verify::3 more problem(s) not annotated (GitHub shows 10 per "
-        "step); the job summary and this step's log list every one"
+        "step); this step's log lists every one, and the job summary all that fit in 1 MiB"
     )
     assert len(parse_github(out)) == 12
     for extra in range(2, 12):

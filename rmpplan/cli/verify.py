@@ -128,6 +128,8 @@ def verify(
     forbids while SNP is active; they show why. The nearest pyproject.toml
     with [tool.rmpplan], or rmpplan.toml, sets paths, rule, strategy and the
     findings expected of the files verify finds in folders (docs/ci.md).
+    When GITHUB_STEP_SUMMARY names a file, the markdown report is also
+    appended to it, within the 1 MiB GitHub keeps of a step's summary.
     Exit 0 when all pass (or fail as expected), 1 when a check found a
     problem, 2 when an input could not be read.
     """
@@ -151,6 +153,11 @@ def verify(
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
+    from rmpplan import step_summary
+
+    summary = step_summary.target(os.environ)
+    if summary is not None:
+        step_summary.check(summary)  # a link, FIFO or device is refused before any work
 
     from rmpplan.errors import printable
     from rmpplan.fleet import Settings, default_jobs
@@ -176,6 +183,8 @@ def verify(
 
         report = _junit(results, seconds, junit_family, input_format)
         write_atomic(junit_xml, report, force=True)
+    if summary is not None:  # before stdout, which a reader may close early
+        _summarize(summary, results)
     if fmt is not VerifyFormat.JSONL:
         emit(_render(fmt, results, seconds, input_format, junit_family))
     if any(checked.error is not None for checked in results):
@@ -229,6 +238,19 @@ def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) ->
     results = run([item for item in listed if not isinstance(item, Done)], settings, processes)
     for item in listed:
         yield item if isinstance(item, Done) else next(results)
+
+
+def _summarize(path: Path, results: Sequence[Checked]) -> None:
+    """Append the markdown report to the job summary, within what GitHub keeps."""
+    from rmpplan import step_summary
+    from rmpplan.inputs import BUILTIN_PREFIX
+    from rmpplan.render import PLAIN, markdown
+
+    def render(budget: int) -> str:
+        return markdown.render_verify(results, PLAIN, limit=budget)
+
+    inputs = (Path(c.path) for c in results if not c.path.startswith(BUILTIN_PREFIX))
+    step_summary.append(path, render, inputs)
 
 
 def _lines(results: Sequence[Checked], input_format: InputFormat | None) -> dict[str, LineIndex]:

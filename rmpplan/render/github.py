@@ -152,7 +152,7 @@ def render_verify(results: Sequence[Checked], lines: Mapping[str, LineIndex] | N
             command(
                 "error",
                 f"{more} more problem(s) not annotated (GitHub shows {ANNOTATIONS_MAX} per step); "
-                "the job summary and this step's log list every one",
+                "this step's log lists every one, and the job summary all that fit in 1 MiB",
                 {"title": "rmpplan verify"},
             )
         )
