@@ -922,6 +922,21 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         depth = (1 << 19) - 16
         return configured(d, "paths = " + "[" * depth + "]" * depth + "\n")
 
+    # JUnit test case names: inputs sharing a topology name, or one path given many
+    # times, each get the next free classname (rmpplan.NAME[2], [3], ...).
+    shared = "name: same\nlayout: {packages: 1, cores_per_die: 1, threads_per_core: 1}\n"
+
+    @case("junit", "4,000 files sharing one topology name")
+    def _(d: Path) -> list[str]:
+        for index in range(4000):
+            write(d / "fleet" / f"t{index:04}.yaml", shared)
+        return ["verify", str(d / "fleet"), "--jobs", "1", "--format", "junit"]
+
+    @case("junit", "one path given 2,000 times")
+    def _(d: Path) -> list[str]:
+        path = str(write(d / "t.yaml", shared))
+        return ["verify", *[path] * 2000, "--jobs", "1", "--format", "junit"]
+
     return cases
 
 

@@ -156,3 +156,12 @@ class VerifyFormat(StrEnum):
     """GitHub Actions workflow commands: a log group per input, an annotation per problem."""
     JSONL = "jsonl"
     """One JSON result per line, each printed as soon as it is known."""
+
+
+class JunitFamily(StrEnum):
+    """``--junit-family``: which attributes a test case has."""
+
+    XUNIT2 = "xunit2"
+    """Valid against junit-10.xsd (Jenkins' xunit plugin): no ``file`` or ``line``."""
+    XUNIT1 = "xunit1"
+    """Each test case also has ``file`` and ``line`` (GitLab links them)."""

@@ -15,6 +15,8 @@ SHARED_REAL = ROOT.parent / "shared" / "fixtures" / "real"
 # Under GitHub Actions `verify` defaults to --format github; the tests and the
 # documented examples expect what a terminal gets, wherever they run.
 os.environ.pop("GITHUB_ACTIONS", None)
+# Nor may a test run under GitHub Actions append to that step's job summary.
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 
 def require_shared(path: Path = SHARED_REAL) -> Path:

@@ -400,7 +400,7 @@ def test_hostile_configuration_path_is_escaped(
     used = f"{folder}/rmpplan.toml"
     github = run("verify", "--config", used, "--format", "github").stdout.splitlines()
     assert github[0] == (
-        "::notice title=rmpplan verify::configuration: x%250A%0A::error::forged,50%25/rmpplan.toml"
+        "::notice title=rmpplan verify::configuration: x%250A\\n::error::forged,50%25/rmpplan.toml"
     )
     assert not any(line.startswith("::error::") for line in github)
     assert report("--config", used)[1]["config"] == used

@@ -6,6 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
@@ -28,13 +29,24 @@ from rmpplan.cli.options import (
     rule_option,
     strategy_option,
 )
-from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy, VerifyFormat
+from rmpplan.terms import (
+    InputFormat,
+    JunitFamily,
+    Kernel,
+    OutputFormat,
+    Rule,
+    Strategy,
+    VerifyFormat,
+)
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked
     from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
+    from rmpplan.dmesg import KernelLog
     from rmpplan.fleet import Done, Job, Settings
+    from rmpplan.memory import Window
+    from rmpplan.topology.parse import LineIndex
 
 
 @click.command()
@@ -58,6 +70,15 @@ if TYPE_CHECKING:
     metavar="FILE",
     default=None,
     help="Also write a JUnit XML report to FILE, whatever the format.",
+)
+@click.option(
+    "--junit-family",
+    type=EnumChoice(JunitFamily),
+    default=JunitFamily.XUNIT2.value,
+    show_default=True,
+    help="The JUnit form, as pytest's junit_family: xunit2 is valid against the schema "
+    "Jenkins' xunit plugin validates with; xunit1 adds file and line to each testcase "
+    "(GitLab links them).",
 )
 @click.option(
     "--config",
@@ -97,6 +118,7 @@ def verify(
     builtin: bool,
     fmt: VerifyFormat | None,
     junit_xml: Path | None,
+    junit_family: JunitFamily,
     config_file: Path | None,
     no_config: bool,
     jobs: int | None,
@@ -122,10 +144,11 @@ def verify(
     a pyproject.toml or the folder holding .git), or --config FILE, sets paths,
     rule, strategy and the findings expected of the files verify finds in
     folders (docs/ci.md); every report names the file used.
+    When GITHUB_STEP_SUMMARY names a file, the markdown report is also
+    appended to it, within the 1 MiB GitHub keeps of a step's summary.
     Exit 0 when all pass (or fail as expected), 1 when a check found a
     problem, 2 when an input could not be read.
     """
-    from rmpplan.dmesg import read_log
     from rmpplan.kernel import modelled
 
     config = _configuration(config_file, no_config=no_config)
@@ -135,15 +158,15 @@ def verify(
         rule = rule or config.rule
         strategy = strategy or config.strategy
     model = modelled(kernel, rule, strategy)
-    window = ram_window(memory, memory_from)
-    log = None if dmesg is None else read_log(dmesg)
-    if log is None and window is not None:
-        raise BadInput("--memory and --memory-from go with --dmesg (the window is checked there)")
-    if log is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
-        raise BadInput("--dmesg is the log of one machine: give exactly one topology")
+    log, window = _machine_log(dmesg, memory, memory_from, paths, builtin=builtin)
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
+    from rmpplan import step_summary
+
+    summary = step_summary.target(os.environ)
+    if summary is not None:
+        step_summary.check(summary)  # a link, FIFO or device is refused before any work
 
     from rmpplan.errors import printable
     from rmpplan.fleet import Settings, default_jobs
@@ -158,6 +181,7 @@ def verify(
     lines = hashlib.sha256()  # of the JSON Lines, for their trailer
     # The report names the configuration it used, so a reviewer sees what set the rules.
     used = None if config is None else Path(os.path.relpath(config.path))
+    report = _Report(fmt, input_format, junit_family, used)
     items = _inputs(paths, config, builtin=builtin, no_config=no_config)
     for done in _checked(items, settings, processes):
         if done.complaint is not None:
@@ -172,9 +196,10 @@ def verify(
             emit(line)  # flushed now: a long run can be watched and resumed
     if junit_xml is not None:
         from rmpplan.files import write_atomic
-        from rmpplan.render import junit
 
-        write_atomic(junit_xml, junit.render_verify(results, seconds, config=used), force=True)
+        write_atomic(junit_xml, _junit(report, results, seconds), force=True)
+    if summary is not None:  # before stdout, which a reader may close early
+        _summarize(summary, results, used)
     if fmt is VerifyFormat.JSONL:
         from rmpplan.render.jsonl import trailer
         from rmpplan.shards import run_settings
@@ -183,10 +208,41 @@ def verify(
         named = None if used is None else str(used)
         emit(trailer(results, lines.hexdigest(), named, run_settings(settings)))
     else:
-        emit(_render(fmt, results, seconds, input_format, used))
+        emit(_render(report, results, seconds))
     if any(checked.error is not None for checked in results):
         finish(2)
     finish(0 if all(checked.ok for checked in results) else 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    """How this run reports: its format, and what every report names."""
+
+    fmt: VerifyFormat
+    input_format: InputFormat | None
+    junit_family: JunitFamily
+    config: Path | None
+    """The configuration file used, relative to the current folder; None: there was none."""
+
+
+def _machine_log(
+    dmesg: Path | None,
+    memory: str | None,
+    memory_from: Path | None,
+    paths: Sequence[Path],
+    *,
+    builtin: bool,
+) -> tuple[KernelLog | None, Window | None]:
+    """The kernel log to hold one machine to, and its RAM window, checked for sense."""
+    from rmpplan.dmesg import read_log
+
+    window = ram_window(memory, memory_from)
+    log = None if dmesg is None else read_log(dmesg)
+    if log is None and window is not None:
+        raise BadInput("--memory and --memory-from go with --dmesg (the window is checked there)")
+    if log is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
+        raise BadInput("--dmesg is the log of one machine: give exactly one topology")
+    return log, window
 
 
 def _configuration(given: Path | None, *, no_config: bool) -> Config | None:
@@ -282,41 +338,60 @@ def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) ->
         yield item if isinstance(item, Done) else next(results)
 
 
-def _render(
-    fmt: VerifyFormat,
-    results: Sequence[Checked],
-    seconds: Sequence[float],
-    input_format: InputFormat | None,
-    config: Path | None,
-) -> str:
-    """The whole report (jsonl is printed line by line instead, as results come);
-    ``config`` is the configuration file used, None when there was none."""
+def _summarize(path: Path, results: Sequence[Checked], config: Path | None) -> None:
+    """Append the markdown report to the job summary, within what GitHub keeps."""
+    from rmpplan import step_summary
+    from rmpplan.inputs import BUILTIN_PREFIX
+    from rmpplan.render import PLAIN, markdown
+
+    def render(budget: int) -> str:
+        return markdown.render_verify(results, PLAIN, config=config, limit=budget)
+
+    inputs = (Path(c.path) for c in results if not c.path.startswith(BUILTIN_PREFIX))
+    step_summary.append(path, render, inputs)
+
+
+def _lines(results: Sequence[Checked], input_format: InputFormat | None) -> dict[str, LineIndex]:
+    """Where each topology file's keys and CPUs are, for annotations and JUnit's
+    ``line``; only files with findings to locate are read again."""
+    from rmpplan.inputs import BUILTIN_PREFIX
+    from rmpplan.topology.load import topology_lines
+
+    return {
+        checked.path: topology_lines(Path(checked.path))
+        for checked in results
+        if checked.verdict is not None
+        and checked.verdict.findings
+        and not checked.path.startswith(BUILTIN_PREFIX)
+        and input_format in (None, InputFormat.TOPOLOGY)
+    }
+
+
+def _junit(report: _Report, results: Sequence[Checked], seconds: Sequence[float]) -> str:
+    from rmpplan.render import junit
+
+    family = report.junit_family
+    lines = _lines(results, report.input_format) if family is JunitFamily.XUNIT1 else None
+    return junit.render_verify(results, seconds, family=family, lines=lines, config=report.config)
+
+
+def _render(report: _Report, results: Sequence[Checked], seconds: Sequence[float]) -> str:
+    """The whole report (jsonl is printed line by line instead, as results come)."""
+    fmt = report.fmt
     match fmt:
         case VerifyFormat.TABLE | VerifyFormat.JSON | VerifyFormat.TEXT | VerifyFormat.MARKDOWN:
             from rmpplan.render import renderer
 
             return renderer(OutputFormat(fmt.value)).render_verify(
-                results, display(), config=config
+                results, display(), config=report.config
             )
         case VerifyFormat.JUNIT:
-            from rmpplan.render import junit
-
-            return junit.render_verify(results, seconds, config=config)
+            return _junit(report, results, seconds)
         case VerifyFormat.GITHUB:
-            from rmpplan.inputs import BUILTIN_PREFIX
             from rmpplan.render import github
-            from rmpplan.topology.load import topology_lines
 
-            # Only files with findings to annotate are read again for their lines.
-            lines = {
-                checked.path: topology_lines(Path(checked.path))
-                for checked in results
-                if checked.verdict is not None
-                and checked.verdict.findings
-                and not checked.path.startswith(BUILTIN_PREFIX)
-                and input_format in (None, InputFormat.TOPOLOGY)
-            }
-            return github.render_verify(results, lines, config=config)
+            lines = _lines(results, report.input_format)
+            return github.render_verify(results, lines, config=report.config)
         case VerifyFormat.JSONL:
             raise AssertionError("jsonl is printed line by line, then its trailer")
     assert_never(fmt)

@@ -5,8 +5,15 @@ stale expectation, an input that could not be read) is an error annotation on
 its file and line, so it shows in the pull request's diff. GitHub shows at most
 :data:`ANNOTATIONS_MAX` error annotations per step; past that, the last one
 says how many more there are. Every problem and every expected finding is also
-a line in its group, so the log holds everything. Text is escaped as GitHub's
-own toolkit escapes it (actions/toolkit, packages/core/src/command.ts).
+a line in its group, so the log holds everything.
+
+The runner reads a line as a command when it starts with ``::`` (after
+whitespace) or, in the legacy form, holds ``##[`` anywhere. So no text from an
+input ever starts a line: every line begins with a fixed word or a command of
+rmpplan's own; ``##[`` in such text becomes ``##\\[``; control and invisible
+characters are escaped as in every other format (:func:`rmpplan.errors.printable`);
+and a command's message and properties are escaped as GitHub's own toolkit
+escapes them (actions/toolkit, packages/core/src/command.ts).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
-from rmpplan.errors import unicode_text
+from rmpplan.errors import printable
 from rmpplan.render.common import cpulist, machine_summary
 from rmpplan.render.outcome import STALE, is_expected, verdict_label
 from rmpplan.terms import Check
@@ -42,11 +49,21 @@ _CAUSES: Mapping[Check, tuple[str, ...]] = {
 }
 
 
+_LEGACY = "##["
+"""The runner's legacy command prefix, read anywhere on a line (``##[error]text``)."""
+
+
+def log_text(text: str) -> str:
+    """``text`` safe anywhere in a log line: every character that is not
+    printable escaped (a line break, a zero-width or control character, a path
+    byte that is not UTF-8), and ``##[`` broken so the runner never reads it."""
+    return printable(text).replace(_LEGACY, "##\\[")
+
+
 def escape_data(text: str) -> str:
-    """A command's message (and any log line): ``%``, CR and LF escaped, so
-    that no text can end the line and start a command of its own."""
-    # A lone surrogate (a path byte that is not UTF-8) cannot be written: \xNN text.
-    return unicode_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: :func:`log_text` (which leaves no CR or LF), then
+    ``%`` escaped, since the runner unescapes ``%25``, ``%0D`` and ``%0A``."""
+    return log_text(text).replace("%", "%25")
 
 
 def escape_property(text: str) -> str:
@@ -86,7 +103,7 @@ class _Problem:
         )
 
     def plain(self) -> str:
-        return escape_data(f"error: {self.path}:{self.line}: {self.title}: {self.message}")
+        return log_text(f"error: {self.path}:{self.line}: {self.title}: {self.message}")
 
 
 def render_verify(
@@ -107,8 +124,8 @@ def render_verify(
             group.append(_Problem(checked.path, line, "rmpplan", checked.error or "cannot read"))
             continue
         held = outcome(verdict, checked.expect)
-        group.append(
-            f"{machine.name}: {machine_summary(machine)}; rule {verdict.rule}, "
+        group.append(  # "topology": no name ever starts a line
+            f"topology {machine.name}: {machine_summary(machine)}; rule {verdict.rule}, "
             f"strategy {verdict.strategy}: {verdict_label(held)}"
         )
         index = (lines or {}).get(checked.path, LineIndex())
@@ -131,7 +148,7 @@ def render_verify(
         out.append(command("group", checked.path))
         for entry in group:
             if isinstance(entry, str):
-                out.append(escape_data(entry))
+                out.append(log_text(entry))
             elif budget > 0:
                 out.append(entry.annotation())
                 budget -= 1
@@ -144,7 +161,7 @@ def render_verify(
             command(
                 "error",
                 f"{more} more problem(s) not annotated (GitHub shows {ANNOTATIONS_MAX} per step); "
-                "the job summary and this step's log list every one",
+                "this step's log lists every one, and the job summary all that fit in 1 MiB",
                 {"title": "rmpplan verify"},
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
@@ -98,45 +99,102 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
 
 
 def render_verify(
-    results: Sequence[Checked], display: Display = PLAIN, *, config: Path | None = None
+    results: Sequence[Checked],
+    display: Display = PLAIN,
+    *,
+    config: Path | None = None,
+    limit: int | None = None,
 ) -> str:
+    """The report; ``config`` is the configuration file used (None: there was none);
+    with ``limit``, at most that many bytes of UTF-8 (a job summary's cap): when the
+    whole does not fit, see :func:`_capped`."""
     passed = sum(1 for checked in results if checked.ok)
     used = "none" if config is None else _literal(str(config), table=False)
-    lines = [
-        f"### rmpplan verify: {passed} of {len(results)} passed",
-        "",
-        f"config: {used}",
-        "",
-        "| path | topology | rule | strategy | verdict |",
-        "|---|---|---|---|---|",
-    ]
-    shown: list[tuple[Checked, Verdict, Outcome]] = []
+    head = [f"### rmpplan verify: {passed} of {len(results)} passed", "", f"config: {used}", ""]
+    table = ["| path | topology | rule | strategy | verdict |", "|---|---|---|---|---|"]
+    rows: list[str] = []
+    sections: list[list[str]] = []  # each input's findings, empty when it has none
     for checked in results:
+        sections.append([])
         if checked.verdict is None or checked.facts is None:
-            lines.append(
-                f"| {_literal(checked.path)} | | | | error: {_cell(checked.error or '')} |"
-            )
+            rows.append(f"| {_literal(checked.path)} | | | | error: {_cell(checked.error or '')} |")
             continue
         verdict = checked.verdict
         held = outcome(verdict, checked.expect)
         state = verdict_label(held)
-        lines.append(
+        rows.append(
             f"| {_literal(checked.path)} | {_literal(checked.facts.name)} | {verdict.rule} "
             f"| {verdict.strategy} | {state if held.ok else f'**{state}**'} |"
         )
         if verdict.findings or held.stale:
-            shown.append((checked, verdict, held))
-    for checked, verdict, held in shown:
-        heading = f"#### {_literal(checked.path, table=False)}"
-        lines += ["", heading, "", "| check | CPUs | message |", "|---|---|---|"]
-        for item in verdict.findings:
-            mark = " (expected)" if is_expected(checked, item) else ""
-            lines.append(
-                f"| `{item.check}`{mark} | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
-            )
-        lines += [f"| `{stale}` (stale) | | {_cell(STALE)} |" for stale in held.stale]
-    if len(results) > 1:
-        lines += ["", *_summary(summary_of(results))]
+            sections[-1] = _findings(checked, verdict, held)
+    tail = ["", *_summary(summary_of(results))] if len(results) > 1 else []
+    lines = [*head, *table, *rows, *(line for section in sections for line in section), *tail]
+    text = "\n".join(lines) + "\n"
+    if limit is None or _size(text) <= limit:
+        return text
+    return _capped(results, _Parts(head, table, rows, sections, tail), limit)
+
+
+def _findings(checked: Checked, verdict: Verdict, held: Outcome) -> list[str]:
+    heading = f"#### {_literal(checked.path, table=False)}"
+    lines = ["", heading, "", "| check | CPUs | message |", "|---|---|---|"]
+    for item in verdict.findings:
+        mark = " (expected)" if is_expected(checked, item) else ""
+        lines.append(
+            f"| `{item.check}`{mark} | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
+        )
+    lines += [f"| `{stale}` (stale) | | {_cell(STALE)} |" for stale in held.stale]
+    return lines
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
+
+
+_MORE = (
+    "**{} more input(s) not shown here**: the summary of one step holds 1 MiB; "
+    "the step's log lists every one."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """A verify report's lines, kept apart so that it can be cut by whole inputs."""
+
+    head: list[str]
+    table: list[str]
+    rows: list[str]  # one per input
+    sections: list[list[str]]  # one per input: its findings, or nothing
+    tail: list[str]  # the fleet summary, after a blank line
+
+
+def _capped(results: Sequence[Checked], parts: _Parts, limit: int) -> str:
+    """The report within ``limit`` bytes: the counts first, then whole inputs (a
+    row and its findings), those that failed before those that passed, each in
+    input order, while they fit; then a line saying how many more there are."""
+    counts = [*parts.tail[1:], ""] if parts.tail else []
+    fixed = [*parts.head, *counts, *parts.table, "", _MORE.format(len(results))]
+    budget = limit - _size("\n".join(fixed) + "\n")
+    failed = [index for index, checked in enumerate(results) if not checked.ok]
+    passed = [index for index, checked in enumerate(results) if checked.ok]
+    chosen: list[int] = []
+    for index in failed + passed:
+        cost = sum(_size(line) + 1 for line in (parts.rows[index], *parts.sections[index]))
+        if cost > budget:
+            break
+        budget -= cost
+        chosen.append(index)
+    chosen.sort()
+    lines = [
+        *parts.head,
+        *counts,
+        *parts.table,
+        *(parts.rows[index] for index in chosen),
+        *(line for index in chosen for line in parts.sections[index]),
+        "",
+        _MORE.format(len(results) - len(chosen)),
+    ]
     return "\n".join(lines) + "\n"
 
 
