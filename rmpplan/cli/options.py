@@ -83,6 +83,53 @@ class CpuSpecType(click.ParamType[CpuSpec]):
             self.fail(err.message, param, ctx)
 
 
+class FiniteFloat(click.FloatRange):
+    """A number in a closed range, never NaN or infinite: every float flag uses it,
+    so no report is computed from (or prints) a value that is not a number."""
+
+    def __init__(self, low: float, high: float, unit: str = "") -> None:
+        super().__init__(low, high)
+        self.unit = unit
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        from rmpplan.errors import quote
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"'{quote(str(value))}' is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"'{quote(str(value))}' is not a finite number", param, ctx)
+        if not self.min <= number <= self.max:  # type: ignore[operator]  # both set in __init__
+            self.fail(
+                f"{quote(str(value))} is not between {self.min:g} and {self.max:g}{self.unit}",
+                param,
+                ctx,
+            )
+        return number
+
+
+class JobCount(click.ParamType[int]):
+    """``--jobs``: a count of processes, 1 or more; larger than the CPUs this process
+    may use is taken as that many (the caller says so)."""
+
+    name = "count"
+    DIGITS = 20
+    """More digits than any count of CPUs: a longer number is refused, not converted."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from rmpplan.errors import quote
+
+        if isinstance(value, int):
+            return value
+        text = str(value)
+        if not (text.isascii() and text.isdigit() and len(text) <= self.DIGITS) or int(text) < 1:
+            self.fail(f"'{quote(text)}' is not a count of processes (1 or more)", param, ctx)
+        return int(text)
+
+
 class BadInput(click.ClickException):
     """Bad input or usage: one line on stderr, exit 2."""
 

@@ -14,6 +14,7 @@ from rmpplan.cli.collector import paused
 from rmpplan.cli.options import (
     BadInput,
     EnumChoice,
+    JobCount,
     display,
     dmesg_option,
     emit,
@@ -26,6 +27,7 @@ from rmpplan.cli.options import (
     ram_window,
     rule_option,
     strategy_option,
+    warn,
 )
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy, VerifyFormat
 
@@ -65,11 +67,12 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=JobCount(),
     metavar="N",
     default=None,
-    help="Check N inputs at a time, in N processes (default: the CPUs this process may "
-    "use; 1 checks in this process). The output does not depend on it.",
+    help="Check N inputs at a time, in N processes (default and most: the CPUs this "
+    "process may use; a larger N is clamped to that, with a warning; 1 checks in this "
+    "process). The output does not depend on it.",
 )
 @kernel_option
 @rule_option
@@ -123,6 +126,9 @@ def verify(
         rule = rule or config.rule
         strategy = strategy or config.strategy
     model = modelled(kernel, rule, strategy)
+    listed = list(_inputs(paths, config, builtin=builtin))
+    if junit_xml is not None:
+        _check_output(junit_xml, listed, config, dmesg, memory_from)
     window = ram_window(memory, memory_from)
     log = None if dmesg is None else read_log(dmesg)
     if log is None and window is not None:
@@ -140,10 +146,10 @@ def verify(
         model, input_format, offline_after_setup, online_after_setup, log=log, window=window
     )
     # A log is one machine's, so there is one input: nothing to share out.
-    processes = 1 if log is not None else jobs or default_jobs()
+    processes = 1 if log is not None else _processes(jobs, default_jobs())
     results: list[Checked] = []
     seconds: list[float] = []
-    for done in _checked(_inputs(paths, config, builtin=builtin), settings, processes):
+    for done in _checked(listed, settings, processes):
         if done.complaint is not None:
             click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
         results.append(done.checked)
@@ -202,11 +208,42 @@ def _inputs(
             yield Job(BUILTIN_PREFIX + name, target)
 
 
-def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
+def _processes(jobs: int | None, cpus: int) -> int:
+    """``--jobs``, at most the CPUs this process may use: more processes than CPUs
+    only cost memory (each holds its own copy of the checker), never time."""
+    if jobs is None:
+        return cpus
+    if jobs > cpus:
+        warn(f"--jobs {jobs} is more than the {cpus} CPUs this process may use; using {cpus}")
+        return cpus
+    return jobs
+
+
+def _check_output(
+    path: Path,
+    listed: Sequence[Job | Done],
+    config: Config | None,
+    *files: Path | None,
+) -> None:
+    """Refuse ``path`` as an output before any input is read: it must not be
+    one of the run's inputs (every file found, the configuration, the other
+    files named by flags), a link or a special file (``rmpplan.files``)."""
+    from rmpplan.files import check_output
+    from rmpplan.fleet import Job
+
+    inputs = [file for file in files if file is not None]
+    for item in listed:
+        if isinstance(item, Job):
+            inputs += [item.target] if item.companion is None else [item.target, item.companion]
+    if config is not None:
+        inputs.append(config.path)
+    check_output(path, inputs)
+
+
+def _checked(listed: Sequence[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
     """Every item's result in order: the jobs checked by the fleet, the rest as they are."""
     from rmpplan.fleet import Done, run
 
-    listed = list(items)
     results = run([item for item in listed if not isinstance(item, Done)], settings, processes)
     for item in listed:
         yield item if isinstance(item, Done) else next(results)
