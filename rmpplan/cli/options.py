@@ -138,7 +138,11 @@ class BadInput(click.ClickException):
     def show(self, file: IO[Any] | None = None) -> None:
         from rmpplan.errors import printable
 
-        click.echo(f"rmpplan: error: {printable(self.format_message())}", err=True, file=file)
+        line = f"rmpplan: error: {printable(self.format_message())}"
+        if file is None:
+            say(line)
+        else:
+            click.echo(line, file=file)
 
 
 def input_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -250,29 +254,56 @@ def display() -> Display:
     return Display(color=color, width=width)
 
 
+_LEFT: set[str] = set()
+"""The streams whose reader left (``stdout``, ``stderr``): nothing more is written there."""
+
+
 def emit(text: str) -> None:
-    """Write the report to stdout; a closed or failing stdout is exit 2, one line."""
+    """Write the report to stdout; a closed or failing stdout is exit 2, one line.
+
+    A reader that leaves early (``| head``) is not an error: the rest of the
+    report is dropped and the command goes on to the exit code it would have
+    had, so that code never depends on when the reader left (docs/cli.md).
+    """
     if sys.stdout is None:
         raise BadInput("cannot write the report: standard output is closed")
+    if "stdout" in _LEFT:
+        return
     try:
         click.echo(text, nl=False)
     except BrokenPipeError:
-        raise  # the reader left (`| head`): rmpplan.cli.main decides
+        reader_left("stdout")
     except OSError as err:
-        _drop_stdout()
+        _drop(sys.stdout)
         raise BadInput(f"cannot write the report to standard output: {err.strerror}") from None
 
 
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null, so that the text still buffered is not
-    written again, and fails again, when Python exits."""
+def reader_left(stream: str) -> None:
+    """The reader of ``stream`` (``stdout`` or ``stderr``) left: write no more there."""
+    _LEFT.add(stream)
+    _drop(sys.stdout if stream == "stdout" else sys.stderr)
+
+
+def _drop(stream: IO[str] | None) -> None:
+    """Point a standard stream at /dev/null, so that the text still buffered is
+    not written again, and fails again, when Python exits."""
     try:
-        fd = sys.stdout.fileno()
+        fd = stream.fileno()  # type: ignore[union-attr]  # None has none: caught below
     except (AttributeError, OSError, ValueError):
         return  # not a real file (a test's capture): nothing is flushed at exit
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, fd)
     os.close(null)
+
+
+def say(line: str) -> None:
+    """One line on stderr; a reader of stderr that left is not an error either."""
+    if "stderr" in _LEFT:
+        return
+    try:
+        click.echo(line, err=True)
+    except BrokenPipeError:
+        reader_left("stderr")
 
 
 def _line(text: str) -> str:
@@ -282,12 +313,12 @@ def _line(text: str) -> str:
 
 
 def warn(message: str) -> None:
-    click.echo(f"rmpplan: warning: {_line(message)}", err=True)
+    say(f"rmpplan: warning: {_line(message)}")
 
 
 def note(message: str) -> None:
     """A status line for a person, on stderr so that stdout stays data."""
-    click.echo(f"rmpplan: {_line(message)}", err=True)
+    say(f"rmpplan: {_line(message)}")
 
 
 def finish(code: int) -> None:

@@ -26,6 +26,7 @@ from rmpplan.cli.options import (
     memory_options,
     ram_window,
     rule_option,
+    say,
     strategy_option,
     warn,
 )
@@ -151,7 +152,7 @@ def verify(
     seconds: list[float] = []
     for done in _checked(listed, settings, processes):
         if done.complaint is not None:
-            click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
+            say(f"rmpplan: error: {printable(done.complaint)}")
         results.append(done.checked)
         seconds.append(done.seconds)
         if fmt is VerifyFormat.JSONL:
