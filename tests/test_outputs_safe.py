@@ -293,8 +293,10 @@ def test_every_json_report_is_strict_json(args: tuple[str, ...]) -> None:
     assert isinstance(strict_json(result.stdout), dict)
 
 
-def test_schema_and_jsonl_and_summary_are_strict_json(tmp_path: Path) -> None:
+def test_schema_jsonl_summary_and_imports_are_strict_json(tmp_path: Path) -> None:
     strict_json(run("schema").stdout)
+    assert run("import", "epyc-9654-2s", "-o", str(tmp_path / "t.json")).exit_code == 0
+    strict_json((tmp_path / "t.json").read_text())
     lines = run("verify", str(TOPOLOGIES), "--format", "jsonl").stdout
     for line in lines.splitlines():
         strict_json(line)

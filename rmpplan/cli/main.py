@@ -204,6 +204,7 @@ def _load(name: str) -> click.Command:
 EPILOG = """\b
 Exit codes: 0 ok; 1 a check found a problem; 2 bad usage or bad input;
 3 a bug in rmpplan (please report it with RMPPLAN_DEBUG=1 output).
+A reader that leaves early (| head) changes none of them.
 Docs: docs/cli.md, docs/topology-format.md."""
 
 
