@@ -143,3 +143,19 @@ def test_a_closed_stderr_is_no_error_either(tmp_path: Path) -> None:
     )  # fmt: skip
     os.close(write_end)
     assert child.returncode == 2
+
+
+def test_a_reader_that_left_is_forgotten_by_the_next_invocation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In one process (a program calling the command line twice), the first run's
+    closed stdout does not silence the second."""
+    from rmpplan.cli import streams
+    from tests.cli import run as invoke
+
+    monkeypatch.setattr(streams, "drop", lambda stream: None)  # keep pytest's capture
+    streams.reader_left("stdout")
+    assert streams.has_left("stdout")
+    result = invoke("mask", "0-3", "--from", "list", "--to", "hex")
+    assert result.exit_code == 0
+    assert result.stdout == "0000000f\n"

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from rmpplan import __version__
+from rmpplan.cli import streams
 
 # name -> (module, summary). The summary is written only here: the listing shows
 # it without importing the command, and a loaded command's short help and the
@@ -85,6 +86,7 @@ class LazyGroup(click.Group):
         """Run, turning every error into one line on stderr and an exit code."""
         from rmpplan.errors import printable
 
+        streams.reset()
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
@@ -168,17 +170,13 @@ def _unexpected(err: Exception) -> int:
 
 def _say(line: str) -> None:
     """One line on stderr, quietly dropped when its reader left."""
-    from rmpplan.cli.options import say
-
-    say(line)
+    streams.say(line)
 
 
 def _left() -> click.exceptions.Exit:
     """Click's own output (help, version) met a closed stdout: the reader has what
     it wanted, and the code is the one that output ends with."""
-    from rmpplan.cli.options import reader_left
-
-    reader_left("stdout")
+    streams.reader_left("stdout")
     return click.exceptions.Exit(0)
 
 
@@ -225,7 +223,5 @@ def main(argv: list[str] | None = None) -> int:
         return cli.main(args=argv, prog_name="rmpplan", standalone_mode=False)
     except BrokenPipeError:
         # Shell completion writes before any command runs: its reader left.
-        from rmpplan.cli.options import reader_left
-
-        reader_left("stdout")
+        streams.reader_left("stdout")
         return 0

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import click
 
+from rmpplan.cli.streams import drop, has_left, reader_left, say
 from rmpplan.cpuspec import CpuSpec
 from rmpplan.terms import NR_CPUS_MAX, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
@@ -254,10 +255,6 @@ def display() -> Display:
     return Display(color=color, width=width)
 
 
-_LEFT: set[str] = set()
-"""The streams whose reader left (``stdout``, ``stderr``): nothing more is written there."""
-
-
 def emit(text: str) -> None:
     """Write the report to stdout; a closed or failing stdout is exit 2, one line.
 
@@ -267,43 +264,15 @@ def emit(text: str) -> None:
     """
     if sys.stdout is None:
         raise BadInput("cannot write the report: standard output is closed")
-    if "stdout" in _LEFT:
+    if has_left("stdout"):
         return
     try:
         click.echo(text, nl=False)
     except BrokenPipeError:
         reader_left("stdout")
     except OSError as err:
-        _drop(sys.stdout)
+        drop(sys.stdout)
         raise BadInput(f"cannot write the report to standard output: {err.strerror}") from None
-
-
-def reader_left(stream: str) -> None:
-    """The reader of ``stream`` (``stdout`` or ``stderr``) left: write no more there."""
-    _LEFT.add(stream)
-    _drop(sys.stdout if stream == "stdout" else sys.stderr)
-
-
-def _drop(stream: IO[str] | None) -> None:
-    """Point a standard stream at /dev/null, so that the text still buffered is
-    not written again, and fails again, when Python exits."""
-    try:
-        fd = stream.fileno()  # type: ignore[union-attr]  # None has none: caught below
-    except (AttributeError, OSError, ValueError):
-        return  # not a real file (a test's capture): nothing is flushed at exit
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, fd)
-    os.close(null)
-
-
-def say(line: str) -> None:
-    """One line on stderr; a reader of stderr that left is not an error either."""
-    if "stderr" in _LEFT:
-        return
-    try:
-        click.echo(line, err=True)
-    except BrokenPipeError:
-        reader_left("stderr")
 
 
 def _line(text: str) -> str:

@@ -26,10 +26,10 @@ from rmpplan.cli.options import (
     memory_options,
     ram_window,
     rule_option,
-    say,
     strategy_option,
     warn,
 )
+from rmpplan.cli.streams import say
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy, VerifyFormat
 
 if TYPE_CHECKING:
