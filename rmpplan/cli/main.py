@@ -113,7 +113,7 @@ class LazyGroup(click.Group):
 
     # click turns a broken pipe raised under it into exit 1, a code that means a
     # finding here; everything rmpplan writes goes through options.emit and
-    # options.say, which stop quietly instead, and these catch what click writes
+    # streams.say, which stop quietly instead, and these catch what click writes
     # itself (--help, --version), whose exit code is 0.
     def make_context(
         self,
