@@ -937,6 +937,57 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         path = str(write(d / "t.yaml", shared))
         return ["verify", *[path] * 2000, "--jobs", "1", "--format", "junit"]
 
+    # Output files and flags: refused before any work, whatever the input costs.
+    big = str(ROOT / "topologies" / "epyc-9965-2s.yaml")
+
+    @case("output", "--junit-xml the topology it checks")
+    def _(d: Path) -> list[str]:
+        given = write(d / "in.yaml", Path(big).read_bytes())
+        return ["verify", str(given), "--junit-xml", str(d / "." / "in.yaml")]
+
+    @case("output", "--junit-xml a FIFO")
+    def _(d: Path) -> list[str]:
+        os.mkfifo(d / "fifo")
+        return ["verify", big, "--junit-xml", str(d / "fifo")]
+
+    @case("output", "--junit-xml /dev/stdout (a link)")
+    def _(d: Path) -> list[str]:
+        return ["verify", big, "--junit-xml", "/dev/stdout"]
+
+    @case("output", "import -o its own source")
+    def _(d: Path) -> list[str]:
+        given = write(d / "in.yaml", Path(big).read_bytes())
+        return ["import", str(given), "-o", str(given), "--force"]
+
+    @case("flag", "schedule --ghz nan")
+    def _(d: Path) -> list[str]:
+        return ["schedule", big, "--leader", "17", "--memory", "0-2T", "--ghz", "nan"]
+
+    @case("flag", "schedule --ghz 1e-320")
+    def _(d: Path) -> list[str]:
+        return ["schedule", big, "--leader", "17", "--memory", "0-2T", "--ghz", "1e-320"]
+
+    def fleet(d: Path) -> Path:
+        """120 machines of different shapes, each worth sending to the pool, and enough
+        batches for 100 processes (``--jobs 100`` started 101 and took 10 times as long
+        on 2 CPUs; the RSS here is the largest one process's, not their sum)."""
+        for cores in range(4, 124):
+            layout = f"layout:\n  packages: 1\n  cores_per_die: {cores}\n  threads_per_core: 2\n"
+            write(d / "fleet" / f"m{cores:03}.yaml", f"name: m{cores}\n{layout}")
+        return d / "fleet"
+
+    @case("jobs", "verify a fleet, --jobs 2")
+    def _(d: Path) -> list[str]:
+        return ["verify", str(fleet(d)), "--jobs", "2"]
+
+    @case("jobs", "verify a fleet, --jobs 100")
+    def _(d: Path) -> list[str]:
+        return ["verify", str(fleet(d)), "--jobs", "100"]
+
+    @case("jobs", "verify a fleet, --jobs of 20 digits")
+    def _(d: Path) -> list[str]:
+        return ["verify", str(fleet(d)), "--jobs", "9" * 20]
+
     return cases
 
 

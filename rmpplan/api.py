@@ -3,7 +3,8 @@
 The names in :data:`__all__` are the public, stable surface (docs/api.md);
 every other module of the package is internal and may change. Bad input of
 any kind raises :class:`InputError` (a one-line message naming the file, key
-or argument), the same error the command line prints; nothing here prints.
+or argument), the same error the command line prints, or one of its subclasses
+exported here (:class:`OptionError`, :class:`MaskError`); nothing here prints.
 
 Importing this module is cheap: the enums load at once, while the core
 (networkx, pydantic) loads on first use and rich only when a table is
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
-from rmpplan.errors import InputError, OptionError, quote
+from rmpplan.errors import InputError, MaskError, OptionError, quote
 from rmpplan.terms import Case, Check, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ __all__ = [
     "InputFormat",
     "Kernel",
     "Machine",
+    "MaskError",
     "OptionError",
     "OutputFormat",
     "PlanResult",

@@ -17,7 +17,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,6 +142,68 @@ def os_error_text(err: OSError) -> str:
     return f"cannot read: {err.strerror}"
 
 
+# The parts of a sysfs root (a dump folder, or /) that the readers open.
+_DUMP_PARTS = ("sys", "proc")
+
+
+def check_output(path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Refuse, before any work, an output file whose writing could destroy something.
+
+    An existing ``path`` must be a regular file: a symbolic link (``/dev/stdout``
+    is one) is never followed, and a FIFO, socket or device is never replaced by
+    a file. It must not be one of ``inputs`` (the same file, by device and inode,
+    however it is spelled or linked), nor lie inside the ``sys`` or ``proc``
+    part of an input that is a sysfs root. Raises :class:`InputError` naming
+    ``path``.
+    """
+    info = _lstat(path)
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            raise InputError(
+                "is a symbolic link; rmpplan never writes through a link (name a regular "
+                "file, or the file the link points to)",
+                path=str(path),
+            )
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError("is a directory, not a file", path=str(path))
+        if not stat.S_ISREG(info.st_mode):
+            kind = special_kind(info.st_mode) or "not a regular file"
+            raise InputError(
+                f"is {kind}; rmpplan writes only regular files, and never replaces another "
+                "kind of file",
+                path=str(path),
+            )
+    where = os.path.realpath(path)
+    for given in inputs:
+        try:
+            seen = given.stat()
+        except OSError:
+            continue  # a missing input is its loader's to report
+        if stat.S_ISDIR(seen.st_mode):
+            inside = [os.path.realpath(given / part) for part in _DUMP_PARTS]
+            if any(where.startswith(folder + os.sep) for folder in inside):
+                raise InputError(
+                    f"is inside the dump '{given}' that this run reads; write it elsewhere",
+                    path=str(path),
+                )
+        elif info is not None and (seen.st_dev, seen.st_ino) == (info.st_dev, info.st_ino):
+            same = "" if os.path.normpath(given) == os.path.normpath(path) else f" ('{given}')"
+            raise InputError(
+                f"is an input of this run{same}; rmpplan never writes over its inputs",
+                path=str(path),
+            )
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    """``path``'s own status (a link's, not its target's), None when it does not exist."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror}", path=str(path)) from None
+
+
 def write_atomic(path: Path, text: str, *, force: bool = False) -> None:
     """Write ``text`` to ``path`` through a temporary file beside it.
 
@@ -149,12 +211,13 @@ def write_atomic(path: Path, text: str, *, force: bool = False) -> None:
     if ``path`` exists, so that two writers never both succeed; with ``force``
     it is renamed over ``path``. Either way the old file is never truncated
     first, and SIGINT or SIGTERM during the write leaves no temporary file:
-    they are held until it is committed or removed, then delivered.
+    they are held until it is committed or removed, then delivered. A link or
+    a file that is not regular is refused (:func:`check_output`), again just
+    before the rename, so one put there meanwhile is not replaced either.
     """
-    if path.exists() and not force:
+    check_output(path)
+    if _lstat(path) is not None and not force:
         raise InputError("already exists; give --force to replace it", path=str(path))
-    if path.is_dir():
-        raise InputError("is a directory", path=str(path))
     directory = path.parent if str(path.parent) else Path()
     written = False
     with _signals_held() as held:
@@ -193,6 +256,7 @@ def _mode(path: Path, force: bool) -> int:
 
 
 def _commit(staged: Path, path: Path, force: bool) -> None:
+    check_output(path)
     if force:
         staged.replace(path)
         return

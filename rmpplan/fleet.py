@@ -23,11 +23,13 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import signal
 import statistics
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +39,8 @@ from rmpplan.errors import InputError
 from rmpplan.terms import Check, InputFormat
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from rmpplan.cpuspec import CpuSpec
     from rmpplan.dmesg import KernelLog
     from rmpplan.hotplug import Hotplug
@@ -330,9 +334,32 @@ def _batches(count: int, processes: int) -> list[range]:
 
 
 def _pooled(jobs: Sequence[Job], settings: Settings, processes: int) -> Iterator[Done]:
+    """The jobs' results from a pool. A worker that dies (SIGKILL, the out-of-memory
+    killer) breaks the whole pool: the batch first in line is then checked again one
+    job to a process, which finds the input that kills its process and reports it as
+    an input that could not be checked, and a new pool takes the batches after it."""
     batches = _batches(len(jobs), processes)
-    ahead = processes * 4  # batches in flight: bounded, so memory does not grow with the fleet
     verdicts: dict[str, Verdict] = {}
+    start = 0
+    while start < len(batches):
+        try:
+            for done in _from_pool(jobs, batches[start:], settings, processes):
+                if done is None:  # the first batch in line is complete
+                    start += 1
+                else:
+                    yield _shared(done, verdicts)
+        except BrokenProcessPool:
+            for index in batches[start]:
+                yield _shared(_isolated(jobs[index], settings), verdicts)
+            start += 1
+
+
+def _from_pool(
+    jobs: Sequence[Job], batches: Sequence[range], settings: Settings, processes: int
+) -> Iterator[Done | None]:
+    """Each batch's results in order from one pool, then None once the batch is whole;
+    BrokenProcessPool when a worker died before the batch first in line came back."""
+    ahead = processes * 4  # batches in flight: bounded, so memory does not grow with the fleet
     with ProcessPoolExecutor(
         max_workers=min(processes, len(batches)),
         initializer=_start_worker,
@@ -344,11 +371,50 @@ def _pooled(jobs: Sequence[Job], settings: Settings, processes: int) -> Iterator
             if len(pending) < ahead and index + 1 < len(batches):
                 continue
             # Later batches finish meanwhile and wait in their futures: order is kept.
-            for done in pending.popleft().result():
-                yield _shared(done, verdicts)
+            yield from pending.popleft().result()
+            yield None
         while pending:
-            for done in pending.popleft().result():
-                yield _shared(done, verdicts)
+            yield from pending.popleft().result()
+            yield None
+
+
+def _isolated(job: Job, settings: Settings) -> Done:
+    """``job`` checked in a process of its own, or, when that process dies, the
+    failure saying how it ended."""
+    import multiprocessing
+
+    started = time.perf_counter()
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.Process(target=_check_and_send, args=(job, settings, send))
+    child.start()
+    send.close()
+    try:
+        done: Done = receive.recv()
+    except EOFError:  # it died before it could answer
+        child.join()
+        error = InputError(f"{_ended(child.exitcode)}; it was not checked")
+        return failure(job.label, error, time.perf_counter() - started)
+    finally:
+        receive.close()
+    child.join()
+    return done
+
+
+def _check_and_send(job: Job, settings: Settings, send: Connection) -> None:
+    send.send(Checker(settings).check(job))
+    send.close()
+
+
+def _ended(code: int | None) -> str:
+    """How the process checking an input ended, from its exit code."""
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = " (as the out-of-memory killer does)" if -code == signal.SIGKILL else ""
+        return f"the process checking it was killed by {name}{why}"
+    return f"the process checking it ended with exit status {code}"
 
 
 def _shared(done: Done, verdicts: dict[str, Verdict]) -> Done:

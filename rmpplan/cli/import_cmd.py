@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -39,13 +40,22 @@ def import_(
     kept unless --force is given.
     """
     from rmpplan.errors import InputError
-    from rmpplan.files import write_atomic
-    from rmpplan.inputs import load_machine
+    from rmpplan.files import check_output, write_atomic
+    from rmpplan.inputs import load_machine, resolve_input
     from rmpplan.topology.dump import dump_json, dump_yaml, to_document, yaml_comment
 
     suffix = output.suffix.lower()
     if str(output) != "-" and suffix not in (".yaml", ".yml", ".json"):
         raise InputError("unknown output extension; use .yaml, .yml or .json", path=str(output))
+    if str(output) != "-":
+        # Refused before anything is read: never over the source, a link or a FIFO.
+        try:
+            inputs = [resolve_input(source)]
+        except InputError:
+            inputs = []  # no such source: loading it says so, once nothing is at stake
+        check_output(output, inputs)
+        if os.path.lexists(output) and not force:
+            raise InputError("already exists; give --force to replace it", path=str(output))
     machine = load_machine(source, input_format)
     doc = to_document(machine, compact=not explicit)
     if suffix == ".json":

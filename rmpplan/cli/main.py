@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from rmpplan import __version__
+from rmpplan.cli import streams
 
 # name -> (module, summary). The summary is written only here: the listing shows
 # it without importing the command, and a loaded command's short help and the
@@ -85,6 +86,7 @@ class LazyGroup(click.Group):
         """Run, turning every error into one line on stderr and an exit code."""
         from rmpplan.errors import printable
 
+        streams.reset()
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
@@ -93,23 +95,43 @@ class LazyGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError as err:
             # `rmpplan` alone: the help is the answer, on stderr as usage errors are.
             code = err.exit_code
-            click.echo(err.ctx.get_help() if err.ctx else err.format_message(), err=True)
+            _say(err.ctx.get_help() if err.ctx else err.format_message())
         except click.ClickException as err:
             code = err.exit_code
             message = printable(err.format_message())
             if isinstance(err, click.UsageError) and err.ctx is not None:
                 message += f" (see '{err.ctx.command_path} --help')"
-            click.echo(f"rmpplan: error: {message}", err=True)
+            _say(f"rmpplan: error: {message}")
         except click.Abort:
-            click.echo("rmpplan: aborted", err=True)
+            _say("rmpplan: aborted")
             code = 2
-        except BrokenPipeError:
-            raise  # main() decides: the reader left
         except Exception as err:  # the last line of defence: one line, never a traceback
             code = _unexpected(err)
         if standalone_mode:
             sys.exit(code)
         return code
+
+    # click turns a broken pipe raised under it into exit 1, a code that means a
+    # finding here; everything rmpplan writes goes through options.emit and
+    # streams.say, which stop quietly instead, and these catch what click writes
+    # itself (--help, --version), whose exit code is 0.
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            raise _left() from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _left() from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -133,18 +155,29 @@ def _unexpected(err: Exception) -> int:
 
         traceback.print_exception(err, file=sys.stderr)
     if isinstance(err, InputError):
-        click.echo(f"rmpplan: error: {printable(str(err))}", err=True)
+        _say(f"rmpplan: error: {printable(str(err))}")
         return 2
     if isinstance(err, OSError) and err.strerror:
         where = "" if err.filename is None else f"{printable(os.fsdecode(err.filename))}: "
-        click.echo(f"rmpplan: error: {where}{err.strerror}", err=True)
+        _say(f"rmpplan: error: {where}{err.strerror}")
         return 2
-    click.echo(
+    _say(
         f"rmpplan: internal error: {type(err).__name__}: {quote(str(err), 200)}; "
-        f"please report it with {DEBUG_VARIABLE}=1 output",
-        err=True,
+        f"please report it with {DEBUG_VARIABLE}=1 output"
     )
     return 3
+
+
+def _say(line: str) -> None:
+    """One line on stderr, quietly dropped when its reader left."""
+    streams.say(line)
+
+
+def _left() -> click.exceptions.Exit:
+    """Click's own output (help, version) met a closed stdout: the reader has what
+    it wanted, and the code is the one that output ends with."""
+    streams.reader_left("stdout")
+    return click.exceptions.Exit(0)
 
 
 def _available(module: str) -> bool:
@@ -169,6 +202,7 @@ def _load(name: str) -> click.Command:
 EPILOG = """\b
 Exit codes: 0 ok; 1 a check found a problem; 2 bad usage or bad input;
 3 a bug in rmpplan (please report it with RMPPLAN_DEBUG=1 output).
+A reader that leaves early (| head) changes none of them.
 Docs: docs/cli.md, docs/topology-format.md."""
 
 
@@ -188,6 +222,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return cli.main(args=argv, prog_name="rmpplan", standalone_mode=False)
     except BrokenPipeError:
-        # `rmpplan plan … | head`: the reader left, which is not an error of ours.
-        sys.stderr.close()
+        # Shell completion writes before any command runs: its reader left.
+        streams.reader_left("stdout")
         return 0

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import click
 
+from rmpplan.cli.streams import drop, has_left, reader_left, say
 from rmpplan.cpuspec import CpuSpec
 from rmpplan.terms import NR_CPUS_MAX, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
@@ -83,6 +84,53 @@ class CpuSpecType(click.ParamType[CpuSpec]):
             self.fail(err.message, param, ctx)
 
 
+class FiniteFloat(click.FloatRange):
+    """A number in a closed range, never NaN or infinite: every float flag uses it,
+    so no report is computed from (or prints) a value that is not a number."""
+
+    def __init__(self, low: float, high: float, unit: str = "") -> None:
+        super().__init__(low, high)
+        self.unit = unit
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import math
+
+        from rmpplan.errors import quote
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"'{quote(str(value))}' is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"'{quote(str(value))}' is not a finite number", param, ctx)
+        if not self.min <= number <= self.max:  # type: ignore[operator]  # both set in __init__
+            self.fail(
+                f"{quote(str(value))} is not between {self.min:g} and {self.max:g}{self.unit}",
+                param,
+                ctx,
+            )
+        return number
+
+
+class JobCount(click.ParamType[int]):
+    """``--jobs``: a count of processes, 1 or more; larger than the CPUs this process
+    may use is taken as that many (the caller says so)."""
+
+    name = "count"
+    DIGITS = 20
+    """More digits than any count of CPUs: a longer number is refused, not converted."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from rmpplan.errors import quote
+
+        if isinstance(value, int):
+            return value
+        text = str(value)
+        if not (text.isascii() and text.isdigit() and len(text) <= self.DIGITS) or int(text) < 1:
+            self.fail(f"'{quote(text)}' is not a count of processes (1 or more)", param, ctx)
+        return int(text)
+
+
 class BadInput(click.ClickException):
     """Bad input or usage: one line on stderr, exit 2."""
 
@@ -91,7 +139,11 @@ class BadInput(click.ClickException):
     def show(self, file: IO[Any] | None = None) -> None:
         from rmpplan.errors import printable
 
-        click.echo(f"rmpplan: error: {printable(self.format_message())}", err=True, file=file)
+        line = f"rmpplan: error: {printable(self.format_message())}"
+        if file is None:
+            say(line)
+        else:
+            click.echo(line, file=file)
 
 
 def input_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -204,28 +256,23 @@ def display() -> Display:
 
 
 def emit(text: str) -> None:
-    """Write the report to stdout; a closed or failing stdout is exit 2, one line."""
+    """Write the report to stdout; a closed or failing stdout is exit 2, one line.
+
+    A reader that leaves early (``| head``) is not an error: the rest of the
+    report is dropped and the command goes on to the exit code it would have
+    had, so that code never depends on when the reader left (docs/cli.md).
+    """
     if sys.stdout is None:
         raise BadInput("cannot write the report: standard output is closed")
+    if has_left("stdout"):
+        return
     try:
         click.echo(text, nl=False)
     except BrokenPipeError:
-        raise  # the reader left (`| head`): rmpplan.cli.main decides
+        reader_left("stdout")
     except OSError as err:
-        _drop_stdout()
+        drop(sys.stdout)
         raise BadInput(f"cannot write the report to standard output: {err.strerror}") from None
-
-
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null, so that the text still buffered is not
-    written again, and fails again, when Python exits."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return  # not a real file (a test's capture): nothing is flushed at exit
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, fd)
-    os.close(null)
 
 
 def _line(text: str) -> str:
@@ -235,12 +282,12 @@ def _line(text: str) -> str:
 
 
 def warn(message: str) -> None:
-    click.echo(f"rmpplan: warning: {_line(message)}", err=True)
+    say(f"rmpplan: warning: {_line(message)}")
 
 
 def note(message: str) -> None:
     """A status line for a person, on stderr so that stdout stays data."""
-    click.echo(f"rmpplan: {_line(message)}", err=True)
+    say(f"rmpplan: {_line(message)}")
 
 
 def finish(code: int) -> None:

@@ -8,6 +8,7 @@ import click
 
 from rmpplan.cli.options import (
     BadInput,
+    FiniteFloat,
     display,
     dmesg_option,
     emit,
@@ -29,9 +30,9 @@ from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule
 @memory_options
 @click.option(
     "--ghz",
-    type=click.FloatRange(0, 1000, min_open=True),
+    type=FiniteFloat(0.1, 100, " GHz"),
     default=None,
-    help="Core clock for the cost model.",
+    help="Core clock for the cost model, in GHz (0.1 to 100).",
 )
 @dmesg_option
 @format_option

@@ -14,4 +14,7 @@ def schema() -> None:
 
     from rmpplan.topology.schema import TopologyFile
 
-    emit(json.dumps(TopologyFile.model_json_schema(), indent=2, sort_keys=True) + "\n")
+    emit(
+        json.dumps(TopologyFile.model_json_schema(), indent=2, sort_keys=True, allow_nan=False)
+        + "\n"
+    )

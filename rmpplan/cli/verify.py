@@ -16,6 +16,7 @@ from rmpplan.cli.collector import paused
 from rmpplan.cli.options import (
     BadInput,
     EnumChoice,
+    JobCount,
     display,
     dmesg_option,
     emit,
@@ -28,7 +29,9 @@ from rmpplan.cli.options import (
     ram_window,
     rule_option,
     strategy_option,
+    warn,
 )
+from rmpplan.cli.streams import say
 from rmpplan.terms import (
     InputFormat,
     JunitFamily,
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from rmpplan.cpuspec import CpuSpec
     from rmpplan.dmesg import KernelLog
     from rmpplan.fleet import Done, Job, Settings
+    from rmpplan.kernel import Modelled
     from rmpplan.memory import Window
     from rmpplan.topology.parse import LineIndex
 
@@ -96,11 +100,12 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--jobs",
-    type=click.IntRange(min=1),
+    type=JobCount(),
     metavar="N",
     default=None,
-    help="Check N inputs at a time, in N processes (default: the CPUs this process may "
-    "use; 1 checks in this process). The output does not depend on it.",
+    help="Check N inputs at a time, in N processes (default and most: the CPUs this "
+    "process may use; a larger N is clamped to that, with a warning; 1 checks in this "
+    "process). The output does not depend on it.",
 )
 @kernel_option
 @rule_option
@@ -149,15 +154,11 @@ def verify(
     Exit 0 when all pass (or fail as expected), 1 when a check found a
     problem, 2 when an input could not be read.
     """
-    from rmpplan.kernel import modelled
-
     config = _configuration(config_file, no_config=no_config)
-    if config is not None:
-        # The command line wins over the file: only what it left unset is taken.
-        kernel = kernel or config.kernel
-        rule = rule or config.rule
-        strategy = strategy or config.strategy
-    model = modelled(kernel, rule, strategy)
+    model = _model(config, kernel, rule, strategy)
+    listed = list(_inputs(paths, config, builtin=builtin, no_config=no_config))
+    if junit_xml is not None:
+        _check_output(junit_xml, listed, config, dmesg, memory_from)
     log, window = _machine_log(dmesg, memory, memory_from, paths, builtin=builtin)
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
@@ -175,17 +176,16 @@ def verify(
         model, input_format, offline_after_setup, online_after_setup, log=log, window=window
     )
     # A log is one machine's, so there is one input: nothing to share out.
-    processes = 1 if log is not None else jobs or default_jobs()
+    processes = 1 if log is not None else _processes(jobs, default_jobs())
     results: list[Checked] = []
     seconds: list[float] = []
     lines = hashlib.sha256()  # of the JSON Lines, for their trailer
     # The report names the configuration it used, so a reviewer sees what set the rules.
     used = None if config is None else Path(os.path.relpath(config.path))
     report = _Report(fmt, input_format, junit_family, used)
-    items = _inputs(paths, config, builtin=builtin, no_config=no_config)
-    for done in _checked(items, settings, processes):
+    for done in _checked(listed, settings, processes):
         if done.complaint is not None:
-            click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
+            say(f"rmpplan: error: {printable(done.complaint)}")
         results.append(done.checked)
         seconds.append(done.seconds)
         if fmt is VerifyFormat.JSONL:
@@ -223,6 +223,20 @@ class _Report:
     junit_family: JunitFamily
     config: Path | None
     """The configuration file used, relative to the current folder; None: there was none."""
+
+
+def _model(
+    config: Config | None, kernel: Kernel | None, rule: Rule | None, strategy: Strategy | None
+) -> Modelled:
+    """What the run models: the command line wins over the configuration file,
+    whose keys fill only what the command line left unset."""
+    from rmpplan.kernel import modelled
+
+    if config is not None:
+        kernel = kernel or config.kernel
+        rule = rule or config.rule
+        strategy = strategy or config.strategy
+    return modelled(kernel, rule, strategy)
 
 
 def _machine_log(
@@ -328,11 +342,42 @@ def _nothing_to_verify(config: Config | None, *, no_config: bool) -> str:
     )
 
 
-def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
+def _processes(jobs: int | None, cpus: int) -> int:
+    """``--jobs``, at most the CPUs this process may use: more processes than CPUs
+    only cost memory (each holds its own copy of the checker), never time."""
+    if jobs is None:
+        return cpus
+    if jobs > cpus:
+        warn(f"--jobs {jobs} is more than the {cpus} CPUs this process may use; using {cpus}")
+        return cpus
+    return jobs
+
+
+def _check_output(
+    path: Path,
+    listed: Sequence[Job | Done],
+    config: Config | None,
+    *files: Path | None,
+) -> None:
+    """Refuse ``path`` as an output before any input is read: it must not be
+    one of the run's inputs (every file found, the configuration, the other
+    files named by flags), a link or a special file (``rmpplan.files``)."""
+    from rmpplan.files import check_output
+    from rmpplan.fleet import Job
+
+    inputs = [file for file in files if file is not None]
+    for item in listed:
+        if isinstance(item, Job):
+            inputs += [item.target] if item.companion is None else [item.target, item.companion]
+    if config is not None:
+        inputs.append(config.path)
+    check_output(path, inputs)
+
+
+def _checked(listed: Sequence[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
     """Every item's result in order: the jobs checked by the fleet, the rest as they are."""
     from rmpplan.fleet import Done, run
 
-    listed = list(items)
     results = run([item for item in listed if not isinstance(item, Done)], settings, processes)
     for item in listed:
         yield item if isinstance(item, Done) else next(results)

@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 def dumps(document: dict[str, Any]) -> str:
     """The document as UTF-8-ready JSON text. A lone surrogate (a path byte that is
     not UTF-8) is not Unicode, so it is written as ``\\xNN`` text (docs/json.md)."""
-    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = (
+        json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    )
     return text if _encodes(text) else dumps(_unicode(document))
 
 
@@ -159,10 +161,16 @@ def render_summary(summary: Summary, display: Display = PLAIN) -> str:
 def verify_line(checked: Checked) -> str:
     """``checked``'s entry of ``results`` on one line, keys sorted, ending in a newline."""
     entry = _verify_entry(checked)
-    line = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    line = json.dumps(
+        entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
     if not _encodes(line):
         line = json.dumps(
-            _unicode(entry), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            _unicode(entry),
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
         )
     return line + "\n"
 

@@ -149,7 +149,7 @@ def dump_yaml(doc: dict[str, Any], header: str = "") -> str:
 def dump_json(doc: dict[str, Any]) -> str:
     """JSON that rmpplan reads back: a lone surrogate (a path byte that is not UTF-8)
     is not Unicode, so, as in YAML, it is written as ``\\xNN`` text."""
-    return json.dumps(_unicode(doc), indent=2) + "\n"
+    return json.dumps(_unicode(doc), indent=2, allow_nan=False) + "\n"
 
 
 def _unicode(value: Any) -> Any:
