@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rmpplan.cli.main import main
+from rmpplan.cli.main import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -4,6 +4,8 @@ no wrapping); that layout must be rich's, byte for byte."""
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from rich.text import Text
 
 from rmpplan.checks import Checked, compare, verify
 from rmpplan.cli.collector import paused
+from rmpplan.cli.main import main
 from rmpplan.inputs import load_machine
 from rmpplan.plan import plan
 from rmpplan.render import PLAIN, Display
@@ -76,7 +79,8 @@ def test_tables_it_does_not_cover_are_left_to_rich() -> None:
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_collector_paused_for_a_command_and_restored(enabled: bool) -> None:
-    """A command runs with collection off, leaves its objects frozen, restores the setting."""
+    """A command runs with collection off, restores the setting, and freezes nothing:
+    an in-process caller keeps collecting what the command left."""
     seen: list[bool] = []
 
     @paused
@@ -89,7 +93,30 @@ def test_collector_paused_for_a_command_and_restored(enabled: bool) -> None:
         command()
         assert seen == [False]
         assert gc.isenabled() is enabled
-        assert gc.get_freeze_count() > 0  # the exit's collection will skip all that
+        assert gc.get_freeze_count() == 0
     finally:
-        gc.unfreeze()
         gc.enable()
+
+
+def test_in_process_commands_freeze_nothing() -> None:
+    """main() as tests and API users call it leaves no object frozen for good."""
+    gc.unfreeze()
+    assert main(["plan", "single-core", "--leader", "0", "--format", "json"]) == 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_console_entry_freezes_before_exit() -> None:
+    """The console entry point freezes what is alive, then exits with the run's code."""
+    code = (
+        "import gc, sys\n"
+        "from rmpplan.cli import main as m\n"
+        "sys.argv = ['rmpplan', 'plan', 'single-core', '--leader', '0']\n"
+        "try:\n"
+        "    m.entry()\n"
+        "except SystemExit as done:\n"
+        "    print(done.code, gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=30
+    )
+    assert child.stderr.split() == ["0", "True"], child.stderr
