@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from rmpplan.checks import Verdict
     from rmpplan.memory import Window
+    from rmpplan.plain import PlainValue
     from rmpplan.topology.machine import Machine
 
 # A kernel line is at most 1024 bytes (printk), so a mask printed in one is shorter.
@@ -163,7 +164,7 @@ def _message(line: str) -> str:
     """The message of a ``journalctl -o json`` line; any other line as it is."""
     if line.startswith("{") and '"MESSAGE"' in line and len(line) <= MAX_JSON_LINE:
         try:
-            entry = json.loads(line)
+            entry: PlainValue = json.loads(line)
         except (ValueError, RecursionError):
             return line
         message = entry.get("MESSAGE") if isinstance(entry, dict) else None

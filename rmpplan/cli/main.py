@@ -82,7 +82,7 @@ class LazyGroup(click.Group):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
-        **extra: Any,
+        **extra: Any,  # Any: as in click's main(), which passes them to make_context
     ) -> int:
         """Run, turning every error into one line on stderr and an exit code."""
         from rmpplan.errors import printable

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -39,7 +39,9 @@ class EnumChoice(click.Choice[str]):
         super().__init__([member.value for member in enum])
         self.enum = enum
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
         if isinstance(value, self.enum):
             return value
         return self.enum(super().convert(value, param, ctx))
@@ -57,7 +59,9 @@ class ShowFormatChoice(EnumChoice):
         super().__init__(OutputFormat)
         self.choices = (*self.choices, GRAPHML)
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
         if value == GRAPHML:
             return GRAPHML
         return super().convert(value, param, ctx)
@@ -72,7 +76,7 @@ class CpuSpecType(click.ParamType[CpuSpec]):
         self.allow_all = allow_all
 
     def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> CpuSpec:
         from rmpplan.errors import MaskError
 
@@ -136,7 +140,7 @@ class BadInput(click.ClickException):
 
     exit_code = 2
 
-    def show(self, file: IO[Any] | None = None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:  # Any: as in click's ClickException.show
         from rmpplan.errors import printable
 
         line = f"rmpplan: error: {printable(self.format_message())}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
 from rmpplan.errors import unicode_text
@@ -28,12 +28,13 @@ if TYPE_CHECKING:
     from rmpplan.explain import Explanation
     from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
+    from rmpplan.plain import JSONValue
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
     from rmpplan.terms import Kernel
 
 
-def dumps(document: dict[str, Any]) -> str:
+def dumps(document: JSONValue) -> str:
     """The document as UTF-8-ready JSON text. A lone surrogate (a path byte that is
     not UTF-8) is not Unicode, so it is written as ``\\xNN`` text (docs/json.md)."""
     text = (
@@ -50,11 +51,11 @@ def _encodes(text: str) -> bool:
     return True
 
 
-def _unicode(value: Any) -> Any:
+def _unicode(value: JSONValue) -> JSONValue:
     if isinstance(value, str):
         return unicode_text(value)
     if isinstance(value, dict):
-        return {_unicode(key): _unicode(item) for key, item in value.items()}
+        return {unicode_text(key): _unicode(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_unicode(item) for item in value]
     return value
@@ -97,13 +98,13 @@ def _kernel(kernel: Kernel | None) -> str | None:
     return None if kernel is None else str(kernel)
 
 
-def finding(item: Finding) -> dict[str, Any]:
+def finding(item: Finding) -> dict[str, JSONValue]:
     return {"check": item.check, "message": item.message, "cpus": list(item.cpus)}
 
 
-def _verify_entry(checked: Checked) -> dict[str, Any]:
+def _verify_entry(checked: Checked) -> dict[str, JSONValue]:
     """One element of ``results``: also one line of ``--format jsonl``."""
-    entry: dict[str, Any] = {"path": checked.path, "ok": checked.ok}
+    entry: dict[str, JSONValue] = {"path": checked.path, "ok": checked.ok}
     entry["name"] = None if checked.facts is None else checked.facts.name
     entry["shape"] = checked.shape
     if checked.verdict is not None:

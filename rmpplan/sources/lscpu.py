@@ -30,9 +30,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError, quote
+from rmpplan.plain import PlainValue
 from rmpplan.sources.assemble import MAX_THREADS_PER_CORE, Group, assemble, show_cpus
 from rmpplan.sources.tree import read_file_text
 from rmpplan.terms import NR_CPUS_MAX
@@ -104,13 +105,19 @@ def _value(raw: object) -> str | None:
     return None if text in ("", "-") else text
 
 
-def _json_rows(data: Any) -> list[Row]:
+def _json_rows(data: PlainValue) -> list[Row]:
     cpus = data.get("cpus") if isinstance(data, dict) else None
+    # Every entry must be an object with "cpu": these are they, narrowed for the loop below.
+    entries = (
+        [entry for entry in cpus if isinstance(entry, dict) and "cpu" in entry]
+        if isinstance(cpus, list)
+        else []
+    )
     if (
         not isinstance(data, dict)
         or set(data) != {"cpus"}
         or not isinstance(cpus, list)
-        or not all(isinstance(entry, dict) and "cpu" in entry for entry in cpus)
+        or len(entries) != len(cpus)
     ):
         hint = (
             " (use lscpu -J -e, not lscpu -J)" if isinstance(data, dict) and "lscpu" in data else ""
@@ -122,7 +129,7 @@ def _json_rows(data: Any) -> list[Row]:
     if len(cpus) > NR_CPUS_MAX:
         raise InputError(f"lists {len(cpus)} CPUs; at most {NR_CPUS_MAX} exist (NR_CPUS)")
     rows = []
-    for index, entry in enumerate(cpus):
+    for index, entry in enumerate(entries):
         values: dict[str, str | None] = {}
         for key, raw in entry.items():
             names = str(key).lower().split(":", _MAX_CACHE_PARTS)

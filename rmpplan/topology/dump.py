@@ -5,15 +5,40 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import NotRequired, Required, TypedDict
 
 import yaml
 
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import printable, unicode_text
+from rmpplan.plain import JSONValue
 from rmpplan.topology.load import expand_layout
 from rmpplan.topology.machine import Machine, build_machine
 from rmpplan.topology.schema import Layout
+
+
+class CpuDocument(TypedDict):
+    """One entry of an explicit topology file's ``cpus``."""
+
+    id: int
+    package: int
+    die: int
+    core: int
+    online: NotRequired[bool]
+    apic_id: NotRequired[int]
+
+
+class TopologyDocument(TypedDict, total=False):
+    """A topology file as written: its name, then a ``layout`` or its ``cpus``."""
+
+    name: Required[str]
+    source: str
+    possible: str
+    offline: str
+    layout: dict[str, JSONValue]
+    cpus: list[CpuDocument]
+    offline_after_setup: str
+    online_after_setup: str
 
 
 def canonical(machine: Machine) -> tuple[object, ...]:
@@ -56,9 +81,9 @@ def regular_layout(machine: Machine) -> Layout | None:
     return None
 
 
-def to_document(machine: Machine, *, compact: bool = True) -> dict[str, Any]:
+def to_document(machine: Machine, *, compact: bool = True) -> TopologyDocument:
     """The topology file for ``machine`` (keys in the order a reader expects)."""
-    doc: dict[str, Any] = {"name": machine.name}
+    doc: TopologyDocument = {"name": machine.name}
     if machine.source is not None:
         doc["source"] = machine.source
     if machine.possible != machine.present:
@@ -78,9 +103,9 @@ def to_document(machine: Machine, *, compact: bool = True) -> dict[str, Any]:
     return doc
 
 
-def _cpu_entry(machine: Machine, cpu_id: int) -> dict[str, Any]:
+def _cpu_entry(machine: Machine, cpu_id: int) -> CpuDocument:
     cpu = machine.cpus[cpu_id]
-    entry: dict[str, Any] = {
+    entry: CpuDocument = {
         "id": cpu.id,
         "package": cpu.package,
         "die": cpu.die,
@@ -99,7 +124,7 @@ class _FlowDumper(yaml.SafeDumper):
     """Writes each CPU entry on one line: a long file stays readable and diffable."""
 
 
-def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, object]) -> yaml.Node:
     flow = "id" in data
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
@@ -141,18 +166,18 @@ def yaml_comment(text: str) -> str:
     return "# " + printable(text) + "\n"
 
 
-def dump_yaml(doc: dict[str, Any], header: str = "") -> str:
+def dump_yaml(doc: TopologyDocument, header: str = "") -> str:
     body = yaml.dump(doc, Dumper=_FlowDumper, sort_keys=False, width=100, allow_unicode=True)
     return header + body
 
 
-def dump_json(doc: dict[str, Any]) -> str:
+def dump_json(doc: TopologyDocument) -> str:
     """JSON that rmpplan reads back: a lone surrogate (a path byte that is not UTF-8)
     is not Unicode, so, as in YAML, it is written as ``\\xNN`` text."""
     return json.dumps(_unicode(doc), indent=2, allow_nan=False) + "\n"
 
 
-def _unicode(value: Any) -> Any:
+def _unicode(value: object) -> object:
     if isinstance(value, str):
         return unicode_text(value)
     if isinstance(value, dict):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -13,6 +13,7 @@ from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError, quote
 from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
+from rmpplan.plain import PlainValue, Scalar, expect_map
 from rmpplan.terms import NR_CPUS_MAX
 from rmpplan.topology.machine import Cpu, Machine, build_machine
 from rmpplan.topology.parse import LineIndex, decode, index_lines, load_json, load_yaml, locate
@@ -68,33 +69,37 @@ def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
     return expand(validate(data, lines), default_name, lines)
 
 
-def validate(data: Any, lines: Lines) -> TopologyFile:
+def validate(data: PlainValue, lines: Lines) -> TopologyFile:
     """Check data against the schema; the first problem becomes a one-line error.
 
     pydantic reports every error of a document, and a document of 131,072 wrong values
     has as many; so unknown keys, the number of CPUs and each CPU entry are checked
     first, in order, and the check stops at the first entry that fails.
     """
-    if not isinstance(data, dict):
+    file = expect_map(
+        data, "the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)"
+    )
+    _no_unknown_keys(file, TopologyFile, (), lines)
+    layout = file.get("layout")
+    if isinstance(layout, dict):
+        _no_unknown_keys(layout, Layout, ("layout",), lines)
+    cpus = file.get("cpus")
+    if not isinstance(cpus, list):
+        return _validated(TopologyFile, file, (), lines)
+    if len(cpus) > NR_CPUS_MAX:
         raise InputError(
-            "the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)"
+            f"cpus lists {len(cpus)} CPUs; at most {NR_CPUS_MAX} exist (NR_CPUS)",
+            line=lines.of(("cpus",)),
         )
-    _no_unknown_keys(data, TopologyFile, (), lines)
-    if isinstance(data.get("layout"), dict):
-        _no_unknown_keys(data["layout"], Layout, ("layout",), lines)
-    cpus = data.get("cpus")
-    if isinstance(cpus, list):
-        if len(cpus) > NR_CPUS_MAX:
-            raise InputError(
-                f"cpus lists {len(cpus)} CPUs; at most {NR_CPUS_MAX} exist (NR_CPUS)",
-                line=lines.of(("cpus",)),
-            )
-        data = {**data, "cpus": [_entry(entry, index, lines) for index, entry in enumerate(cpus)]}
-    return _validated(TopologyFile, data, (), lines)
+    entries = [_entry(entry, index, lines) for index, entry in enumerate(cpus)]
+    return _validated(TopologyFile, {**file, "cpus": entries}, (), lines)
 
 
 def _no_unknown_keys(
-    data: dict[Any, Any], model: type[BaseModel], where: tuple[int | str, ...], lines: Lines
+    data: Mapping[Scalar, object],
+    model: type[BaseModel],
+    where: tuple[int | str, ...],
+    lines: Lines,
 ) -> None:
     unknown = [key for key in data if key not in model.model_fields]
     if unknown:
@@ -106,7 +111,7 @@ def _no_unknown_keys(
         )
 
 
-def _entry(entry: Any, index: int, lines: Lines) -> Any:
+def _entry(entry: PlainValue, index: int, lines: Lines) -> CpuEntry:
     """One CPU entry, validated on its own (a CpuEntry passes the file's check as is)."""
     if isinstance(entry, dict):
         _no_unknown_keys(entry, CpuEntry, ("cpus", index), lines)
@@ -114,7 +119,7 @@ def _entry(entry: Any, index: int, lines: Lines) -> Any:
 
 
 def _validated(
-    model: type[ModelT], data: Any, where: tuple[int | str, ...], lines: Lines
+    model: type[ModelT], data: object, where: tuple[int | str, ...], lines: Lines
 ) -> ModelT:
     try:
         return model.model_validate(data)

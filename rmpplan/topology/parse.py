@@ -20,11 +20,12 @@ longer than :data:`MAX_NUMBER_CHARS` or a string longer than
 
 from __future__ import annotations
 
+import enum
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Final, NoReturn
 
 import yaml
 from yaml.events import (
@@ -42,6 +43,7 @@ from yaml.events import (
 )
 
 from rmpplan.errors import QUOTE_MAX, InputError, quote
+from rmpplan.plain import PlainList, PlainMap, PlainValue, Scalar
 from rmpplan.terms import NR_CPUS_MAX
 
 MAX_VALUES = 16 * NR_CPUS_MAX
@@ -56,7 +58,11 @@ MAX_NUMBER_CHARS = 24
 
 # libyaml's parser is several times faster; only its events are used, the
 # scalars are resolved and built by the code below.
-_ParserBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_ParserBase: Any = getattr(  # Any: CSafeLoader when PyYAML has libyaml, else SafeLoader
+    yaml, "CSafeLoader", yaml.SafeLoader
+)
+_GetEvent = Callable[[], Event]
+"""A loader's ``get_event``: None only after the stream's end, which is never read past."""
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -142,23 +148,22 @@ def _surrogate(value: str, line: int | None) -> InputError:
     )
 
 
-def _scalar(event: ScalarEvent) -> Any:
+def _scalar(event: ScalarEvent) -> Scalar:
     value: str = event.value
-    line = _line(event)
     if len(value) > MAX_SCALAR_CHARS:
-        raise _too_long(value, line)
+        raise _too_long(value, _line(event))
     tag = event.tag
     if tag in _NON_SPECIFIC:
         tag = _resolve_plain(value) if event.implicit[0] else _STR
     elif tag in _PATTERN and not _PATTERN[tag].fullmatch(value):
         shown = "!!" + tag.removeprefix("tag:yaml.org,2002:")
-        raise InputError(f"'{quote(value)}' is not a valid {shown}", line=line)
+        raise InputError(f"'{quote(value)}' is not a valid {shown}", line=_line(event))
     if tag == _STR:
         if not value.isascii() and _SURROGATE.search(value):
-            raise _surrogate(value, line)
+            raise _surrogate(value, _line(event))
         return value
     if tag in (_INT, _FLOAT) and len(value) > MAX_NUMBER_CHARS:
-        raise _long_number(value, line)
+        raise _long_number(value, _line(event))
     if tag == _INT:
         # The resolver lets hex and octal through unsigned only, as YAML 1.2 does.
         if value[:2] in ("0x", "0o"):
@@ -171,7 +176,7 @@ def _scalar(event: ScalarEvent) -> Any:
     if tag == _FLOAT:
         lowered = value.lower()
         return float(lowered.replace(".", "") if lowered.endswith((".inf", ".nan")) else value)
-    raise _bad_tag(tag, line)
+    raise _bad_tag(tag, _line(event))
 
 
 def _bad_tag(tag: str | None, line: int) -> InputError:
@@ -187,11 +192,17 @@ class _Collection:
 
     def __init__(self, mapping: bool) -> None:
         self.mapping = mapping
-        self.items: Any = {} if mapping else []
-        self.key: Any = _NO_KEY
+        self.items: PlainMap | PlainList = {} if mapping else []
+        self.key: Scalar | _NoKey = _NO_KEY
 
 
-_NO_KEY = object()
+class _NoKey(enum.Enum):
+    """An open mapping waiting for its next key (None is a key YAML can give)."""
+
+    NO_KEY = enum.auto()
+
+
+_NO_KEY: Final = _NoKey.NO_KEY
 
 
 class _Builder:
@@ -202,8 +213,8 @@ class _Builder:
         self.values = 0
         self.anchors: dict[str, int] = {}
 
-    def build(self, loader: Any) -> Any:
-        get = loader.get_event
+    def build(self, loader: _Loader) -> PlainValue:
+        get: _GetEvent = loader.get_event
         get()  # StreamStartEvent
         event = get()
         if isinstance(event, StreamEndEvent):
@@ -224,22 +235,22 @@ class _Builder:
         if event.anchor is not None:
             self.anchors[event.anchor] = _line(event)
 
-    def _document(self, get: Any) -> Any:
+    def _document(self, get: _GetEvent) -> PlainValue:
         stack: list[_Collection] = []
-        root: Any = None
+        root: PlainValue = None
+        value: PlainValue
         while True:
             event = get()
-            kind = type(event)
-            if kind is ScalarEvent:
+            if isinstance(event, ScalarEvent):
                 self._count(event)
                 value = _scalar(event)
-            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
                 self._count(event)
                 stack.append(_open(event, stack))
                 continue
-            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
                 value = stack.pop().items
-            elif kind is DocumentEndEvent:
+            elif isinstance(event, DocumentEndEvent):
                 return root
             else:
                 raise self._refuse(event)
@@ -271,16 +282,19 @@ def _open(event: MappingStartEvent | SequenceStartEvent, stack: list[_Collection
     return _Collection(mapping)
 
 
-def _attach(top: _Collection, value: Any, event: Event) -> None:
+def _attach(top: _Collection, value: PlainValue, event: Event) -> None:
     """Put a finished value into the open collection: an item, a key or a key's value."""
-    if not top.mapping:
-        top.items.append(value)
+    items = top.items
+    if isinstance(items, list):
+        items.append(value)
     elif top.key is _NO_KEY:
-        if value in top.items:
+        if isinstance(value, (list, dict)):  # _open refuses these first: a key is a scalar
+            raise InputError("a mapping key must be a plain value", line=_line(event))
+        if value in items:
             raise InputError(f"duplicate key {quote(repr(value))}", line=_line(event))
         top.key = value
     else:
-        top.items[top.key] = value
+        items[top.key] = value
         top.key = _NO_KEY
 
 
@@ -295,7 +309,7 @@ def decode(raw: bytes) -> str:
         ) from None
 
 
-def load_yaml(text: str, max_values: int = MAX_VALUES) -> Any:
+def load_yaml(text: str, max_values: int = MAX_VALUES) -> PlainValue:
     """Parse YAML safely into plain data (see the module docstring for the bounds)."""
     loader = _Loader(text)
     try:
@@ -319,7 +333,7 @@ def _yaml_error(err: yaml.YAMLError) -> InputError:
     return InputError(f"YAML syntax error: {_sentence(problem)}", line=line)
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -335,8 +349,8 @@ class _LongNumber(ValueError):
         self.text = text
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+def _no_duplicates(pairs: list[tuple[str, PlainValue]]) -> PlainMap:
+    result: PlainMap = {}
     for key, value in pairs:
         if key in result:
             raise _DuplicateKey(key)
@@ -344,7 +358,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _json_number(kind: type[int] | type[float]) -> Any:
+def _json_number(kind: type[int] | type[float]) -> Callable[[str], int | float]:
     def convert(text: str) -> int | float:
         if len(text) > MAX_NUMBER_CHARS:
             raise _LongNumber(text)
@@ -370,9 +384,9 @@ def check_json_size(text: str, max_values: int) -> None:
         raise InputError(_too_many(max_values))
 
 
-def check_plain_data(data: Any) -> None:
+def check_plain_data(data: PlainValue) -> None:
     """Nesting, string lengths and lone surrogates of JSON data, walked without recursion."""
-    pending: list[tuple[Any, int]] = [(data, 1)]
+    pending: list[tuple[PlainValue, int]] = [(data, 1)]
     while pending:
         item, depth = pending.pop()
         if isinstance(item, str):
@@ -392,17 +406,22 @@ def check_plain_data(data: Any) -> None:
             pending.extend((value, depth + 1) for value in item)
 
 
-def bounded_json(text: str, max_values: int = MAX_VALUES, *, strict: bool = True) -> Any:
+def bounded_json(text: str, max_values: int = MAX_VALUES, *, strict: bool = True) -> PlainValue:
     """:func:`json.loads` with the module's bounds; a syntax error stays a JSONDecodeError.
 
     ``strict`` refuses duplicate keys (``_DuplicateKey``) and NaN/Infinity.
     """
     check_json_size(text, max_values)
-    hooks: dict[str, Any] = {"parse_int": _json_number(int), "parse_float": _json_number(float)}
-    if strict:
-        hooks.update(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     try:
-        data = json.loads(text, **hooks)
+        # json builds only dicts with str keys, lists, str, int, float, bool and None.
+        data: PlainValue = json.loads(
+            text,
+            parse_int=_json_number(int),
+            parse_float=_json_number(float),
+            # None is json's own default: duplicates kept last, NaN and Infinity read.
+            object_pairs_hook=_no_duplicates if strict else None,
+            parse_constant=_reject_constant if strict else None,
+        )
     except _LongNumber as err:
         found = _JSON_LONG_NUMBER.search(text)
         line = None if found is None else text.count("\n", 0, found.start()) + 1
@@ -419,7 +438,7 @@ def bounded_json(text: str, max_values: int = MAX_VALUES, *, strict: bool = True
     return data
 
 
-def load_json(text: str) -> Any:
+def load_json(text: str) -> PlainValue:
     """Parse strict JSON into plain data, within the module's bounds."""
     try:
         return bounded_json(text)
@@ -436,7 +455,7 @@ def load_json(text: str) -> Any:
         raise InputError(f"JSON error: {_sentence(str(err))}") from None
 
 
-def _skip(get: Any, event: Event) -> None:
+def _skip(get: _GetEvent, event: Event) -> None:
     """Consume the rest of the node that ``event`` starts."""
     depth = 1 if isinstance(event, (MappingStartEvent, SequenceStartEvent)) else 0
     while depth:
@@ -447,20 +466,20 @@ def _skip(get: Any, event: Event) -> None:
             depth -= 1
 
 
-def _step(get: Any, event: Event, step: int | str) -> Event | None:
+def _step(get: _GetEvent, event: Event, step: int | str) -> Event | None:
     """The event that starts the child ``step`` of the collection ``event`` starts."""
     if isinstance(event, MappingStartEvent):
         while not isinstance(key := get(), MappingEndEvent):
             _skip(get, key)
             value = get()
             if isinstance(key, ScalarEvent) and key.value == str(step):
-                return cast("Event", value)
+                return value
             _skip(get, value)
     elif isinstance(event, SequenceStartEvent) and isinstance(step, int):
         index = 0
         while not isinstance(item := get(), SequenceEndEvent):
             if index == step:
-                return cast("Event", item)
+                return item
             _skip(get, item)
             index += 1
     return None
@@ -471,7 +490,7 @@ def locate(text: str, path: Sequence[int | str]) -> int | None:
     JSON text, read again from its events; None when the text does not parse as YAML."""
     loader = _Loader(text)
     try:
-        get = loader.get_event
+        get: _GetEvent = loader.get_event
         get()  # StreamStartEvent
         if not isinstance(get(), DocumentStartEvent):
             return None
@@ -507,7 +526,7 @@ def index_lines(text: str) -> LineIndex:
     cpus: dict[int, int] = {}
     loader = _Loader(text)
     try:
-        get = loader.get_event
+        get: _GetEvent = loader.get_event
         get()  # StreamStartEvent
         if not isinstance(get(), DocumentStartEvent) or not isinstance(
             top := get(), MappingStartEvent
@@ -535,7 +554,7 @@ def index_lines(text: str) -> LineIndex:
     return LineIndex(keys, cpus)
 
 
-def _entry_id(get: Any, entry: Event) -> int | None:
+def _entry_id(get: _GetEvent, entry: Event) -> int | None:
     """The integer ``id`` of one ``cpus:`` entry, consuming the entry."""
     if not isinstance(entry, MappingStartEvent):
         _skip(get, entry)
