@@ -121,14 +121,14 @@ class LazyGroup(click.Group):
         info_name: str | None,
         args: list[str],
         parent: click.Context | None = None,
-        **extra: Any,
+        **extra: Any,  # Any: click's own make_context signature
     ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except BrokenPipeError:
             raise _left() from None
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:  # Any: what click's Group.invoke returns
         try:
             return super().invoke(ctx)
         except BrokenPipeError:

@@ -96,13 +96,15 @@ class FiniteFloat(click.FloatRange):
         super().__init__(low, high)
         self.unit = unit
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         import math
 
         from rmpplan.errors import quote
 
         try:
-            number = float(value)
+            number = float(value if isinstance(value, int | float) else str(value))
         except (TypeError, ValueError):
             self.fail(f"'{quote(str(value))}' is not a number", param, ctx)
         if not math.isfinite(number):
@@ -124,7 +126,9 @@ class JobCount(click.ParamType[int]):
     DIGITS = 20
     """More digits than any count of CPUs: a longer number is refused, not converted."""
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
         from rmpplan.errors import quote
 
         if isinstance(value, int):
