@@ -41,6 +41,8 @@ class Verdict:
     kernel: Kernel | None = None
     log_checked: bool = False
     """A kernel log was compared with this machine (``--dmesg``)."""
+    landed_checked: bool = False
+    """The kernel as landed was judged too (rmpplan.landed): nothing was asked for."""
 
     @property
     def ok(self) -> bool:
@@ -311,14 +313,20 @@ LOG_CHECKS = (Check.DMESG_SNP_INIT, Check.DMESG_MASKS, Check.DMESG_WINDOW, Check
 """The checks of a kernel log; they run only when one is given (``--dmesg``)."""
 
 
-def checks_run(strategy: Strategy, *, log: bool = False) -> tuple[Check, ...]:
+def checks_run(strategy: Strategy, *, log: bool = False, landed: bool = False) -> tuple[Check, ...]:
     """The checks :func:`verify` evaluates under ``strategy``, in report order,
-    and those of a kernel log when one was checked.
+    those of a kernel log when one was checked, and ``landed-kernel`` when the
+    kernel as landed was judged too.
 
     ``v2-all-cpus`` programs every online CPU and has no mask, so the two
-    checks about the mask itself do not apply to it.
+    checks about the mask itself do not apply to it; only ``v8-three-way``
+    can lead on another CPU than the worker, so only it has ``leader-online``.
     """
     skipped = {*(() if log else LOG_CHECKS)}
+    if not landed:
+        skipped.add(Check.LANDED_KERNEL)
+    if strategy is not Strategy.V8_THREE_WAY:
+        skipped.add(Check.LEADER_ONLINE)
     if strategy is Strategy.V2_ALL_CPUS:
         skipped |= {Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE}
     return tuple(check for check in Check if check not in skipped)

@@ -102,6 +102,10 @@ class Modelled:
     strategy: Strategy
     overrides: tuple[str, ...] = ()
     """What-if notes: a --rule or --strategy that replaced the profile's."""
+    judge_landed: bool = False
+    """Nothing was asked for (no kernel, rule or strategy): ``verify`` also judges
+    the kernel as landed, so that the default rule cannot pass a machine on
+    which the kernel people run fails (rmpplan.landed)."""
 
     @property
     def profile(self) -> Profile | None:
@@ -120,7 +124,13 @@ def modelled(
     """Resolve ``--kernel``, ``--rule`` and ``--strategy``: the flags win over the
     profile (and say so), the profile over the defaults (first-sibling, v9-andnot)."""
     if kernel is None:
-        return Modelled(None, rule or Rule.FIRST_SIBLING, strategy or Strategy.V9_ANDNOT)
+        asked = rule is not None or strategy is not None
+        return Modelled(
+            None,
+            rule or Rule.FIRST_SIBLING,
+            strategy or Strategy.V9_ANDNOT,
+            judge_landed=not asked,
+        )
     profile = PROFILES[kernel]
     overrides = []
     if rule is not None and rule is not profile.rule:

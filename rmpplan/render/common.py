@@ -154,10 +154,12 @@ _CAUSES = {
     Check.ONE_MASK_CPU_PER_CORE: "a core with no mask CPU, or two: offline primary threads?",
     Check.MASK_WITHIN_ONLINE: "mask CPUs offline when the handler runs: hotplug after setup",
     Check.FOLLOWERS_WITHIN_MASK: "IPIs to CPUs that never set RMPOPT_BASE: hotplug after setup",
+    Check.LEADER_ONLINE: "case 3 leads on an offline CPU: hotplug after setup",
     Check.UNPROGRAMMED_CORE: "#UD: RMPOPT on a core that never set RMPOPT_BASE",
     Check.FOLLOWERS_EXCLUDE_LEADER_CORE: "the leader's core is also a follower's",
     Check.CORE_MISSED: "a programmed core is never optimized",
     Check.CORE_RUN_TWICE: "a core runs every region twice",
+    Check.LANDED_KERNEL: "the kernel as landed (APIC primary threads) fails here",
 }
 
 

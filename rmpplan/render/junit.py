@@ -125,7 +125,10 @@ def _suite(suite: ET.Element, checked: Checked, names: _Names) -> tuple[_Counts,
     for key, value in (("rule", verdict.rule), ("strategy", verdict.strategy)):
         ET.SubElement(properties, "property", {"name": key, "value": str(value)})
     held = outcome(verdict, checked.expect)
-    ran = {*checks_run(verdict.strategy, log=verdict.log_checked), *held.stale}
+    ran = {
+        *checks_run(verdict.strategy, log=verdict.log_checked, landed=verdict.landed_checked),
+        *held.stale,
+    }
     checks = [check for check in Check if check in ran]
     machine = "" if checked.facts is None else checked.facts.name
     classname = names.classname(f"rmpplan.{machine}", checks)

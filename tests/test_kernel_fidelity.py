@@ -1,0 +1,141 @@
+"""The kernel profiles hold to what each version of the series does, and the
+kernel people run is judged whenever nothing else was asked for: each case a
+false pass once, held here through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rmpplan.terms import Check
+from tests.cli import run
+from tests.conftest import EXAMPLES, ROOT
+
+MISSING = str(EXAMPLES / "apic-primary-missing.yaml")
+
+
+def findings(stdout: str) -> list[dict[str, Any]]:
+    """The findings of a one-input ``verify --format json`` report."""
+    report = json.loads(stdout)
+    (entry,) = report["results"]
+    found: list[dict[str, Any]] = entry["findings"]
+    return found
+
+
+def checks(stdout: str) -> list[str]:
+    return [item["check"] for item in findings(stdout)]
+
+
+# The kernel people run (v10: APIC primary threads) ------------------------------------
+
+
+def test_default_verify_fails_where_the_landed_kernel_faults() -> None:
+    """Plain verify judges the landed kernel too: a core it leaves unprogrammed is exit 1,
+    with findings that name the landed kernel and the check it fails."""
+    result = run("verify", MISSING, "--format", "json")
+    assert result.exit_code == 1, result.output
+    landed = [item for item in findings(result.stdout) if item["check"] == "landed-kernel"]
+    failed = {
+        check for check in Check if any(f"fails {check} here" in i["message"] for i in landed)
+    }
+    assert failed == {Check.ONE_MASK_CPU_PER_CORE, Check.UNPROGRAMMED_CORE}
+    assert all("v10" in item["message"] for item in landed)
+    assert all(item["cpus"] == [6] for item in landed)
+
+
+def test_default_verify_text_names_the_landed_kernel() -> None:
+    result = run("verify", MISSING, "--format", "text")
+    assert result.exit_code == 1
+    assert "landed-kernel: the kernel as landed (v10: apic-primary, v9-andnot) fails" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        ["--rule", "first-sibling"],
+        ["--strategy", "v9-andnot"],
+        ["--rule", "first-sibling", "--strategy", "v8-three-way"],
+    ],
+)
+def test_an_explicit_rule_or_strategy_judges_only_what_was_asked(asked: list[str]) -> None:
+    result = run("verify", MISSING, *asked, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "landed-kernel" not in checks(result.stdout)
+
+
+def test_an_explicit_kernel_judges_only_that_kernel() -> None:
+    """--kernel v10 reports the failure under its own checks, not as landed-kernel."""
+    result = run("verify", MISSING, "--kernel", "v10", "--format", "json")
+    assert result.exit_code == 1
+    assert checks(result.stdout) == ["one-mask-cpu-per-core", "unprogrammed-core"]
+    result = run("verify", MISSING, "--kernel", "v2", "--format", "json")
+    assert "landed-kernel" not in checks(result.stdout)
+
+
+def test_a_configured_rule_is_asked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configuration key is a choice too: it judges only what it names."""
+    (tmp_path / "topologies").mkdir()
+    (tmp_path / "topologies" / "m.yaml").write_bytes(Path(MISSING).read_bytes())
+    (tmp_path / "rmpplan.toml").write_text('rule = "first-sibling"\n')
+    monkeypatch.chdir(tmp_path)
+    assert run("verify", "--format", "json").exit_code == 0
+    (tmp_path / "rmpplan.toml").write_text('paths = ["topologies"]\n')
+    result = run("verify", "--format", "json")
+    assert result.exit_code == 1
+    assert "landed-kernel" in checks(result.stdout)
+
+
+def test_different_masks_that_both_pass_stay_a_note(tmp_path: Path) -> None:
+    """Core 0's APIC primary is CPU 1, not its lowest thread: the masks differ, both pass."""
+    topo = tmp_path / "swapped.yaml"
+    topo.write_text(
+        "name: swapped\ncpus:\n"
+        "  - {id: 0, core: 0, apic_id: 1}\n  - {id: 1, core: 0, apic_id: 0}\n"
+        "  - {id: 2, core: 1, apic_id: 2}\n  - {id: 3, core: 1, apic_id: 3}\n"
+    )
+    result = run("verify", str(topo), "--format", "json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["results"]
+    assert entry["findings"] == []
+    assert any("builds another mask here: 1-2 instead of 0,2" in n for n in entry["notes"])
+
+
+def test_plan_keeps_the_specified_default_rule() -> None:
+    result = run("plan", MISSING, "--leader", "all", "--format", "json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["rule"] == "first-sibling"
+    assert report["rmpopt_cpumask"] == "0,2,4,6"
+
+
+def test_summary_of_a_landed_failure_is_not_ok(tmp_path: Path) -> None:
+    shard = tmp_path / "shard.jsonl"
+    result = run("verify", MISSING, "--format", "jsonl")
+    assert result.exit_code == 1
+    shard.write_text(result.stdout)
+    summary = run("summary", str(shard))
+    assert summary.exit_code == 1
+    assert "landed-kernel" in summary.stdout
+
+
+def test_the_project_gate_expects_only_the_landed_failures_it_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`verify topologies docs/examples` exits 0 only because pyproject.toml expects
+    the landed-kernel findings of the examples made to show them."""
+    monkeypatch.chdir(ROOT)
+    result = run("verify", "topologies", "docs/examples", "--format", "json")
+    assert result.exit_code == 0, result.output
+    landed = {
+        entry["name"]
+        for entry in json.loads(result.stdout)["results"]
+        if any(item["check"] == "landed-kernel" for item in entry["findings"])
+    }
+    assert landed == {"apic-primary-missing", "maxcpus1-secondaries", "primary-offline"}
+    for entry in json.loads(result.stdout)["results"]:
+        assert all(item["expected"] for item in entry["findings"])
