@@ -14,7 +14,7 @@ from functools import partial
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
-from rmpplan.kernel import PROFILES, Kernel
+from rmpplan.kernel import PROFILES, Kernel, LeaderCall, case3_call
 from rmpplan.plan import base_set, rmpopt_cpumask, siblings_in, step
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
@@ -127,7 +127,9 @@ def verify(
                 tuple(strays),
             )
         )
-    per_worker, case_notes = _per_worker(machine, strategy, base, online, programmed)
+    per_worker, case_notes = _per_worker(
+        machine, strategy, base, online, programmed, call=case3_call(kernel)
+    )
     findings += per_worker
     return Verdict(rule, strategy, programming, tuple(findings), (*said, *case_notes), kernel)
 
@@ -219,15 +221,22 @@ def _per_worker(
     base: frozenset[int],
     online: frozenset[int],
     programmed: set[int],
+    *,
+    call: LeaderCall = LeaderCall.WORK_ON_CPU,
 ) -> tuple[list[Finding], list[str]]:
     """The per-worker checks, in O(CPUs + cores) whatever the machine's shape: the
     workers of a core share one removal (plan.siblings_in), whose effect on the
-    per-core counts is computed once, and a finding's text only for its first worker."""
+    per-core counts is computed once, and a finding's text only for its first worker.
+
+    A leader that is offline when the handler runs (v8-three-way's case 3
+    after a mask CPU went offline) runs nothing on its core: ``call`` says
+    why (see :class:`~rmpplan.kernel.LeaderCall`), and the loop is not counted."""
     core_index = machine.core_index
     baseline = _Baseline(Counter(core_index(cpu) for cpu in base & online), programmed)
     failures = {
         name: _Failures()
         for name in (
+            Check.LEADER_ONLINE,
             Check.UNPROGRAMMED_CORE,
             Check.FOLLOWERS_EXCLUDE_LEADER_CORE,
             Check.CORE_MISSED,
@@ -249,6 +258,11 @@ def _per_worker(
             for cpu in removed & online:
                 counts[core_index(cpu)] += 1
         changed = {core: baseline.runs[core] - count for core, count in counts.items()}
+        if leader is not None and leader not in online:
+            failures[Check.LEADER_ONLINE].add(
+                worker, partial(_leader_offline, machine, worker, leader, call)
+            )
+            leader = None  # its loop never runs on the leader's core
         if leader is not None:
             home = core_index(leader)
             changed[home] = changed.get(home, baseline.runs[home]) + 1
@@ -282,6 +296,31 @@ def _notes(strategy: Strategy, cases: Counter[Case], workers: int) -> list[str]:
         else f"{case} unreachable on this machine"
         for case in (Case.CASE_1, Case.CASE_2, Case.CASE_3)
     ]
+
+
+def leader_offline_effect(call: LeaderCall, leader: int, where: str) -> str:
+    """What ``call`` does when ``leader`` is offline, and what that leaves of ``where``."""
+    if call is LeaderCall.IPI:
+        return (
+            f"smp_call_function_single({leader}, rmpopt_leader_fn) returns -ENXIO "
+            "(generic_exec_single() refuses an offline CPU), so the leader loop never "
+            f"runs and {where} is not optimized"
+        )
+    return (
+        f"work_on_cpu({leader}, rmpopt_leader_fn) queues the loop on CPU {leader}'s "
+        "disassociated worker pool, whose workers run on any CPU (kernel/workqueue.c), "
+        f"so it runs on a CPU nobody chose and is counted on no core: {where} is not sure "
+        "to be optimized, and an unprogrammed core may run it (#UD)"
+    )
+
+
+def _leader_offline(machine: Machine, worker: int, leader: int, call: LeaderCall) -> str:
+    core = machine.core_of(leader)
+    where = f"{core.label()} (CPUs {_cpus(core.threads)})"
+    return (
+        f"with the handler on CPU {worker}, case 3 picks CPU {leader} to lead, and it is "
+        f"offline: " + leader_offline_effect(call, leader, where)
+    )
 
 
 def _own_core(machine: Machine, worker: int, home: int) -> str:

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import Finding, verify
+from rmpplan.checks import Finding, leader_offline_effect, verify
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import OptionError
 from rmpplan.hotplug import Hotplug
-from rmpplan.kernel import PROFILES, Kernel
+from rmpplan.kernel import PROFILES, Kernel, LeaderCall, case3_call
 from rmpplan.plan import base_set, dispatch, rmpopt_cpumask
 from rmpplan.terms import Case, Check, Rule, Strategy
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 PER_WORKER = frozenset(
     {
+        Check.LEADER_ONLINE,
         Check.UNPROGRAMMED_CORE,
         Check.FOLLOWERS_EXCLUDE_LEADER_CORE,
         Check.CORE_MISSED,
@@ -98,7 +99,7 @@ def explain(
     mask = rmpopt_cpumask(machine, rule, machine.online)
     programming = base_set(strategy, mask, machine.online)
     move = dispatch(machine, mask, worker, strategy, online)
-    replay = _Replay(machine, worker, mask, online, programming)
+    replay = _Replay(machine, worker, mask, online, programming, call=case3_call(kernel))
     steps = replay.setup(rule, strategy, hotplug if hotplug and not guarded else None)
     steps += replay.handler(strategy, move.case, move.leader, move.followers)
 
@@ -141,7 +142,10 @@ class _Replay:
         mask: frozenset[int],
         online: frozenset[int],
         programming: frozenset[int],
+        *,
+        call: LeaderCall = LeaderCall.WORK_ON_CPU,
     ) -> None:
+        self.call = call
         self.machine = machine
         self.worker = worker
         self.mask = mask
@@ -267,11 +271,19 @@ class _Replay:
     def _leader_loop(self, leader: int | None) -> KernelStep:
         if leader is None:
             return KernelStep("leader loop", "none", "the mask is empty: nothing runs")
-        code = (
-            "rmpopt(pa) for every region, here (migrate_disable)"
-            if leader == self.worker
-            else f"work_on_cpu({leader}, rmpopt_leader_fn): rmpopt(pa) for every region"
-        )
+        if leader == self.worker:
+            code = "rmpopt(pa) for every region, here (migrate_disable)"
+        elif self.call is LeaderCall.IPI:
+            code = (
+                f"smp_call_function_single({leader}, rmpopt_leader_fn, NULL, true): "
+                "rmpopt(pa) for every region"
+            )
+        else:
+            code = f"work_on_cpu({leader}, rmpopt_leader_fn): rmpopt(pa) for every region"
+        if leader not in self.online:
+            effect = leader_offline_effect(self.call, leader, self.where(leader))
+            result = "-ENXIO" if self.call is LeaderCall.IPI else "a CPU nobody chose"
+            return KernelStep(code, result, f"CPU {leader} is offline: {effect}")
         programmed = leader in self.programming or any(
             cpu in self.programming for cpu in self.machine.core_of(leader).threads
         )
@@ -282,7 +294,7 @@ class _Replay:
         """How often each core runs each region in this pass."""
         core_index = self.machine.core_index
         counted: Counter[int] = Counter(core_index(cpu) for cpu in followers & self.online)
-        if leader is not None:
+        if leader is not None and leader in self.online:  # an offline leader runs nothing
             counted[core_index(leader)] += 1
         return counted
 
@@ -317,9 +329,17 @@ class _Replay:
         for core in sorted(programmed):
             if runs[core] == 0:
                 cases.setdefault(Check.CORE_MISSED, []).append(
-                    (core, self._missed(core, followers))
+                    (core, self._missed(core, followers, leader))
                 )
-        if leader is not None:
+        if leader is not None and leader not in self.online:
+            cases[Check.LEADER_ONLINE] = [
+                (
+                    machine.core_index(leader),
+                    f"case 3 picks CPU {leader} to lead, and it is offline: "
+                    + leader_offline_effect(self.call, leader, self.where(leader)),
+                )
+            ]
+        elif leader is not None:
             stray = sorted(reached & set(machine.core_of(leader).threads))
             if stray:
                 cases[Check.FOLLOWERS_EXCLUDE_LEADER_CORE] = [
@@ -365,11 +385,16 @@ class _Replay:
             + why
         )
 
-    def _missed(self, core: int, followers: frozenset[int]) -> str:
+    def _missed(self, core: int, followers: frozenset[int], leader: int | None) -> str:
         threads = self.machine.cores[core].threads
         ours = [cpu for cpu in threads if cpu in self.mask]
         gone = [cpu for cpu in ours if cpu in followers and cpu not in self.online]
-        if gone:
+        if leader in threads and leader not in self.online:
+            call = f"{self.call}({leader}, rmpopt_leader_fn)"
+            why = f"its mask CPU {leader} leads but is offline, and {call} " + (
+                "returns -ENXIO" if self.call is LeaderCall.IPI else "runs it elsewhere"
+            )
+        elif gone:
             why = (
                 f"its mask CPU(s) {format_cpulist(gone)} are offline when the handler runs, "
                 "and on_each_cpu_mask() skips offline CPUs"

@@ -9,11 +9,22 @@ functions behind each row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from rmpplan.terms import Kernel, Rule, Strategy
 
-__all__ = ["LANDED", "PROFILES", "Kernel", "Modelled", "Profile", "kernel_notes", "modelled"]
+__all__ = [
+    "LANDED",
+    "PROFILES",
+    "Kernel",
+    "LeaderCall",
+    "Modelled",
+    "Profile",
+    "case3_call",
+    "kernel_notes",
+    "modelled",
+]
 
 if TYPE_CHECKING:
     from rmpplan.topology.machine import Machine
@@ -21,6 +32,18 @@ if TYPE_CHECKING:
 
 LANDED = Kernel.V10
 """The version reported applied to the x86 tip tree (September 2026)."""
+
+
+class LeaderCall(StrEnum):
+    """How v8-three-way's case 3 runs the leader loop on the mask's first CPU."""
+
+    IPI = "smp_call_function_single"
+    """v6-v7: one IPI that waits. generic_exec_single() (kernel/smp.c) returns
+    -ENXIO for an offline CPU, so the loop never runs."""
+    WORK_ON_CPU = "work_on_cpu"
+    """v8: queued on that CPU's per-CPU pool and waited for. The pool of an
+    offline CPU is DISASSOCIATED, its workers "may be executing on any CPU"
+    (kernel/workqueue.c), so the loop runs on a CPU nobody chose."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +60,8 @@ class Profile:
     hotplug_guard: str | None
     """The kernel function that keeps every CPU online after setup; None when
     nothing does, so a hotplug scenario is judged as a real event."""
+    case3: LeaderCall | None = None
+    """How case 3 reaches its leader, for the versions that have a case 3."""
 
 
 PROFILES: dict[Kernel, Profile] = {
@@ -63,6 +88,7 @@ PROFILES: dict[Kernel, Profile] = {
         Strategy.V8_THREE_WAY,
         "online CPUs with topology_is_primary_thread()",
         None,
+        LeaderCall.IPI,
     ),
     Kernel.V8: Profile(
         Kernel.V8,
@@ -72,6 +98,7 @@ PROFILES: dict[Kernel, Profile] = {
         "online CPUs with topology_is_primary_thread()",
         "cpu_hotplug_disable() in the CCP driver once SNP_INIT succeeds, before "
         "snp_setup_rmpopt() builds the mask (v8 patch 3)",
+        LeaderCall.WORK_ON_CPU,
     ),
     Kernel.V9: Profile(
         Kernel.V9,
@@ -138,6 +165,15 @@ def modelled(
     if strategy is not None and strategy is not profile.strategy:
         overrides.append(f"--strategy {strategy} replaces {kernel}'s {profile.strategy} (what-if)")
     return Modelled(kernel, rule or profile.rule, strategy or profile.strategy, tuple(overrides))
+
+
+def case3_call(kernel: Kernel | None) -> LeaderCall:
+    """How case 3 reaches its leader under ``kernel``: the profile's own call,
+    else ``work_on_cpu()`` of v8, whose handler the v8-three-way strategy is named for."""
+    profile = None if kernel is None else PROFILES[kernel]
+    if profile is None or profile.case3 is None:
+        return LeaderCall.WORK_ON_CPU
+    return profile.case3
 
 
 def landed_mask_note(machine: Machine, rule: Rule) -> str | None:

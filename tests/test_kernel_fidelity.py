@@ -139,3 +139,105 @@ def test_the_project_gate_expects_only_the_landed_failures_it_lists(
     assert landed == {"apic-primary-missing", "maxcpus1-secondaries", "primary-offline"}
     for entry in json.loads(result.stdout)["results"]:
         assert all(item["expected"] for item in entry["findings"])
+
+
+# An offline leader in case 3 ------------------------------------------------------------
+
+TWO_THREADS = (
+    "name: two-thread\ncpus:\n  - {id: 0, core: 0, apic_id: 0}\n  - {id: 1, core: 0, apic_id: 1}\n"
+)
+
+
+@pytest.fixture
+def two_threads(tmp_path: Path) -> str:
+    """One core of two threads: the mask is CPU 0; offline it and CPU 1 takes case 3."""
+    topo = tmp_path / "two.yaml"
+    topo.write_text(TWO_THREADS)
+    return str(topo)
+
+
+def finding(stdout: str, check: str) -> dict[str, Any]:
+    (item,) = [item for item in findings(stdout) if item["check"] == check]
+    return item
+
+
+def test_v6_case3_on_an_offline_leader_fails_with_enxio(two_threads: str) -> None:
+    """v6 reaches the leader with smp_call_function_single(): -ENXIO, the loop never runs."""
+    result = run(
+        "verify", two_threads, "--kernel", "v6", "--offline-after-setup", "0", "--format", "json"
+    )
+    assert result.exit_code == 1
+    item = finding(result.stdout, "leader-online")
+    assert "smp_call_function_single(0, rmpopt_leader_fn) returns -ENXIO" in item["message"]
+    assert "generic_exec_single()" in item["message"]
+    assert item["cpus"] == [1]
+    assert finding(result.stdout, "core-missed")["cpus"] == [1]
+
+
+def test_v8_case3_on_an_offline_leader_names_work_on_cpu(two_threads: str) -> None:
+    """v8's work_on_cpu() runs the loop on a disassociated pool's worker: no core is sure."""
+    result = run(
+        "verify", two_threads, "--strategy", "v8-three-way", "--offline-after-setup", "0",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    item = finding(result.stdout, "leader-online")
+    assert "work_on_cpu(0, rmpopt_leader_fn)" in item["message"]
+    assert "disassociated" in item["message"]
+    assert "-ENXIO" not in item["message"]
+
+
+def test_v8_cannot_offline_the_leader(two_threads: str) -> None:
+    """Under --kernel v8 hotplug is disabled before the mask is built: nothing to judge."""
+    result = run(
+        "verify", two_threads, "--kernel", "v8", "--offline-after-setup", "0", "--format", "json"
+    )
+    assert result.exit_code == 0
+    assert findings(result.stdout) == []
+
+
+def test_explain_shows_the_failed_call(two_threads: str) -> None:
+    result = run(
+        "explain", two_threads, "--leader", "1", "--kernel", "v6", "--offline-after-setup", "0",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    calls = [step["code"] for step in report["steps"]]
+    assert any(code.startswith("smp_call_function_single(0, rmpopt_leader_fn") for code in calls)
+    assert not any("work_on_cpu" in code for code in calls)
+    (loop,) = [step for step in report["steps"] if step["code"].startswith("smp_call")]
+    assert loop["result"] == "-ENXIO"
+    checks_found = [item["check"] for item in report["findings"]]
+    assert "leader-online" in checks_found
+    assert "core-missed" in checks_found
+    missed = next(item for item in report["findings"] if item["check"] == "core-missed")
+    assert "its mask CPU 0 leads but is offline" in missed["message"]
+    assert report["cores_missed"] == "0"
+
+
+def test_explain_under_v8_three_way_shows_work_on_cpu(two_threads: str) -> None:
+    result = run(
+        "explain", two_threads, "--leader", "1", "--strategy", "v8-three-way",
+        "--offline-after-setup", "0", "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert any(step["code"].startswith("work_on_cpu(0,") for step in report["steps"])
+    assert "leader-online" in [item["check"] for item in report["findings"]]
+
+
+def test_compare_reports_the_offline_leader(two_threads: str) -> None:
+    result = run(
+        "compare", two_threads, "--kernel", "v6", "--offline-after-setup", "0", "--format", "json"
+    )
+    assert result.exit_code == 0  # compare's verdicts are data
+    rows = json.loads(result.stdout)["results"]
+    three_way = [row for row in rows if row["strategy"] == "v8-three-way"]
+    assert three_way
+    for row in three_way:
+        leader = [item for item in row["findings"] if item["check"] == "leader-online"]
+        assert leader
+        assert "-ENXIO" in leader[0]["message"]
+    others = [row for row in rows if row["strategy"] != "v8-three-way"]
+    assert not any(item["check"] == "leader-online" for row in others for item in row["findings"])
