@@ -14,7 +14,7 @@ from functools import partial
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
-from rmpplan.kernel import PROFILES, Kernel, LeaderCall, case3_call
+from rmpplan.kernel import PROFILES, Kernel, LeaderCall, case3_call, programming
 from rmpplan.plan import base_set, rmpopt_cpumask, siblings_in, step
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
@@ -90,10 +90,10 @@ def verify(
     all_cpus = strategy is Strategy.V2_ALL_CPUS
     mask = rmpopt_cpumask(machine, rule, setup_online)
     # v2 programmed RMPOPT_BASE on every online CPU and sent to every online CPU.
-    programming = base_set(strategy, mask, setup_online)
+    programmed_cpus = programming(kernel, strategy, mask, setup_online)
     base = base_set(strategy, mask, online)
     core_index = machine.core_index
-    programmed = {core_index(cpu) for cpu in programming}
+    programmed = {core_index(cpu) for cpu in programmed_cpus}
 
     findings: list[Finding] = []
     offline = sorted(machine.present - setup_online)
@@ -118,7 +118,7 @@ def verify(
                     tuple(gone),
                 )
             )
-    strays = sorted(base - programming)
+    strays = sorted(base - programmed_cpus)
     if strays:
         findings.append(
             Finding(
@@ -131,7 +131,7 @@ def verify(
         machine, strategy, base, online, programmed, call=case3_call(kernel)
     )
     findings += per_worker
-    return Verdict(rule, strategy, programming, tuple(findings), (*said, *case_notes), kernel)
+    return Verdict(rule, strategy, programmed_cpus, tuple(findings), (*said, *case_notes), kernel)
 
 
 def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int]) -> list[Finding]:

@@ -17,6 +17,7 @@ from rmpplan.terms import Kernel, Rule, Strategy
 __all__ = [
     "LANDED",
     "PROFILES",
+    "Handler",
     "Kernel",
     "LeaderCall",
     "Modelled",
@@ -24,6 +25,7 @@ __all__ = [
     "case3_call",
     "kernel_notes",
     "modelled",
+    "programming",
 ]
 
 if TYPE_CHECKING:
@@ -47,6 +49,21 @@ class LeaderCall(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Handler:
+    """How a version's handler spells its steps, for ``explain``: which mask it
+    clears and sends to, whether it works on a local copy, and how it pins the
+    worker for the leader loop."""
+
+    mask: str = "rmpopt_cpumask"
+    local_copy: bool = True
+    """v6 on: cpumask_copy(follower_mask, ...); before, the global mask itself."""
+    pin: str | None = "migrate_disable()"
+    """What keeps the leader loop on the worker; None when nothing does."""
+    restores: bool = False
+    """The worker's bit is set again in the global mask after the pass (v4-v5)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """What one kernel does: its mask rule, its handler, and whether CPU
     hotplug can change the online set after the mask is built."""
@@ -62,6 +79,11 @@ class Profile:
     nothing does, so a hotplug scenario is judged as a real event."""
     case3: LeaderCall | None = None
     """How case 3 reaches its leader, for the versions that have a case 3."""
+    handler: Handler = Handler()
+    programs_online: bool = False
+    """RMPOPT_BASE is written on every CPU online at setup, not only on the mask."""
+    note: str | None = None
+    """What a report under this profile should say about how well it is known."""
 
 
 PROFILES: dict[Kernel, Profile] = {
@@ -75,11 +97,31 @@ PROFILES: dict[Kernel, Profile] = {
     ),
     Kernel.V3: Profile(
         Kernel.V3,
-        "v3-v5",
+        "v3",
+        Rule.APIC_PRIMARY,
+        Strategy.CLEAR_CPU,
+        "online CPUs with topology_is_primary_thread() (primary_threads_cpumask), "
+        "for the pass only",
+        None,
+        handler=Handler("primary_threads_cpumask", local_copy=False, pin=None),
+        programs_online=True,
+        note="v3 as modelled: the pass (v3 3/6: a delayed work item every 10 s; leader "
+        "smp_processor_id(), cleared from a global primary_threads_cpumask built with "
+        "topology_is_primary_thread()) is from the posting and the brief; which CPUs v3 2/6 "
+        "programmed RMPOPT_BASE on could not be established from the posting. rmpplan "
+        "models every CPU online at setup, as v2 did, since v4 is the first version whose "
+        "rmpopt_cpumask programs the MSR as well as running the loop",
+    ),
+    Kernel.V4: Profile(
+        Kernel.V4,
+        "v4-v5",
         Rule.APIC_PRIMARY,
         Strategy.CLEAR_CPU,
         "online CPUs with topology_is_primary_thread()",
         None,
+        handler=Handler(
+            local_copy=False, pin="migrate_disable() in v5; v4 does not pin", restores=True
+        ),
     ),
     Kernel.V6: Profile(
         Kernel.V6,
@@ -167,6 +209,15 @@ def modelled(
     return Modelled(kernel, rule or profile.rule, strategy or profile.strategy, tuple(overrides))
 
 
+def programming(
+    kernel: Kernel | None, strategy: Strategy, mask: frozenset[int], online: frozenset[int]
+) -> frozenset[int]:
+    """The CPUs that write RMPOPT_BASE at setup: the mask, or every CPU online then
+    under v2's all-CPU handler and under a profile that programs them all (v3)."""
+    everyone = kernel is not None and PROFILES[kernel].programs_online
+    return online if everyone or strategy is Strategy.V2_ALL_CPUS else mask
+
+
 def case3_call(kernel: Kernel | None) -> LeaderCall:
     """How case 3 reaches its leader under ``kernel``: the profile's own call,
     else ``work_on_cpu()`` of v8, whose handler the v8-three-way strategy is named for."""
@@ -206,6 +257,9 @@ def kernel_notes(machine: Machine, model: Modelled) -> tuple[str, ...]:
     """The notes a report carries about the kernel it models: what-if overrides,
     and without ``--kernel`` whether the kernel as landed would differ here."""
     notes = list(model.overrides)
+    profile = model.profile
+    if profile is not None and profile.note is not None:
+        notes.insert(0, profile.note)
     if model.kernel is None and model.strategy is not Strategy.V2_ALL_CPUS:
         landed = landed_mask_note(machine, model.rule)
         if landed is not None:

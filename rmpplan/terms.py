@@ -108,6 +108,7 @@ class Kernel(StrEnum):
 
     V2 = "v2"
     V3 = "v3"
+    V4 = "v4"
     V6 = "v6"
     V8 = "v8"
     V9 = "v9"

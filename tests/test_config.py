@@ -90,7 +90,10 @@ def test_every_key_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
-        ('kernel = "6.9"\n', "[tool.rmpplan] kernel: '6.9' is not one of v2, v3, v6, v8, v9, v10"),
+        (
+            'kernel = "6.9"\n',
+            "[tool.rmpplan] kernel: '6.9' is not one of v2, v3, v4, v6, v8, v9, v10",
+        ),
         ('colour = "red"\n', "[tool.rmpplan] colour: unknown key"),
         ('rule = "primary"\n', "[tool.rmpplan] rule: 'primary' is not one of first-sibling"),
         ("strategy = 9\n", "[tool.rmpplan] strategy: 9 is not one of v9-andnot"),

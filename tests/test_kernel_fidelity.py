@@ -241,3 +241,104 @@ def test_compare_reports_the_offline_leader(two_threads: str) -> None:
         assert "-ENXIO" in leader[0]["message"]
     others = [row for row in rows if row["strategy"] != "v8-three-way"]
     assert not any(item["check"] == "leader-online" for row in others for item in row["findings"])
+
+
+# Each profile is its own version ---------------------------------------------------------
+
+PRIMARY_OFFLINE = str(EXAMPLES / "primary-offline.yaml")
+
+
+def verify_json(*args: str) -> tuple[int, dict[str, Any]]:
+    result = run("verify", *args, "--format", "json")
+    (entry,) = json.loads(result.stdout)["results"]
+    return result.exit_code, entry
+
+
+def test_v3_is_not_v4() -> None:
+    """v4 programs RMPOPT_BASE from the primary-thread mask, so CPU 10's core faults;
+    v3 is modelled programming every online CPU, so the core is missed instead."""
+    code, v4 = verify_json(PRIMARY_OFFLINE, "--kernel", "v4")
+    assert code == 1
+    assert "unprogrammed-core" in [item["check"] for item in v4["findings"]]
+    code, v3 = verify_json(PRIMARY_OFFLINE, "--kernel", "v3")
+    assert code == 1
+    found = [item["check"] for item in v3["findings"]]
+    assert "unprogrammed-core" not in found
+    assert "core-missed" in found
+
+
+def test_v3_says_what_could_not_be_established() -> None:
+    _, v3 = verify_json(PRIMARY_OFFLINE, "--kernel", "v3")
+    assert any("could not be established" in note for note in v3["notes"])
+    _, v4 = verify_json(PRIMARY_OFFLINE, "--kernel", "v4")
+    assert not any("could not be established" in note for note in v4["notes"])
+
+
+@pytest.mark.parametrize("command", ["verify", "plan", "explain"])
+def test_v2_reports_no_rule(command: str) -> None:
+    """v2 has no mask: its JSON says "rule": null, never a rule it does not use."""
+    args = {"verify": [], "plan": ["--leader", "0"], "explain": ["--leader", "0"]}[command]
+    result = run(command, PRIMARY_OFFLINE, *args, "--kernel", "v2", "--format", "json")
+    report = json.loads(result.stdout)
+    rule = report["results"][0]["rule"] if command == "verify" else report["rule"]
+    assert rule is None
+    result = run(command, PRIMARY_OFFLINE, *args, "--kernel", "v10", "--format", "json")
+    report = json.loads(result.stdout)
+    rule = report["results"][0]["rule"] if command == "verify" else report["rule"]
+    assert rule == "apic-primary"
+
+
+def steps(*args: str) -> list[str]:
+    result = run("explain", *args, "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    return [step["code"] for step in json.loads(result.stdout)["steps"]]
+
+
+def test_explain_v3_shows_v3_calls() -> None:
+    """No local copy (v6) and no migrate_disable() (v5) before they existed."""
+    codes = steps(PRIMARY_OFFLINE, "--leader", "9", "--kernel", "v3")
+    assert not any("cpumask_copy" in code or "migrate_disable" in code for code in codes)
+    assert "cpumask_clear_cpu(9, &primary_threads_cpumask)" in codes
+    assert any(code.startswith("for_each_online_cpu(cpu) wrmsrq_on_cpu") for code in codes)
+
+
+def test_explain_v4_clears_and_restores_the_global_mask() -> None:
+    codes = steps(PRIMARY_OFFLINE, "--leader", "9", "--kernel", "v4")
+    assert not any("cpumask_copy" in code for code in codes)
+    assert "cpumask_clear_cpu(9, &rmpopt_cpumask)" in codes
+    assert any("migrate_disable() in v5" in code for code in codes)
+    codes = steps(PRIMARY_OFFLINE, "--leader", "1", "--kernel", "v4")
+    assert codes[-1] == "cpumask_set_cpu(1, &rmpopt_cpumask)"
+
+
+@pytest.mark.parametrize(
+    ("kernel", "call", "other"),
+    [("v6", "smp_call_function_single(0,", "work_on_cpu"), ("v8", "work_on_cpu(0,", "smp_call")],
+)
+def test_explain_case3_call_is_the_versions(kernel: str, call: str, other: str) -> None:
+    """CPU 10's core has no primary online: case 3, led by CPU 0 through the version's call."""
+    codes = steps(PRIMARY_OFFLINE, "--leader", "10", "--kernel", kernel)
+    assert "cpumask_copy(follower_mask, rmpopt_cpumask)" in codes
+    assert any(code.startswith(call) for code in codes)
+    assert not any(other in code for code in codes)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "two.yaml", "--offline-after-setup", "0-1"],
+        ["explain", "two.yaml", "--leader", "0", "--offline-after-setup", "0-1"],
+        ["compare", "two.yaml", "--offline-after-setup", "0-1"],
+        ["verify", "two.yaml", "--offline-after-setup", "0-1", "--kernel", "v10"],
+    ],
+)
+def test_a_scenario_without_any_cpu_online_is_refused(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux never offlines its last CPU: a scenario that does is bad input, exit 2."""
+    (tmp_path / "two.yaml").write_text(TWO_THREADS)
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "Linux never offlines its last CPU" in result.stderr
+    assert "Traceback" not in result.stderr
