@@ -107,7 +107,7 @@ def verify(
             )
         )
     if not all_cpus:
-        findings += _mask_per_core(machine, mask, setup_online)
+        findings += _mask_per_core(machine, mask, setup_online, programmed_cpus)
         gone = sorted(mask - online)
         if gone:
             findings.append(
@@ -134,7 +134,9 @@ def verify(
     return Verdict(rule, strategy, programmed_cpus, tuple(findings), (*said, *case_notes), kernel)
 
 
-def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int]) -> list[Finding]:
+def _mask_per_core(
+    machine: Machine, mask: frozenset[int], online: frozenset[int], programmed: frozenset[int]
+) -> list[Finding]:
     uncovered: list[int] = []
     doubled: list[int] = []
     first_uncovered = first_doubled = ""
@@ -154,8 +156,12 @@ def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int
         found.append(
             Finding(
                 Check.ONE_MASK_CPU_PER_CORE,
-                f"no rmpopt_cpumask CPU in {first_uncovered}; its online threads can run "
-                "the handler on an unprogrammed core",
+                f"no rmpopt_cpumask CPU in {first_uncovered}; "
+                + (
+                    "its online threads can run the handler on an unprogrammed core"
+                    if programmed == mask
+                    else "RMPOPT_BASE is written there, but the pass never reaches it"
+                ),
                 tuple(sorted(uncovered)),
             )
         )

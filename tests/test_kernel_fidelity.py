@@ -265,6 +265,8 @@ def test_v3_is_not_v4() -> None:
     found = [item["check"] for item in v3["findings"]]
     assert "unprogrammed-core" not in found
     assert "core-missed" in found
+    mask = next(item for item in v3["findings"] if item["check"] == "one-mask-cpu-per-core")
+    assert "RMPOPT_BASE is written there, but the pass never reaches it" in mask["message"]
 
 
 def test_v3_says_what_could_not_be_established() -> None:
