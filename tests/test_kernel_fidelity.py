@@ -290,6 +290,13 @@ def test_v2_reports_no_rule(command: str) -> None:
     assert rule == "apic-primary"
 
 
+@pytest.mark.parametrize("fmt", ["text", "markdown", "junit", "github"])
+def test_v2_reports_show_no_rule(fmt: str) -> None:
+    result = run("verify", PRIMARY_OFFLINE, "--kernel", "v2", "--format", fmt)
+    assert "first-sibling" not in result.stdout
+    assert "none" in result.stdout
+
+
 def steps(*args: str) -> list[str]:
     result = run("explain", *args, "--format", "json")
     assert result.exit_code in (0, 1), result.output

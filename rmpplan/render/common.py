@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
-from rmpplan.terms import Check
+from rmpplan.terms import Check, Rule, Strategy
 
 if TYPE_CHECKING:
     from rmpplan.checks import MachineFacts
@@ -134,6 +134,12 @@ def show_facts(view: Overview) -> list[tuple[str, str, str]]:
             ("snp_init", "SNP init", live.explanation),
         ]
     return facts
+
+
+def rule_text(rule: Rule, strategy: Strategy) -> str:
+    """The mask rule as a report shows it: ``none`` under v2-all-cpus, which has no mask
+    (JSON says null)."""
+    return "none" if strategy is Strategy.V2_ALL_CPUS else str(rule)
 
 
 def kernel_text(kernel: Kernel | None) -> str | None:

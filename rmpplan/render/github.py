@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
 from rmpplan.errors import unicode_text
-from rmpplan.render.common import cpulist, machine_summary
+from rmpplan.render.common import cpulist, machine_summary, rule_text
 from rmpplan.render.outcome import STALE, is_expected, verdict_label
 from rmpplan.terms import Check
 from rmpplan.topology.parse import LineIndex
@@ -100,7 +100,8 @@ def render_verify(results: Sequence[Checked], lines: Mapping[str, LineIndex] | N
             continue
         held = outcome(verdict, checked.expect)
         group.append(
-            f"{machine.name}: {machine_summary(machine)}; rule {verdict.rule}, "
+            f"{machine.name}: {machine_summary(machine)}; "
+            f"rule {rule_text(verdict.rule, verdict.strategy)}, "
             f"strategy {verdict.strategy}: {verdict_label(held)}"
         )
         index = (lines or {}).get(checked.path, LineIndex())

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.checks import checks_run, outcome
 from rmpplan.errors import printable
-from rmpplan.render.common import cpulist
+from rmpplan.render.common import cpulist, rule_text
 from rmpplan.render.outcome import STALE
 from rmpplan.terms import Check
 
@@ -122,7 +122,8 @@ def _suite(suite: ET.Element, checked: Checked, names: _Names) -> tuple[_Counts,
         counts.tests, counts.errors = 1, 1
         return counts, [case]
     properties = ET.SubElement(suite, "properties")
-    for key, value in (("rule", verdict.rule), ("strategy", verdict.strategy)):
+    rule = rule_text(verdict.rule, verdict.strategy)
+    for key, value in (("rule", rule), ("strategy", verdict.strategy)):
         ET.SubElement(properties, "property", {"name": key, "value": str(value)})
     held = outcome(verdict, checked.expect)
     ran = {
