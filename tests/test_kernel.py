@@ -3,8 +3,12 @@ per-version facts explain and verify draw from it."""
 
 from __future__ import annotations
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from rmpplan.checks import verify
-from rmpplan.explain import _Replay, explain
+from rmpplan.explain import PER_WORKER, _Replay, explain
+from rmpplan.hotplug import Hotplug
 from rmpplan.inputs import load_machine
 from rmpplan.kernel import (
     LANDED,
@@ -19,7 +23,9 @@ from rmpplan.kernel import (
 from rmpplan.landed import with_landed
 from rmpplan.plan import rmpopt_cpumask
 from rmpplan.terms import Check, Rule, Strategy
+from rmpplan.topology.machine import Machine
 from tests.conftest import EXAMPLES
+from tests.machines import machines
 
 PRIMARY_OFFLINE = EXAMPLES / "primary-offline.yaml"
 
@@ -100,3 +106,31 @@ def test_explain_missed_core_says_offline_or_lost() -> None:
     lost = replay._missed(machine.core_index(3), frozenset(), None)
     assert "follower_mask lost its mask CPU(s) 3 and the leader runs on another core" in lost
     assert "offline" not in lost
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    machine=machines(max_cpus=24, allow_offline=False),
+    kernel=st.sampled_from([None, Kernel.V4, Kernel.V6]),
+    rule=st.sampled_from(list(Rule)),
+    data=st.data(),
+)
+def test_explain_agrees_with_verify_per_profile(
+    machine: Machine, kernel: Kernel | None, rule: Rule, data: st.DataObject
+) -> None:
+    """Under each profile that allows hotplug, with a CPU offlined after setup, explain
+    fails exactly the checks verify fails for that worker (offline leaders included)."""
+    assume(len(machine.online) > 1)
+    assume(rule is Rule.FIRST_SIBLING or all(c.apic_id is not None for c in machine.cpus.values()))
+    gone = data.draw(st.sampled_from(sorted(machine.online)))
+    scenario = Hotplug(offline_after_setup=frozenset({gone}))
+    worker = data.draw(st.sampled_from(sorted(machine.online - {gone})))
+    model = modelled(kernel, rule, Strategy.V8_THREE_WAY if kernel is None else None)
+    verdict = verify(machine, model.rule, model.strategy, scenario, kernel=kernel)
+    expected = {
+        item.check
+        for item in verdict.findings
+        if item.check not in PER_WORKER or worker in item.cpus
+    }
+    result = explain(machine, worker, model.rule, model.strategy, scenario, kernel=kernel)
+    assert {item.check for item in result.findings} == expected
