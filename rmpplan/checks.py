@@ -14,7 +14,7 @@ from functools import partial
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
-from rmpplan.kernel import PROFILES, Kernel
+from rmpplan.kernel import PROFILES, Kernel, LeaderCall, case3_call, programming
 from rmpplan.plan import base_set, rmpopt_cpumask, siblings_in, step
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
@@ -41,6 +41,8 @@ class Verdict:
     kernel: Kernel | None = None
     log_checked: bool = False
     """A kernel log was compared with this machine (``--dmesg``)."""
+    landed_checked: bool = False
+    """The kernel as landed was judged too (rmpplan.landed): nothing was asked for."""
 
     @property
     def ok(self) -> bool:
@@ -88,10 +90,10 @@ def verify(
     all_cpus = strategy is Strategy.V2_ALL_CPUS
     mask = rmpopt_cpumask(machine, rule, setup_online)
     # v2 programmed RMPOPT_BASE on every online CPU and sent to every online CPU.
-    programming = base_set(strategy, mask, setup_online)
+    programmed_cpus = programming(kernel, strategy, mask, setup_online)
     base = base_set(strategy, mask, online)
     core_index = machine.core_index
-    programmed = {core_index(cpu) for cpu in programming}
+    programmed = {core_index(cpu) for cpu in programmed_cpus}
 
     findings: list[Finding] = []
     offline = sorted(machine.present - setup_online)
@@ -105,7 +107,7 @@ def verify(
             )
         )
     if not all_cpus:
-        findings += _mask_per_core(machine, mask, setup_online)
+        findings += _mask_per_core(machine, mask, setup_online, programmed_cpus)
         gone = sorted(mask - online)
         if gone:
             findings.append(
@@ -116,7 +118,7 @@ def verify(
                     tuple(gone),
                 )
             )
-    strays = sorted(base - programming)
+    strays = sorted(base - programmed_cpus)
     if strays:
         findings.append(
             Finding(
@@ -125,12 +127,16 @@ def verify(
                 tuple(strays),
             )
         )
-    per_worker, case_notes = _per_worker(machine, strategy, base, online, programmed)
+    per_worker, case_notes = _per_worker(
+        machine, strategy, base, online, programmed, call=case3_call(kernel)
+    )
     findings += per_worker
-    return Verdict(rule, strategy, programming, tuple(findings), (*said, *case_notes), kernel)
+    return Verdict(rule, strategy, programmed_cpus, tuple(findings), (*said, *case_notes), kernel)
 
 
-def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int]) -> list[Finding]:
+def _mask_per_core(
+    machine: Machine, mask: frozenset[int], online: frozenset[int], programmed: frozenset[int]
+) -> list[Finding]:
     uncovered: list[int] = []
     doubled: list[int] = []
     first_uncovered = first_doubled = ""
@@ -150,8 +156,12 @@ def _mask_per_core(machine: Machine, mask: frozenset[int], online: frozenset[int
         found.append(
             Finding(
                 Check.ONE_MASK_CPU_PER_CORE,
-                f"no rmpopt_cpumask CPU in {first_uncovered}; its online threads can run "
-                "the handler on an unprogrammed core",
+                f"no rmpopt_cpumask CPU in {first_uncovered}; "
+                + (
+                    "its online threads can run the handler on an unprogrammed core"
+                    if programmed == mask
+                    else "RMPOPT_BASE is written there, but the pass never reaches it"
+                ),
                 tuple(sorted(uncovered)),
             )
         )
@@ -217,15 +227,22 @@ def _per_worker(
     base: frozenset[int],
     online: frozenset[int],
     programmed: set[int],
+    *,
+    call: LeaderCall = LeaderCall.WORK_ON_CPU,
 ) -> tuple[list[Finding], list[str]]:
     """The per-worker checks, in O(CPUs + cores) whatever the machine's shape: the
     workers of a core share one removal (plan.siblings_in), whose effect on the
-    per-core counts is computed once, and a finding's text only for its first worker."""
+    per-core counts is computed once, and a finding's text only for its first worker.
+
+    A leader that is offline when the handler runs (v8-three-way's case 3
+    after a mask CPU went offline) runs nothing on its core: ``call`` says
+    why (see :class:`~rmpplan.kernel.LeaderCall`), and the loop is not counted."""
     core_index = machine.core_index
     baseline = _Baseline(Counter(core_index(cpu) for cpu in base & online), programmed)
     failures = {
         name: _Failures()
         for name in (
+            Check.LEADER_ONLINE,
             Check.UNPROGRAMMED_CORE,
             Check.FOLLOWERS_EXCLUDE_LEADER_CORE,
             Check.CORE_MISSED,
@@ -247,6 +264,11 @@ def _per_worker(
             for cpu in removed & online:
                 counts[core_index(cpu)] += 1
         changed = {core: baseline.runs[core] - count for core, count in counts.items()}
+        if leader is not None and leader not in online:
+            failures[Check.LEADER_ONLINE].add(
+                worker, partial(_leader_offline, machine, worker, leader, call)
+            )
+            leader = None  # its loop never runs on the leader's core
         if leader is not None:
             home = core_index(leader)
             changed[home] = changed.get(home, baseline.runs[home]) + 1
@@ -282,6 +304,31 @@ def _notes(strategy: Strategy, cases: Counter[Case], workers: int) -> list[str]:
     ]
 
 
+def leader_offline_effect(call: LeaderCall, leader: int, where: str) -> str:
+    """What ``call`` does when ``leader`` is offline, and what that leaves of ``where``."""
+    if call is LeaderCall.IPI:
+        return (
+            f"smp_call_function_single({leader}, rmpopt_leader_fn) returns -ENXIO "
+            "(generic_exec_single() refuses an offline CPU), so the leader loop never "
+            f"runs and {where} is not optimized"
+        )
+    return (
+        f"work_on_cpu({leader}, rmpopt_leader_fn) queues the loop on CPU {leader}'s "
+        "disassociated worker pool, whose workers run on any CPU (kernel/workqueue.c), "
+        f"so it runs on a CPU nobody chose and is counted on no core: {where} is not sure "
+        "to be optimized, and an unprogrammed core may run it (#UD)"
+    )
+
+
+def _leader_offline(machine: Machine, worker: int, leader: int, call: LeaderCall) -> str:
+    core = machine.core_of(leader)
+    where = f"{core.label()} (CPUs {_cpus(core.threads)})"
+    return (
+        f"with the handler on CPU {worker}, case 3 picks CPU {leader} to lead, and it is "
+        f"offline: " + leader_offline_effect(call, leader, where)
+    )
+
+
 def _own_core(machine: Machine, worker: int, home: int) -> str:
     return (
         f"with the handler on CPU {worker}, the followers include CPUs of the "
@@ -311,14 +358,20 @@ LOG_CHECKS = (Check.DMESG_SNP_INIT, Check.DMESG_MASKS, Check.DMESG_WINDOW, Check
 """The checks of a kernel log; they run only when one is given (``--dmesg``)."""
 
 
-def checks_run(strategy: Strategy, *, log: bool = False) -> tuple[Check, ...]:
+def checks_run(strategy: Strategy, *, log: bool = False, landed: bool = False) -> tuple[Check, ...]:
     """The checks :func:`verify` evaluates under ``strategy``, in report order,
-    and those of a kernel log when one was checked.
+    those of a kernel log when one was checked, and ``landed-kernel`` when the
+    kernel as landed was judged too.
 
     ``v2-all-cpus`` programs every online CPU and has no mask, so the two
-    checks about the mask itself do not apply to it.
+    checks about the mask itself do not apply to it; only ``v8-three-way``
+    can lead on another CPU than the worker, so only it has ``leader-online``.
     """
     skipped = {*(() if log else LOG_CHECKS)}
+    if not landed:
+        skipped.add(Check.LANDED_KERNEL)
+    if strategy is not Strategy.V8_THREE_WAY:
+        skipped.add(Check.LEADER_ONLINE)
     if strategy is Strategy.V2_ALL_CPUS:
         skipped |= {Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE}
     return tuple(check for check in Check if check not in skipped)

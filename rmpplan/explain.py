@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import Finding, verify
+from rmpplan.checks import Finding, leader_offline_effect, verify
 from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import OptionError
 from rmpplan.hotplug import Hotplug
-from rmpplan.kernel import PROFILES, Kernel
-from rmpplan.plan import base_set, dispatch, rmpopt_cpumask
+from rmpplan.kernel import PROFILES, Handler, Kernel, LeaderCall, case3_call, programming
+from rmpplan.plan import dispatch, rmpopt_cpumask
 from rmpplan.terms import Case, Check, Rule, Strategy
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 PER_WORKER = frozenset(
     {
+        Check.LEADER_ONLINE,
         Check.UNPROGRAMMED_CORE,
         Check.FOLLOWERS_EXCLUDE_LEADER_CORE,
         Check.CORE_MISSED,
@@ -34,6 +35,10 @@ PER_WORKER = frozenset(
     }
 )
 """Checks judged per worker; the others hold for the machine whoever runs the handler."""
+
+
+LATEST = Handler()
+"""The handler's spelling without --kernel: a local follower_mask, migrate_disable()."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +101,24 @@ def explain(
             f"--leader: CPU {worker} is not online when the handler runs on {machine.name}"
         )
     mask = rmpopt_cpumask(machine, rule, machine.online)
-    programming = base_set(strategy, mask, machine.online)
+    programmed_cpus = programming(kernel, strategy, mask, machine.online)
     move = dispatch(machine, mask, worker, strategy, online)
-    replay = _Replay(machine, worker, mask, online, programming)
+    words = LATEST if kernel is None else PROFILES[kernel].handler
+    replay = _Replay(
+        machine,
+        worker,
+        mask,
+        online,
+        programmed_cpus,
+        call=case3_call(kernel),
+        words=words,
+        programs_online=kernel is not None and PROFILES[kernel].programs_online,
+    )
     steps = replay.setup(rule, strategy, hotplug if hotplug and not guarded else None)
     steps += replay.handler(strategy, move.case, move.leader, move.followers)
 
     runs = replay.runs(move.leader, move.followers)
-    programmed = {machine.core_index(cpu) for cpu in programming}
+    programmed = {machine.core_index(cpu) for cpu in programmed_cpus}
     twice = sorted(machine.cores[core].first for core, n in runs.items() if n > 1)
     missed = sorted(machine.cores[core].first for core in programmed if runs[core] == 0)
     findings = [item for item in verdict.findings if item.check not in PER_WORKER]
@@ -141,7 +156,14 @@ class _Replay:
         mask: frozenset[int],
         online: frozenset[int],
         programming: frozenset[int],
+        *,
+        call: LeaderCall = LeaderCall.WORK_ON_CPU,
+        words: Handler = LATEST,
+        programs_online: bool = False,
     ) -> None:
+        self.call = call
+        self.words = words
+        self.words_everyone = programs_online
         self.machine = machine
         self.worker = worker
         self.mask = mask
@@ -149,32 +171,48 @@ class _Replay:
         self.programming = programming
         self.siblings = frozenset(machine.sibling_mask(worker, online))
 
+    @property
+    def followers_name(self) -> str:
+        """The mask the followers are sent from: a local copy from v6 on, else the global one."""
+        return "follower_mask" if self.words.local_copy else self.words.mask
+
     def where(self, cpu: int) -> str:
         core = self.machine.core_of(cpu)
         return f"{core.label()} (CPUs {format_cpulist(core.threads)})"
 
     def setup(self, rule: Rule, strategy: Strategy, hotplug: Hotplug | None) -> list[KernelStep]:
         steps = []
-        if strategy is Strategy.V2_ALL_CPUS:
+        everyone = strategy is Strategy.V2_ALL_CPUS or self.words_everyone
+        if everyone:
+            why = (
+                "v2 programs every online CPU; there is no rmpopt_cpumask"
+                if strategy is Strategy.V2_ALL_CPUS
+                else "every CPU online at setup (the profile's note says how well this is known)"
+            )
             steps.append(
                 KernelStep(
                     "for_each_online_cpu(cpu) wrmsrq_on_cpu(cpu, MSR_AMD64_RMPOPT_BASE, "
                     "pa_start | RMPOPT_EN)",
                     format_cpulist(self.programming),
-                    "v2 programs every online CPU; there is no rmpopt_cpumask",
+                    why,
                 )
             )
-        else:
+        if strategy is not Strategy.V2_ALL_CPUS:
             test = (
                 "cpu == cpumask_first(topology_sibling_cpumask(cpu))"
                 if rule is Rule.FIRST_SIBLING
                 else "topology_is_primary_thread(cpu)"
             )
+            writes = (
+                "the pass runs on these"
+                if everyone
+                else "each writes MSR_AMD64_RMPOPT_BASE for its core"
+            )
             steps.append(
                 KernelStep(
-                    f"for_each_online_cpu(cpu) if ({test}) cpumask_set_cpu(cpu, rmpopt_cpumask)",
+                    f"for_each_online_cpu(cpu) if ({test}) cpumask_set_cpu(cpu, {self.words.mask})",
                     format_cpulist(self.mask),
-                    f"{len(self.mask)} CPUs; each writes MSR_AMD64_RMPOPT_BASE for its core",
+                    f"{len(self.mask)} CPUs; {writes}",
                 )
             )
         if hotplug is not None:
@@ -208,6 +246,15 @@ class _Replay:
             steps.append(
                 KernelStep(f"cpumask_andnot(follower_mask, rmpopt_cpumask, {sib})", follow)
             )
+        elif strategy is Strategy.CLEAR_CPU and not self.words.local_copy:
+            # v3-v5 clear the worker from the global mask itself and send to what is left.
+            steps.append(
+                KernelStep(
+                    f"cpumask_clear_cpu({w}, &{self.words.mask})",
+                    follow,
+                    "the global mask itself; only the worker is cleared, not its siblings",
+                )
+            )
         elif strategy is Strategy.CLEAR_CPU:
             steps += [
                 self._copy(),
@@ -222,13 +269,22 @@ class _Replay:
         steps.append(self._leader_loop(leader))
         reached = followers & self.online
         skipped = followers - self.online
+        target = "follower_mask" if self.words.local_copy else f"&{self.words.mask}"
         steps.append(
             KernelStep(
-                "on_each_cpu_mask(follower_mask, rmpopt_smp, pa, true), every region",
+                f"on_each_cpu_mask({target}, rmpopt_smp, pa, true), every region",
                 format_cpulist(reached),
                 f"offline CPU(s) {format_cpulist(skipped)} get no IPI" if skipped else "",
             )
         )
+        if self.words.restores and w in self.mask:
+            steps.append(
+                KernelStep(
+                    f"cpumask_set_cpu({w}, &{self.words.mask})",
+                    format_cpulist(self.mask),
+                    "restored after the pass; in v4 the task may have migrated by then",
+                )
+            )
         return steps
 
     def _three_way(self, case: Case, leader: int | None, follow: str) -> list[KernelStep]:
@@ -267,11 +323,20 @@ class _Replay:
     def _leader_loop(self, leader: int | None) -> KernelStep:
         if leader is None:
             return KernelStep("leader loop", "none", "the mask is empty: nothing runs")
-        code = (
-            "rmpopt(pa) for every region, here (migrate_disable)"
-            if leader == self.worker
-            else f"work_on_cpu({leader}, rmpopt_leader_fn): rmpopt(pa) for every region"
-        )
+        if leader == self.worker:
+            pin = self.words.pin
+            code = "rmpopt(pa) for every region, here" + ("" if pin is None else f" ({pin})")
+        elif self.call is LeaderCall.IPI:
+            code = (
+                f"smp_call_function_single({leader}, rmpopt_leader_fn, NULL, true): "
+                "rmpopt(pa) for every region"
+            )
+        else:
+            code = f"work_on_cpu({leader}, rmpopt_leader_fn): rmpopt(pa) for every region"
+        if leader not in self.online:
+            effect = leader_offline_effect(self.call, leader, self.where(leader))
+            result = "-ENXIO" if self.call is LeaderCall.IPI else "a CPU nobody chose"
+            return KernelStep(code, result, f"CPU {leader} is offline: {effect}")
         programmed = leader in self.programming or any(
             cpu in self.programming for cpu in self.machine.core_of(leader).threads
         )
@@ -282,7 +347,7 @@ class _Replay:
         """How often each core runs each region in this pass."""
         core_index = self.machine.core_index
         counted: Counter[int] = Counter(core_index(cpu) for cpu in followers & self.online)
-        if leader is not None:
+        if leader is not None and leader in self.online:  # an offline leader runs nothing
             counted[core_index(leader)] += 1
         return counted
 
@@ -317,15 +382,23 @@ class _Replay:
         for core in sorted(programmed):
             if runs[core] == 0:
                 cases.setdefault(Check.CORE_MISSED, []).append(
-                    (core, self._missed(core, followers))
+                    (core, self._missed(core, followers, leader))
                 )
-        if leader is not None:
+        if leader is not None and leader not in self.online:
+            cases[Check.LEADER_ONLINE] = [
+                (
+                    machine.core_index(leader),
+                    f"case 3 picks CPU {leader} to lead, and it is offline: "
+                    + leader_offline_effect(self.call, leader, self.where(leader)),
+                )
+            ]
+        elif leader is not None:
             stray = sorted(reached & set(machine.core_of(leader).threads))
             if stray:
                 cases[Check.FOLLOWERS_EXCLUDE_LEADER_CORE] = [
                     (
                         machine.core_index(leader),
-                        f"follower_mask still holds CPU(s) {format_cpulist(stray)} of the "
+                        f"{self.followers_name} still holds CPU(s) {format_cpulist(stray)} of the "
                         f"leader's own {self.where(leader)}",
                     )
                 ]
@@ -356,7 +429,7 @@ class _Replay:
         why = ""
         if strategy is Strategy.CLEAR_CPU and leader in threads:
             why = (
-                f"; cpumask_clear_cpu({leader}, follower_mask) removed only the worker, "
+                f"; cpumask_clear_cpu({leader}, {self.followers_name}) removed only the worker, "
                 "not its core's mask CPU"
             )
         return (
@@ -365,18 +438,28 @@ class _Replay:
             + why
         )
 
-    def _missed(self, core: int, followers: frozenset[int]) -> str:
+    def _missed(self, core: int, followers: frozenset[int], leader: int | None) -> str:
         threads = self.machine.cores[core].threads
         ours = [cpu for cpu in threads if cpu in self.mask]
         gone = [cpu for cpu in ours if cpu in followers and cpu not in self.online]
-        if gone:
+        if leader in threads and leader not in self.online:
+            call = f"{self.call}({leader}, rmpopt_leader_fn)"
+            why = f"its mask CPU {leader} leads but is offline, and {call} " + (
+                "returns -ENXIO" if self.call is LeaderCall.IPI else "runs it elsewhere"
+            )
+        elif not ours:
+            why = (
+                f"RMPOPT_BASE was written there, but no CPU of it is in {self.words.mask}, "
+                "so the pass never reaches it"
+            )
+        elif gone:
             why = (
                 f"its mask CPU(s) {format_cpulist(gone)} are offline when the handler runs, "
                 "and on_each_cpu_mask() skips offline CPUs"
             )
         else:
             why = (
-                f"follower_mask lost its mask CPU(s) {format_cpulist(ours)} and the leader "
+                f"{self.followers_name} lost its mask CPU(s) {format_cpulist(ours)} and the leader "
                 "runs on another core"
             )
         return f"{self.where(threads[0])} is never optimized: {why}"

@@ -114,7 +114,13 @@ def fingerprint(machine: Machine, settings: Settings, hotplug: Hotplug) -> str:
     digest.update(
         repr(
             (
-                (str(model.kernel), str(model.rule), str(model.strategy), model.overrides),
+                (
+                    str(model.kernel),
+                    str(model.rule),
+                    str(model.strategy),
+                    model.overrides,
+                    model.judge_landed,
+                ),
                 sorted(hotplug.offline_after_setup),
                 sorted(hotplug.online_after_setup),
                 sorted(machine.possible),
@@ -238,6 +244,10 @@ class Checker:
             kernel=model.kernel,
             notes=kernel_notes(machine, model),
         )
+        if model.judge_landed:
+            from rmpplan.landed import with_landed
+
+            verdict = with_landed(machine, verdict, hotplug)
         if settings.log is not None:
             verdict = with_log(verdict, settings.log, machine, settings.window)
         if self.shared:

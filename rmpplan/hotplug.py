@@ -62,7 +62,13 @@ class Hotplug:
         not_offline = sorted(self.online_after_setup & machine.online)
         if not_offline:
             raise InputError(f"hotplug: CPU {not_offline[0]} is already online at setup")
-        return (machine.online - self.offline_after_setup) | self.online_after_setup
+        online = (machine.online - self.offline_after_setup) | self.online_after_setup
+        if not online:
+            # cpu_down() refuses the last online CPU, so no kernel gets here.
+            raise InputError(
+                "hotplug: the scenario takes every CPU offline; Linux never offlines its last CPU"
+            )
+        return online
 
 
 NO_HOTPLUG = Hotplug()

@@ -9,11 +9,24 @@ functions behind each row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from rmpplan.terms import Kernel, Rule, Strategy
 
-__all__ = ["LANDED", "PROFILES", "Kernel", "Modelled", "Profile", "kernel_notes", "modelled"]
+__all__ = [
+    "LANDED",
+    "PROFILES",
+    "Handler",
+    "Kernel",
+    "LeaderCall",
+    "Modelled",
+    "Profile",
+    "case3_call",
+    "kernel_notes",
+    "modelled",
+    "programming",
+]
 
 if TYPE_CHECKING:
     from rmpplan.topology.machine import Machine
@@ -21,6 +34,33 @@ if TYPE_CHECKING:
 
 LANDED = Kernel.V10
 """The version reported applied to the x86 tip tree (September 2026)."""
+
+
+class LeaderCall(StrEnum):
+    """How v8-three-way's case 3 runs the leader loop on the mask's first CPU."""
+
+    IPI = "smp_call_function_single"
+    """v6-v7: one IPI that waits. generic_exec_single() (kernel/smp.c) returns
+    -ENXIO for an offline CPU, so the loop never runs."""
+    WORK_ON_CPU = "work_on_cpu"
+    """v8: queued on that CPU's per-CPU pool and waited for. The pool of an
+    offline CPU is DISASSOCIATED, its workers "may be executing on any CPU"
+    (kernel/workqueue.c), so the loop runs on a CPU nobody chose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """How a version's handler spells its steps, for ``explain``: which mask it
+    clears and sends to, whether it works on a local copy, and how it pins the
+    worker for the leader loop."""
+
+    mask: str = "rmpopt_cpumask"
+    local_copy: bool = True
+    """v6 on: cpumask_copy(follower_mask, ...); before, the global mask itself."""
+    pin: str | None = "migrate_disable()"
+    """What keeps the leader loop on the worker; None when nothing does."""
+    restores: bool = False
+    """The worker's bit is set again in the global mask after the pass (v4-v5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +77,13 @@ class Profile:
     hotplug_guard: str | None
     """The kernel function that keeps every CPU online after setup; None when
     nothing does, so a hotplug scenario is judged as a real event."""
+    case3: LeaderCall | None = None
+    """How case 3 reaches its leader, for the versions that have a case 3."""
+    handler: Handler = Handler()
+    programs_online: bool = False
+    """RMPOPT_BASE is written on every CPU online at setup, not only on the mask."""
+    note: str | None = None
+    """What a report under this profile should say about how well it is known."""
 
 
 PROFILES: dict[Kernel, Profile] = {
@@ -50,11 +97,31 @@ PROFILES: dict[Kernel, Profile] = {
     ),
     Kernel.V3: Profile(
         Kernel.V3,
-        "v3-v5",
+        "v3",
+        Rule.APIC_PRIMARY,
+        Strategy.CLEAR_CPU,
+        "online CPUs with topology_is_primary_thread() (primary_threads_cpumask), "
+        "for the pass only",
+        None,
+        handler=Handler("primary_threads_cpumask", local_copy=False, pin=None),
+        programs_online=True,
+        note="v3 as modelled: the pass (v3 3/6: a delayed work item every 10 s; leader "
+        "smp_processor_id(), cleared from a global primary_threads_cpumask built with "
+        "topology_is_primary_thread()) is from the posting and the brief; which CPUs v3 2/6 "
+        "programmed RMPOPT_BASE on could not be established from the posting. rmpplan "
+        "models every CPU online at setup, as v2 did, since v4 is the first version whose "
+        "rmpopt_cpumask programs the MSR as well as running the loop",
+    ),
+    Kernel.V4: Profile(
+        Kernel.V4,
+        "v4-v5",
         Rule.APIC_PRIMARY,
         Strategy.CLEAR_CPU,
         "online CPUs with topology_is_primary_thread()",
         None,
+        handler=Handler(
+            local_copy=False, pin="migrate_disable() in v5; v4 does not pin", restores=True
+        ),
     ),
     Kernel.V6: Profile(
         Kernel.V6,
@@ -63,6 +130,7 @@ PROFILES: dict[Kernel, Profile] = {
         Strategy.V8_THREE_WAY,
         "online CPUs with topology_is_primary_thread()",
         None,
+        LeaderCall.IPI,
     ),
     Kernel.V8: Profile(
         Kernel.V8,
@@ -72,6 +140,7 @@ PROFILES: dict[Kernel, Profile] = {
         "online CPUs with topology_is_primary_thread()",
         "cpu_hotplug_disable() in the CCP driver once SNP_INIT succeeds, before "
         "snp_setup_rmpopt() builds the mask (v8 patch 3)",
+        LeaderCall.WORK_ON_CPU,
     ),
     Kernel.V9: Profile(
         Kernel.V9,
@@ -102,6 +171,10 @@ class Modelled:
     strategy: Strategy
     overrides: tuple[str, ...] = ()
     """What-if notes: a --rule or --strategy that replaced the profile's."""
+    judge_landed: bool = False
+    """Nothing was asked for (no kernel, rule or strategy): ``verify`` also judges
+    the kernel as landed, so that the default rule cannot pass a machine on
+    which the kernel people run fails (rmpplan.landed)."""
 
     @property
     def profile(self) -> Profile | None:
@@ -120,7 +193,13 @@ def modelled(
     """Resolve ``--kernel``, ``--rule`` and ``--strategy``: the flags win over the
     profile (and say so), the profile over the defaults (first-sibling, v9-andnot)."""
     if kernel is None:
-        return Modelled(None, rule or Rule.FIRST_SIBLING, strategy or Strategy.V9_ANDNOT)
+        asked = rule is not None or strategy is not None
+        return Modelled(
+            None,
+            rule or Rule.FIRST_SIBLING,
+            strategy or Strategy.V9_ANDNOT,
+            judge_landed=not asked,
+        )
     profile = PROFILES[kernel]
     overrides = []
     if rule is not None and rule is not profile.rule:
@@ -128,6 +207,24 @@ def modelled(
     if strategy is not None and strategy is not profile.strategy:
         overrides.append(f"--strategy {strategy} replaces {kernel}'s {profile.strategy} (what-if)")
     return Modelled(kernel, rule or profile.rule, strategy or profile.strategy, tuple(overrides))
+
+
+def programming(
+    kernel: Kernel | None, strategy: Strategy, mask: frozenset[int], online: frozenset[int]
+) -> frozenset[int]:
+    """The CPUs that write RMPOPT_BASE at setup: the mask, or every CPU online then
+    under v2's all-CPU handler and under a profile that programs them all (v3)."""
+    everyone = kernel is not None and PROFILES[kernel].programs_online
+    return online if everyone or strategy is Strategy.V2_ALL_CPUS else mask
+
+
+def case3_call(kernel: Kernel | None) -> LeaderCall:
+    """How case 3 reaches its leader under ``kernel``: the profile's own call,
+    else ``work_on_cpu()`` of v8, whose handler the v8-three-way strategy is named for."""
+    profile = None if kernel is None else PROFILES[kernel]
+    if profile is None or profile.case3 is None:
+        return LeaderCall.WORK_ON_CPU
+    return profile.case3
 
 
 def landed_mask_note(machine: Machine, rule: Rule) -> str | None:
@@ -160,6 +257,9 @@ def kernel_notes(machine: Machine, model: Modelled) -> tuple[str, ...]:
     """The notes a report carries about the kernel it models: what-if overrides,
     and without ``--kernel`` whether the kernel as landed would differ here."""
     notes = list(model.overrides)
+    profile = model.profile
+    if profile is not None and profile.note is not None:
+        notes.insert(0, profile.note)
     if model.kernel is None and model.strategy is not Strategy.V2_ALL_CPUS:
         landed = landed_mask_note(machine, model.rule)
         if landed is not None:

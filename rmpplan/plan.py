@@ -254,9 +254,11 @@ def plan(
     mask = base_set(strategy, rmpopt_cpumask(machine, rule), online)
     core_index = machine.core_index
     # Every strategy sends IPIs only to CPUs that programmed RMPOPT_BASE, so the
-    # mask's cores are the programmed ones.
+    # mask's cores are programmed; a profile may program more (v3: every online CPU).
     in_mask: Counter[int] = Counter(core_index(cpu) for cpu in mask)
-    programmed = set(in_mask)
+    from rmpplan.kernel import programming
+
+    programmed = {core_index(cpu) for cpu in programming(kernel, strategy, mask, online)}
     first = min(mask, default=None)
     mine = siblings_in(machine, online, mask)
     # removed -> (mask CPUs it leaves in each core it touches, cores it empties)
@@ -271,7 +273,7 @@ def plan(
                 left[core_index(cpu)] -= 1
             effect = effects[move.removed] = (left, sum(1 for n in left.values() if n == 0))
         left, emptied = effect
-        covered = len(programmed) - emptied
+        covered = len(in_mask) - emptied
         leader_core = None if move.leader is None else core_index(move.leader)
         if leader_core in programmed and left.get(leader_core, in_mask[leader_core]) == 0:
             covered += 1

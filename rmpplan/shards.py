@@ -71,7 +71,7 @@ RESULT_KEYS = frozenset(
 )
 """The keys of a result line (docs/json.md, rmpplan.render.json): any other is refused."""
 FINDING_KEYS = frozenset(("check", "message", "cpus", "expected"))
-_NULLABLE = ("name", "kernel")
+_NULLABLE = ("name", "kernel", "rule")  # rule: null under v2, which builds no mask
 _INT = {int}
 _SHA256 = re.compile("[0-9a-f]{64}")
 _NOT_A_RESULT = "not a result of `rmpplan verify --format jsonl`"
@@ -281,7 +281,7 @@ def _result(entry: Mapping[str, object], number: int) -> tuple[str, Tally]:
         or not isinstance(findings, list)
         or not isinstance(stale, list)
         or not isinstance(notes, list)
-        or not all(isinstance(entry.get(key, ""), str) for key in ("rule", "strategy", "error"))
+        or not all(isinstance(entry.get(key, ""), str) for key in ("strategy", "error"))
         or not all(entry.get(key) is None or isinstance(entry[key], str) for key in _NULLABLE)
         or not all(isinstance(note, str) for note in notes)
         or not all(_finding(item) for item in findings)

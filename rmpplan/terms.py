@@ -63,10 +63,12 @@ class Check(StrEnum):
     ONE_MASK_CPU_PER_CORE = "one-mask-cpu-per-core"
     MASK_WITHIN_ONLINE = "mask-within-online"
     FOLLOWERS_WITHIN_MASK = "followers-within-mask"
+    LEADER_ONLINE = "leader-online"
     UNPROGRAMMED_CORE = "unprogrammed-core"
     FOLLOWERS_EXCLUDE_LEADER_CORE = "followers-exclude-leader-core"
     CORE_MISSED = "core-missed"
     CORE_RUN_TWICE = "core-run-twice"
+    LANDED_KERNEL = "landed-kernel"
     DMESG_SNP_INIT = "dmesg-snp-init"
     DMESG_MASKS = "dmesg-masks"
     DMESG_WINDOW = "dmesg-window"
@@ -84,10 +86,14 @@ _CHECK_SUMMARIES = {
     "online thread",
     Check.MASK_WITHIN_ONLINE: "every CPU of rmpopt_cpumask is online when the handler runs",
     Check.FOLLOWERS_WITHIN_MASK: "every IPI target is a CPU that programmed RMPOPT_BASE",
+    Check.LEADER_ONLINE: "the CPU case 3 picks to run the leader loop is online when the "
+    "handler runs",
     Check.UNPROGRAMMED_CORE: "no CPU runs RMPOPT on a core whose RMPOPT_BASE was never set (#UD)",
     Check.FOLLOWERS_EXCLUDE_LEADER_CORE: "the online followers hold no CPU of the leader's core",
     Check.CORE_MISSED: "the leader's core and the followers' cores are all the programmed cores",
     Check.CORE_RUN_TWICE: "no programmed core runs a region twice in one pass",
+    Check.LANDED_KERNEL: "without --kernel, --rule or --strategy, the kernel as landed (v10) "
+    "passes the machine too",
     Check.DMESG_SNP_INIT: "the kernel log's SNP init outcome is the one online == present predicts",
     Check.DMESG_MASKS: "the online and present masks in the log are the topology's",
     Check.DMESG_WINDOW: "each logged RMPOPT pass covers the computed 1 GB window",
@@ -102,6 +108,7 @@ class Kernel(StrEnum):
 
     V2 = "v2"
     V3 = "v3"
+    V4 = "v4"
     V6 = "v6"
     V8 = "v8"
     V9 = "v9"

@@ -50,6 +50,7 @@ def handler(
 
 
 PER_WORKER = (
+    Check.LEADER_ONLINE,
     Check.UNPROGRAMMED_CORE,
     Check.FOLLOWERS_EXCLUDE_LEADER_CORE,
     Check.CORE_MISSED,
@@ -67,9 +68,11 @@ def brute_force(
     failed: dict[Check, list[int]] = {name: [] for name in PER_WORKER}
     for worker in sorted(online):
         step = handler(machine, mask, worker, strategy, online)
-        runs = Counter(machine.core_index(cpu) for cpu in step.leaders)
+        # An offline leader runs nothing where it was meant to (-ENXIO, or a stray worker).
+        leaders = step.leaders & online
+        runs = Counter(machine.core_index(cpu) for cpu in leaders)
         runs.update(machine.core_index(cpu) for cpu in step.followers & online)
-        problems = set()
+        problems = {Check.LEADER_ONLINE} if step.leaders - online else set()
         for index in range(len(machine.cores)):
             count = runs[index]
             if index in programmed and count == 0:
@@ -78,7 +81,7 @@ def brute_force(
                 problems.add(Check.CORE_RUN_TWICE)
             elif index not in programmed and count:
                 problems.add(Check.UNPROGRAMMED_CORE)
-        for lead in step.leaders:
+        for lead in leaders:
             home = set(machine.core_of(lead).threads)
             if step.followers & online & home:
                 problems.add(Check.FOLLOWERS_EXCLUDE_LEADER_CORE)

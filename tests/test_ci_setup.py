@@ -98,7 +98,7 @@ def test_action_writes_summary_and_annotates(tmp_path: Path) -> None:
     github format, whose exit code is the step's."""
     code, out, summary = verify_step(tmp_path, "topologies\n  docs/examples ")
     assert code == 0
-    assert summary.startswith("### rmpplan verify: 14 of 14 passed\n")
+    assert summary.startswith("### rmpplan verify: 15 of 15 passed\n")
     assert out.startswith(
         "::notice title=rmpplan verify::configuration: pyproject.toml\n::group::topologies/"
     )

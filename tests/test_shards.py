@@ -514,3 +514,16 @@ def test_the_keys_summary_takes_are_the_documented_ones() -> None:
     assert set(documented[FINDINGS, ""]) == FINDING_KEYS
     assert set(documented["verify", "settings"]) == set(SETTINGS)
     assert set(documented["verify", "summary"]) == set(SUMMARY_KEYS)
+
+
+def test_a_v2_result_without_a_rule_merges(tmp_path: Path) -> None:
+    """Under v2-all-cpus a result's rule is null (no mask): summary reads it, and its verdict."""
+    shard = tmp_path / "v2.jsonl"
+    result = run(
+        "verify", "docs/examples/nosmt.yaml", "--strategy", "v2-all-cpus", "--format", "jsonl"
+    )
+    assert result.exit_code == 1
+    assert json.loads(result.stdout.splitlines()[0])["rule"] is None
+    shard.write_text(result.stdout, encoding="utf-8")
+    merged = run("summary", str(shard), "--format", "json")
+    assert merged.exit_code == 1, merged.stderr

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import CpulistMinus, format_cpulist, format_hexmask
-from rmpplan.terms import Check
+from rmpplan.terms import Check, Rule, Strategy
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -143,6 +143,12 @@ def show_facts(view: Overview) -> list[tuple[str, str, str]]:
     return facts
 
 
+def rule_text(rule: Rule, strategy: Strategy) -> str:
+    """The mask rule as a report shows it: ``none`` under v2-all-cpus, which has no mask
+    (JSON says null)."""
+    return "none" if strategy is Strategy.V2_ALL_CPUS else str(rule)
+
+
 def kernel_text(kernel: Kernel | None) -> str | None:
     """The modelled kernel for a report's header, or None without ``--kernel``."""
     if kernel is None:
@@ -161,10 +167,12 @@ _CAUSES = {
     Check.ONE_MASK_CPU_PER_CORE: "a core with no mask CPU, or two: offline primary threads?",
     Check.MASK_WITHIN_ONLINE: "mask CPUs offline when the handler runs: hotplug after setup",
     Check.FOLLOWERS_WITHIN_MASK: "IPIs to CPUs that never set RMPOPT_BASE: hotplug after setup",
+    Check.LEADER_ONLINE: "case 3 leads on an offline CPU: hotplug after setup",
     Check.UNPROGRAMMED_CORE: "#UD: RMPOPT on a core that never set RMPOPT_BASE",
     Check.FOLLOWERS_EXCLUDE_LEADER_CORE: "the leader's core is also a follower's",
     Check.CORE_MISSED: "a programmed core is never optimized",
     Check.CORE_RUN_TWICE: "a core runs every region twice",
+    Check.LANDED_KERNEL: "the kernel as landed (APIC primary threads) fails here",
 }
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.checks import outcome
 from rmpplan.errors import printable
-from rmpplan.render.common import cpulist, machine_summary
+from rmpplan.render.common import cpulist, machine_summary, rule_text
 from rmpplan.render.outcome import STALE, is_expected, verdict_label
 from rmpplan.terms import Check
 from rmpplan.topology.parse import LineIndex
@@ -125,7 +125,8 @@ def render_verify(
             continue
         held = outcome(verdict, checked.expect)
         group.append(  # "topology": no name ever starts a line
-            f"topology {machine.name}: {machine_summary(machine)}; rule {verdict.rule}, "
+            f"topology {machine.name}: {machine_summary(machine)}; "
+            f"rule {rule_text(verdict.rule, verdict.strategy)}, "
             f"strategy {verdict.strategy}: {verdict_label(held)}"
         )
         index = (lines or {}).get(checked.path, LineIndex())

@@ -20,6 +20,7 @@ from rmpplan.render.common import (
     show_facts,
 )
 from rmpplan.render.outcome import is_expected
+from rmpplan.terms import Rule, Strategy
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,6 +62,11 @@ def _unicode(value: JSONValue) -> JSONValue:
     return value
 
 
+def _rule(rule: Rule, strategy: Strategy) -> str | None:
+    """The mask rule, or None under v2-all-cpus: v2 has no mask, so no rule applies."""
+    return None if strategy is Strategy.V2_ALL_CPUS else str(rule)
+
+
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     machine = result.machine
     followers = follower_lists(result)
@@ -72,7 +78,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
             "nr_cpu_ids": machine.nr_cpu_ids,
             "kernel": _kernel(result.kernel),
             "notes": list(result.notes),
-            "rule": str(result.rule),
+            "rule": _rule(result.rule, result.strategy),
             "strategy": str(result.strategy),
             "rmpopt_cpumask": cpulist(result.mask),
             "rmpopt_cpumask_hex": mask_hex(machine, result.mask),
@@ -110,7 +116,7 @@ def _verify_entry(checked: Checked) -> dict[str, JSONValue]:
     if checked.verdict is not None:
         held = outcome(checked.verdict, checked.expect)
         entry["kernel"] = _kernel(checked.verdict.kernel)
-        entry["rule"] = str(checked.verdict.rule)
+        entry["rule"] = _rule(checked.verdict.rule, checked.verdict.strategy)
         entry["strategy"] = str(checked.verdict.strategy)
         entry["findings"] = [
             finding(item) | {"expected": is_expected(checked, item)}
@@ -272,7 +278,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
             "schema_version": SCHEMA_VERSION,
             "topology": e.machine.name,
             "kernel": _kernel(e.kernel),
-            "rule": str(e.rule),
+            "rule": _rule(e.rule, e.strategy),
             "strategy": str(e.strategy),
             "worker": e.worker,
             "case": str(e.case),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.checks import checks_run, outcome
 from rmpplan.errors import printable
-from rmpplan.render.common import cpulist
+from rmpplan.render.common import cpulist, rule_text
 from rmpplan.render.github import finding_line
 from rmpplan.render.outcome import STALE
 from rmpplan.terms import Check, JunitFamily
@@ -168,10 +168,14 @@ def _suite(suite: _Suite, names: _Names) -> tuple[_Counts, list[ET.Element]]:
         counts.tests, counts.errors = 1, 1
         return counts, [case]
     properties = suite.properties
-    for key, value in (("rule", verdict.rule), ("strategy", verdict.strategy)):
+    rule = rule_text(verdict.rule, verdict.strategy)
+    for key, value in (("rule", rule), ("strategy", verdict.strategy)):
         ET.SubElement(properties, "property", {"name": key, "value": str(value)})
     held = outcome(verdict, checked.expect)
-    ran = {*checks_run(verdict.strategy, log=verdict.log_checked), *held.stale}
+    ran = {
+        *checks_run(verdict.strategy, log=verdict.log_checked, landed=verdict.landed_checked),
+        *held.stale,
+    }
     checks = [check for check in Check if check in ran]
     machine = "" if checked.facts is None else checked.facts.name
     classname = names.classname(f"rmpplan.{machine}", checks)

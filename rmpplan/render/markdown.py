@@ -20,6 +20,7 @@ from rmpplan.render.common import (
     lead_note,
     machine_summary,
     mask_hex,
+    rule_text,
     show_facts,
     summary_head,
     window_lines,
@@ -79,7 +80,8 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     lines = [
         f"### RMPOPT plan for {_literal(machine.name, table=False)}",
         "",
-        f"{machine_summary(machine)}; rule `{result.rule}`, strategy `{result.strategy}`.",
+        f"{machine_summary(machine)}; rule `{rule_text(result.rule, result.strategy)}`, "
+        f"strategy `{result.strategy}`.",
         "",
         f"- `rmpopt_cpumask`: {_code(cpulist(result.mask))} ({len(result.mask)} CPUs, "
         f"{cores} cores)",
@@ -123,7 +125,8 @@ def render_verify(
         held = outcome(verdict, checked.expect)
         state = verdict_label(held)
         rows.append(
-            f"| {_literal(checked.path)} | {_literal(checked.facts.name)} | {verdict.rule} "
+            f"| {_literal(checked.path)} | {_literal(checked.facts.name)} | "
+            f"{rule_text(verdict.rule, verdict.strategy)} "
             f"| {verdict.strategy} | {state if held.ok else f'**{state}**'} |"
         )
         if verdict.findings or held.stale:
@@ -280,7 +283,8 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     lines = [
         f"### How the handler runs on CPU {e.worker} of {_literal(e.machine.name, table=False)}",
         "",
-        f"Rule `{e.rule}`, strategy `{e.strategy}`, {e.case}; verdict: {verdict}.",
+        f"Rule `{rule_text(e.rule, e.strategy)}`, strategy `{e.strategy}`, {e.case}; "
+        f"verdict: {verdict}.",
         *_kernel_lines(e.kernel, ()),
         "",
         "| # | kernel operation | result | note |",

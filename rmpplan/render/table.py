@@ -31,6 +31,7 @@ from rmpplan.render.common import (
     lead_note,
     machine_summary,
     mask_hex,
+    rule_text,
     show_facts,
     summary_head,
     window_lines,
@@ -283,7 +284,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
         [
             ("machine", machine_summary(machine)),
             *_kernel_row(result.kernel),
-            ("rule", str(result.rule)),
+            ("rule", rule_text(result.rule, result.strategy)),
             ("strategy", str(result.strategy)),
             ("rmpopt_cpumask", f"{cpulist(result.mask)} ({len(result.mask)} CPUs, {cores} cores)"),
             ("hex", mask_hex(machine, result.mask)),
@@ -338,7 +339,7 @@ def render_verify(
             machine.name,
             str(machine.present),
             str(machine.cores),
-            str(verdict.rule),
+            rule_text(verdict.rule, verdict.strategy),
             str(verdict.strategy),
             state,
         )
@@ -482,7 +483,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     facts = _facts(
         [
             *_kernel_row(e.kernel),
-            ("rule", str(e.rule)),
+            ("rule", rule_text(e.rule, e.strategy)),
             ("strategy", str(e.strategy)),
             ("branch", str(e.case)),
         ]

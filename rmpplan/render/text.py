@@ -19,6 +19,7 @@ from rmpplan.render.common import (
     lead_note,
     machine_summary,
     mask_hex,
+    rule_text,
     show_facts,
     summary_head,
     window_lines,
@@ -45,7 +46,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     lines = [
         f"topology: {machine.name}",
         f"machine: {machine_summary(machine)}",
-        f"rule: {result.rule}",
+        f"rule: {rule_text(result.rule, result.strategy)}",
         f"strategy: {result.strategy}",
         f"rmpopt_cpumask: {cpulist(result.mask)} ({len(result.mask)} CPUs, {cores} cores)",
         f"rmpopt_cpumask_hex: {mask_hex(machine, result.mask)}",
@@ -81,7 +82,8 @@ def render_verify(
         counts += f", {len(held.stale)} stale expectation(s)" if held.stale else ""
         lines.append(
             f"{head} {checked.path} ({checked.facts.name}): {machine_summary(checked.facts)}; "
-            f"rule {verdict.rule}, strategy {verdict.strategy}; {counts}"
+            f"rule {rule_text(verdict.rule, verdict.strategy)}, "
+            f"strategy {verdict.strategy}; {counts}"
         )
         for item in verdict.findings:
             mark = " (expected)" if is_expected(checked, item) else ""
@@ -174,7 +176,10 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     kernel = kernel_text(e.kernel)
     if kernel:
         lines.append(f"kernel: {kernel}")
-    lines.append(f"rule: {e.rule}; strategy: {e.strategy}; worker: CPU {e.worker}; {e.case}")
+    lines.append(
+        f"rule: {rule_text(e.rule, e.strategy)}; strategy: {e.strategy}; "
+        f"worker: CPU {e.worker}; {e.case}"
+    )
     for number, step in enumerate(e.steps, 1):
         lines.append(f"{number}. {step.code}")
         lines.append(
