@@ -28,6 +28,7 @@ from rmpplan.cli.options import (
     rule_option,
     strategy_option,
 )
+from rmpplan.cli.picture import svg_option
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy, VerifyFormat
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
     help="Check N inputs at a time, in N processes (default: the CPUs this process may "
     "use; 1 checks in this process). The output does not depend on it.",
 )
+@svg_option
 @kernel_option
 @rule_option
 @strategy_option
@@ -97,6 +99,7 @@ def verify(
     builtin: bool,
     fmt: VerifyFormat | None,
     junit_xml: Path | None,
+    svg: Path | None,
     config_file: Path | None,
     no_config: bool,
     jobs: int | None,
@@ -139,8 +142,7 @@ def verify(
     log = None if dmesg is None else read_log(dmesg)
     if log is None and window is not None:
         raise BadInput("--memory and --memory-from go with --dmesg (the window is checked there)")
-    if log is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
-        raise BadInput("--dmesg is the log of one machine: give exactly one topology")
+    _one_machine(paths, builtin=builtin, log=log is not None, svg=svg is not None)
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
@@ -175,6 +177,7 @@ def verify(
         from rmpplan.render import junit
 
         write_atomic(junit_xml, junit.render_verify(results, seconds, config=used), force=True)
+    _picture(svg, paths, results, settings)
     if fmt is VerifyFormat.JSONL:
         from rmpplan.render.jsonl import trailer
         from rmpplan.shards import run_settings
@@ -187,6 +190,32 @@ def verify(
     if any(checked.error is not None for checked in results):
         finish(2)
     finish(0 if all(checked.ok for checked in results) else 1)
+
+
+def _one_machine(paths: Sequence[Path], *, builtin: bool, log: bool, svg: bool) -> None:
+    """--dmesg and --svg are about one machine: exactly one topology, not a folder."""
+    if builtin or len(paths) != 1 or Path(paths[0]).is_dir():
+        if log:
+            raise BadInput("--dmesg is the log of one machine: give exactly one topology")
+        if svg:
+            raise BadInput("--svg draws one machine: give exactly one topology")
+
+
+def _picture(
+    svg: Path | None, paths: Sequence[Path], results: Sequence[Checked], settings: Settings
+) -> None:
+    """``--svg``: the one input's machine, read again, drawn from its first failing worker."""
+    verdict = results[0].verdict if results else None
+    if svg is None or verdict is None:
+        return  # no picture asked for, or the input could not be read (exit 2)
+    from rmpplan.cli.picture import verdict_svg, write_picture
+    from rmpplan.cpuspec import scenario
+    from rmpplan.inputs import load_machine
+
+    machine = load_machine(paths[0], settings.input_format)
+    hotplug = scenario(machine, settings.offline_after_setup, settings.online_after_setup)
+    picture = verdict_svg(machine, verdict, hotplug, settings.model.kernel, "verify")
+    write_picture(svg, picture, paths)
 
 
 def _configuration(given: Path | None, *, no_config: bool) -> Config | None:
