@@ -18,7 +18,7 @@ from rmpplan.cli.options import (
     kernel_option,
     warn,
 )
-from rmpplan.cli.picture import compare_svg, svg_option, write_picture
+from rmpplan.cli.picture import check_output, compare_svg, svg_option, write_picture
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def compare(
     from rmpplan.inputs import load_machine
     from rmpplan.render import renderer
 
+    check_output(svg, [topo])
     machine = load_machine(topo, input_format)
     hotplug = scenario(machine, offline_after_setup, online_after_setup)
     result = run_compare(

@@ -17,7 +17,14 @@ from rmpplan.cli.options import (
     strategy_option,
     worker_option,
 )
-from rmpplan.cli.picture import SVG, Svg, picture_format_option, svg_option, write_picture
+from rmpplan.cli.picture import (
+    SVG,
+    Svg,
+    check_output,
+    picture_format_option,
+    svg_option,
+    write_picture,
+)
 from rmpplan.cpuspec import CpuSpec
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
 
@@ -59,6 +66,7 @@ def explain(
     from rmpplan.kernel import kernel_notes, modelled
     from rmpplan.render import renderer
 
+    check_output(svg, [topo])
     model = modelled(kernel, rule, strategy)
     machine = load_machine(topo, input_format)
     if worker not in machine.cpus:

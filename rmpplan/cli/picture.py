@@ -70,10 +70,21 @@ def svg_option(func: F) -> F:
 
 
 def write_picture(path: Path, text: str, inputs: Sequence[Path]) -> None:
-    """Write ``text`` to ``path`` atomically, refusing a link, a file that is not
-    regular (a FIFO, a device) and any of this run's ``inputs``."""
-    from rmpplan.files import special_kind, write_atomic
+    """Write ``text`` to ``path`` atomically, refusing what :func:`check_output` refuses."""
+    from rmpplan.files import write_atomic
 
+    check_output(path, inputs)
+    write_atomic(path, text, force=True)
+
+
+def check_output(path: Path | None, inputs: Sequence[Path]) -> None:
+    """Refuse ``--svg`` to a link, a file that is not regular (a FIFO, a device)
+    or any of this run's ``inputs``: asked before the run, so that a mistake
+    costs nothing, and again when the file is written."""
+    from rmpplan.files import special_kind
+
+    if path is None:
+        return
     where = f"--svg {path}"
     try:
         found = os.lstat(path)
@@ -94,7 +105,6 @@ def write_picture(path: Path, text: str, inputs: Sequence[Path]) -> None:
                 continue  # an input that is not a file (a bundled name) is not this one
             if same:
                 raise BadInput(f"{where}: is an input of this run; it is never overwritten")
-    write_atomic(path, text, force=True)
 
 
 def need_one_worker(count: int) -> None:

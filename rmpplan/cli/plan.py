@@ -22,6 +22,7 @@ from rmpplan.cli.options import (
 from rmpplan.cli.picture import (
     SVG,
     Svg,
+    check_output,
     need_one_worker,
     picture_format_option,
     svg_option,
@@ -75,6 +76,7 @@ def plan(
     from rmpplan.plan import plan as make_plan
     from rmpplan.render import renderer
 
+    check_output(svg, [topo])
     model = modelled(kernel, rule, strategy)
     machine = load_machine(topo, input_format)
     result = make_plan(
@@ -85,17 +87,17 @@ def plan(
         kernel=model.kernel,
         notes=kernel_notes(machine, model),
     )
-    for message in result.warnings:
-        warn(message)
     picture = None
     if fmt == SVG or svg is not None:
         from rmpplan.picture import plan_picture
         from rmpplan.render.svg import render_picture
 
-        need_one_worker(len(result.plans))
+        need_one_worker(len(result.plans))  # before any warning: bad usage is one line
         picture = render_picture(plan_picture(result))
         if svg is not None:
             write_picture(svg, picture, [topo])
+    for message in result.warnings:
+        warn(message)
     if picture is not None and fmt == SVG:
         emit(picture)
     else:

@@ -142,7 +142,7 @@ def verify(
     log = None if dmesg is None else read_log(dmesg)
     if log is None and window is not None:
         raise BadInput("--memory and --memory-from go with --dmesg (the window is checked there)")
-    _one_machine(paths, builtin=builtin, log=log is not None, svg=svg is not None)
+    _one_machine(paths, builtin=builtin, log=log is not None, svg=svg)
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
         fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
@@ -192,13 +192,16 @@ def verify(
     finish(0 if all(checked.ok for checked in results) else 1)
 
 
-def _one_machine(paths: Sequence[Path], *, builtin: bool, log: bool, svg: bool) -> None:
+def _one_machine(paths: Sequence[Path], *, builtin: bool, log: bool, svg: Path | None) -> None:
     """--dmesg and --svg are about one machine: exactly one topology, not a folder."""
     if builtin or len(paths) != 1 or Path(paths[0]).is_dir():
         if log:
             raise BadInput("--dmesg is the log of one machine: give exactly one topology")
-        if svg:
+        if svg is not None:
             raise BadInput("--svg draws one machine: give exactly one topology")
+    from rmpplan.cli.picture import check_output
+
+    check_output(svg, paths)
 
 
 def _picture(
