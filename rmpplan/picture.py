@@ -187,9 +187,11 @@ def _picture(
     online: frozenset[int],
 ) -> Picture:
     runs, marks = _verdicts(machine, leader, mask, followers, online)
+    counted = Counter(marks)
+    cores = ", ".join(f"{counted[mark]} {MARK_TEXT[mark]}" for mark in Mark if counted[mark])
     return Picture(
         machine=machine,
-        caption=tuple(caption),
+        caption=(*caption, f"cores: {cores}"),
         worker=worker,
         leader=leader,
         mask=mask,
