@@ -392,7 +392,6 @@ def render_picture(picture: Picture) -> str:
         y += CAPTION_FONT + 4
         _label(body, PAD, y, line, size=CAPTION_FONT, fill=INK).tail = "\n"
     y += PAD
-    widths = []
     packages = ET.Element("g")
     packages.text = "\n"
     laid = []
@@ -405,7 +404,6 @@ def render_picture(picture: Picture) -> str:
         holder.set("transform", f"translate({PAD + dx},{y + dy})")
         holder.tail = "\n"
         packages.append(holder)
-    widths.append(used)
     body.append(packages)
     packages.tail = "\n"
     y += height + 2 * PAD
@@ -413,9 +411,8 @@ def render_picture(picture: Picture) -> str:
     legend.text = legend.tail = "\n"
     lw, lh = drawing.legend(legend, max(used, 900))
     body.append(legend)
-    widths.append(lw)
-    widths.append(max(len(line) for line in picture.caption) * 8)
-    width = max(widths) + 2 * PAD
+    caption_w = max(len(line) for line in picture.caption) * 8  # 0.6 em of CAPTION_FONT
+    width = max(used, lw, caption_w) + 2 * PAD
     total_h = y + lh + PAD
     root.attrib.update(
         {
