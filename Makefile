@@ -1,6 +1,7 @@
 # `make run`: set up and run a real plan and verify; `make test`: set up and run every check
 # (ruff, ruff format --check, mypy --strict, pytest); `make bench`: time rmpplan with
-# bench/ratios.py and print its performance ratios against their targets (docs/performance.md).
+# bench/ratios.py and print its performance ratios against their targets (docs/performance.md);
+# `make visual`: draw the machine pictures with headless Chromium (bench/visual.py).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +14,7 @@ METADATA := pyproject.toml rmpplan/__init__.py
 # only that message is silenced and any other build warning still shows.
 PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench visual clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,10 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/ratios.py
+
+# Needs Chromium (Debian: apt-get install chromium); writes docs/img/*.png.
+visual: $(STAMP)
+	$(BIN)/python bench/visual.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis build *.egg-info

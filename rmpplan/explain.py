@@ -69,6 +69,8 @@ class Explanation:
     """The first CPU of each programmed core that runs no region."""
     findings: tuple[Finding, ...]
     notes: tuple[str, ...]
+    online: frozenset[int] = frozenset()
+    """The CPUs online when the handler runs (after the hotplug scenario)."""
 
     @property
     def ok(self) -> bool:
@@ -95,7 +97,7 @@ def explain(
     if hotplug is None:
         hotplug = machine.hotplug
     guarded = kernel is not None and PROFILES[kernel].hotplug_guard is not None
-    online = hotplug.handler_online(machine) if hotplug and not guarded else machine.online
+    online = handler_online(machine, hotplug, kernel)
     if worker not in online:
         raise OptionError(
             f"--leader: CPU {worker} is not online when the handler runs on {machine.name}"
@@ -143,7 +145,19 @@ def explain(
         cores_missed=tuple(missed),
         findings=tuple(findings),
         notes=tuple(said),
+        online=online,
     )
+
+
+def handler_online(
+    machine: Machine, hotplug: Hotplug | None, kernel: Kernel | None
+) -> frozenset[int]:
+    """The CPUs online when the handler runs: after the hotplug scenario (the
+    file's when ``hotplug`` is None), unless ``kernel`` makes it impossible."""
+    if hotplug is None:
+        hotplug = machine.hotplug
+    guarded = kernel is not None and PROFILES[kernel].hotplug_guard is not None
+    return hotplug.handler_online(machine) if hotplug and not guarded else machine.online
 
 
 class _Replay:

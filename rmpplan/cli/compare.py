@@ -18,6 +18,7 @@ from rmpplan.cli.options import (
     kernel_option,
     warn,
 )
+from rmpplan.cli.picture import check_output, compare_svg, svg_option, write_picture
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     help="Only these mask rules (repeatable); default: both, skipping apic-primary "
     "when the topology has no APIC ids.",
 )
+@svg_option
 @kernel_option
 @hotplug_options
 @input_format_option
@@ -46,6 +48,7 @@ def compare(
     topo: Path,
     fmt: OutputFormat,
     rules: tuple[Rule, ...],
+    svg: Path | None,
     offline_after_setup: CpuSpec | None,
     online_after_setup: CpuSpec | None,
 ) -> None:
@@ -59,6 +62,7 @@ def compare(
     from rmpplan.inputs import load_machine
     from rmpplan.render import renderer
 
+    check_output(svg, [topo])
     machine = load_machine(topo, input_format)
     hotplug = scenario(machine, offline_after_setup, online_after_setup)
     result = run_compare(
@@ -66,4 +70,6 @@ def compare(
     )
     for reason in result.skipped:
         warn(f"{machine.name}: {reason}")
+    if svg is not None:
+        write_picture(svg, compare_svg(result, hotplug), [topo])
     emit(renderer(fmt).render_compare(result, display()))

@@ -9,7 +9,6 @@ import click
 from rmpplan.cli.options import (
     display,
     emit,
-    format_option,
     hotplug_options,
     input_errors,
     input_format_option,
@@ -18,6 +17,14 @@ from rmpplan.cli.options import (
     strategy_option,
     worker_option,
 )
+from rmpplan.cli.picture import (
+    SVG,
+    Svg,
+    check_output,
+    picture_format_option,
+    svg_option,
+    write_picture,
+)
 from rmpplan.cpuspec import CpuSpec
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
 
@@ -25,7 +32,8 @@ from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
 @click.command()
 @click.argument("topo", type=click.Path(path_type=Path))
 @worker_option
-@format_option
+@picture_format_option
+@svg_option
 @kernel_option
 @rule_option
 @strategy_option
@@ -36,7 +44,8 @@ def explain(
     *,
     topo: Path,
     worker: int,
-    fmt: OutputFormat,
+    fmt: OutputFormat | Svg,
+    svg: Path | None,
     kernel: Kernel | None,
     rule: Rule | None,
     strategy: Strategy | None,
@@ -57,6 +66,7 @@ def explain(
     from rmpplan.kernel import kernel_notes, modelled
     from rmpplan.render import renderer
 
+    check_output(svg, [topo])
     model = modelled(kernel, rule, strategy)
     machine = load_machine(topo, input_format)
     if worker not in machine.cpus:
@@ -70,5 +80,15 @@ def explain(
         kernel=model.kernel,
         notes=kernel_notes(machine, model),
     )
-    emit(renderer(fmt).render_explain(result, display()))
+    if fmt == SVG or svg is not None:
+        from rmpplan.picture import explain_picture
+        from rmpplan.render.svg import render_picture
+
+        picture = render_picture(explain_picture(result))
+        if svg is not None:
+            write_picture(svg, picture, [topo])
+        if fmt == SVG:
+            emit(picture)
+    if fmt != SVG:
+        emit(renderer(OutputFormat(fmt)).render_explain(result, display()))
     click.get_current_context().exit(0 if result.ok else 1)

@@ -12,13 +12,21 @@ from rmpplan.cli.options import (
     CpuSpecType,
     display,
     emit,
-    format_option,
     input_errors,
     input_format_option,
     kernel_option,
     rule_option,
     strategy_option,
     warn,
+)
+from rmpplan.cli.picture import (
+    SVG,
+    Svg,
+    check_output,
+    need_one_worker,
+    picture_format_option,
+    svg_option,
+    write_picture,
 )
 from rmpplan.terms import InputFormat, Kernel, OutputFormat, Rule, Strategy
 
@@ -36,7 +44,8 @@ if TYPE_CHECKING:
     metavar="SPEC",
     help="'all' (every online CPU) or a kernel cpulist of online CPUs, e.g. 17 or 0-3,192.",
 )
-@format_option
+@picture_format_option
+@svg_option
 @kernel_option
 @rule_option
 @strategy_option
@@ -47,7 +56,8 @@ def plan(
     *,
     topo: Path,
     workers: CpuSpec,
-    fmt: OutputFormat,
+    fmt: OutputFormat | Svg,
+    svg: Path | None,
     kernel: Kernel | None,
     rule: Rule | None,
     strategy: Strategy | None,
@@ -66,6 +76,7 @@ def plan(
     from rmpplan.plan import plan as make_plan
     from rmpplan.render import renderer
 
+    check_output(svg, [topo])
     model = modelled(kernel, rule, strategy)
     machine = load_machine(topo, input_format)
     result = make_plan(
@@ -76,6 +87,18 @@ def plan(
         kernel=model.kernel,
         notes=kernel_notes(machine, model),
     )
+    picture = None
+    if fmt == SVG or svg is not None:
+        from rmpplan.picture import plan_picture
+        from rmpplan.render.svg import render_picture
+
+        need_one_worker(len(result.plans))  # before any warning: bad usage is one line
+        picture = render_picture(plan_picture(result))
+        if svg is not None:
+            write_picture(svg, picture, [topo])
     for message in result.warnings:
         warn(message)
-    emit(renderer(fmt).render_plan(result, display()))
+    if picture is not None and fmt == SVG:
+        emit(picture)
+    else:
+        emit(renderer(OutputFormat(fmt)).render_plan(result, display()))

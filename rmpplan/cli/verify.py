@@ -31,6 +31,7 @@ from rmpplan.cli.options import (
     strategy_option,
     warn,
 )
+from rmpplan.cli.picture import svg_option
 from rmpplan.cli.streams import say
 from rmpplan.terms import (
     InputFormat,
@@ -107,6 +108,7 @@ if TYPE_CHECKING:
     "process may use; a larger N is clamped to that, with a warning; 1 checks in this "
     "process). The output does not depend on it.",
 )
+@svg_option
 @kernel_option
 @rule_option
 @strategy_option
@@ -124,6 +126,7 @@ def verify(
     fmt: VerifyFormat | None,
     junit_xml: Path | None,
     junit_family: JunitFamily,
+    svg: Path | None,
     config_file: Path | None,
     no_config: bool,
     jobs: int | None,
@@ -156,9 +159,9 @@ def verify(
     """
     config = _configuration(config_file, no_config=no_config)
     model = _model(config, kernel, rule, strategy)
+    _one_machine(paths, builtin=builtin, svg=svg)
     listed = list(_inputs(paths, config, builtin=builtin, no_config=no_config))
-    if junit_xml is not None:
-        _check_output(junit_xml, listed, config, dmesg, memory_from)
+    _check_outputs((junit_xml, svg), listed, config, dmesg, memory_from)
     log, window = _machine_log(dmesg, memory, memory_from, paths, builtin=builtin)
     if fmt is None:
         github = os.environ.get("GITHUB_ACTIONS") == "true"
@@ -200,6 +203,7 @@ def verify(
         write_atomic(junit_xml, _junit(report, results, seconds), force=True)
     if summary is not None:  # before stdout, which a reader may close early
         _summarize(summary, results, used)
+    _picture(svg, paths, results, settings)
     if fmt is VerifyFormat.JSONL:
         from rmpplan.render.jsonl import trailer
         from rmpplan.shards import run_settings
@@ -257,6 +261,29 @@ def _machine_log(
     if log is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
         raise BadInput("--dmesg is the log of one machine: give exactly one topology")
     return log, window
+
+
+def _one_machine(paths: Sequence[Path], *, builtin: bool, svg: Path | None) -> None:
+    """--svg draws one machine: exactly one topology, not a folder."""
+    if svg is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
+        raise BadInput("--svg draws one machine: give exactly one topology")
+
+
+def _picture(
+    svg: Path | None, paths: Sequence[Path], results: Sequence[Checked], settings: Settings
+) -> None:
+    """``--svg``: the one input's machine, read again, drawn from its first failing worker."""
+    verdict = results[0].verdict if results else None
+    if svg is None or verdict is None:
+        return  # no picture asked for, or the input could not be read (exit 2)
+    from rmpplan.cli.picture import verdict_svg, write_picture
+    from rmpplan.cpuspec import scenario
+    from rmpplan.inputs import load_machine
+
+    machine = load_machine(paths[0], settings.input_format)
+    hotplug = scenario(machine, settings.offline_after_setup, settings.online_after_setup)
+    picture = verdict_svg(machine, verdict, hotplug, settings.model.kernel, "verify")
+    write_picture(svg, picture, paths)
 
 
 def _configuration(given: Path | None, *, no_config: bool) -> Config | None:
@@ -353,15 +380,15 @@ def _processes(jobs: int | None, cpus: int) -> int:
     return jobs
 
 
-def _check_output(
-    path: Path,
+def _check_outputs(
+    outputs: Sequence[Path | None],
     listed: Sequence[Job | Done],
     config: Config | None,
     *files: Path | None,
 ) -> None:
-    """Refuse ``path`` as an output before any input is read: it must not be
-    one of the run's inputs (every file found, the configuration, the other
-    files named by flags), a link or a special file (``rmpplan.files``)."""
+    """Refuse each output file before any input is read: it must not be one of
+    the run's inputs (every file found, the configuration, the other files named
+    by flags), a link or a special file (``rmpplan.files``)."""
     from rmpplan.files import check_output
     from rmpplan.fleet import Job
 
@@ -371,7 +398,9 @@ def _check_output(
             inputs += [item.target] if item.companion is None else [item.target, item.companion]
     if config is not None:
         inputs.append(config.path)
-    check_output(path, inputs)
+    for path in outputs:
+        if path is not None:
+            check_output(path, inputs)
 
 
 def _checked(listed: Sequence[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
