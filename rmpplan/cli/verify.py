@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 import click
 
 from rmpplan.cli.collector import paused
+from rmpplan.cli.distribute import distribute_options, spread
 from rmpplan.cli.options import (
     BadInput,
     EnumChoice,
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from rmpplan.checks import Checked
     from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
-    from rmpplan.fleet import Done, Job, Settings
+    from rmpplan.fleet import Done, Executor, Job, Settings
+    from rmpplan.shards import ShardSpec
 
 
 @click.command()
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
     help="Check N inputs at a time, in N processes (default: the CPUs this process may "
     "use; 1 checks in this process). The output does not depend on it.",
 )
+@distribute_options
 @kernel_option
 @rule_option
 @strategy_option
@@ -100,6 +103,9 @@ def verify(
     config_file: Path | None,
     no_config: bool,
     jobs: int | None,
+    shard: ShardSpec | None,
+    executor: str,
+    scheduler: str | None,
     kernel: Kernel | None,
     rule: Rule | None,
     strategy: Strategy | None,
@@ -152,14 +158,16 @@ def verify(
         model, input_format, offline_after_setup, online_after_setup, log=log, window=window
     )
     # A log is one machine's, so there is one input: nothing to share out.
-    processes = 1 if log is not None else jobs or default_jobs()
+    fleet = spread(
+        shard, executor, scheduler, jobs, 1 if log is not None else jobs or default_jobs()
+    )
     results: list[Checked] = []
     seconds: list[float] = []
     lines = hashlib.sha256()  # of the JSON Lines, for their trailer
     # The report names the configuration it used, so a reviewer sees what set the rules.
     used = None if config is None else Path(os.path.relpath(config.path))
-    items = _inputs(paths, config, builtin=builtin, no_config=no_config)
-    for done in _checked(items, settings, processes):
+    items = fleet.inputs(_inputs(paths, config, builtin=builtin, no_config=no_config))
+    for done in _checked(items, settings, fleet.processes, fleet.executor):
         if done.complaint is not None:
             click.echo(f"rmpplan: error: {printable(done.complaint)}", err=True)
         results.append(done.checked)
@@ -181,7 +189,7 @@ def verify(
 
         # Last, so that a run cut short has none and `rmpplan summary` refuses it.
         named = None if used is None else str(used)
-        emit(trailer(results, lines.hexdigest(), named, run_settings(settings)))
+        emit(trailer(results, lines.hexdigest(), named, run_settings(settings), fleet.mark))
     else:
         emit(_render(fmt, results, seconds, input_format, used))
     if any(checked.error is not None for checked in results):
@@ -272,12 +280,15 @@ def _nothing_to_verify(config: Config | None, *, no_config: bool) -> str:
     )
 
 
-def _checked(items: Iterator[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
+def _checked(
+    items: Iterable[Job | Done], settings: Settings, processes: int, runner: Executor | None
+) -> Iterator[Done]:
     """Every item's result in order: the jobs checked by the fleet, the rest as they are."""
     from rmpplan.fleet import Done, run
 
     listed = list(items)
-    results = run([item for item in listed if not isinstance(item, Done)], settings, processes)
+    jobs = [item for item in listed if not isinstance(item, Done)]
+    results = run(jobs, settings, processes, executor=runner)
     for item in listed:
         yield item if isinstance(item, Done) else next(results)
 
