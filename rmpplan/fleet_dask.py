@@ -20,6 +20,7 @@ batches of :class:`~rmpplan.fleet.Job` and takes their results back in order.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError
@@ -66,7 +67,9 @@ class DaskExecutor:
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: 8787 may be another cluster's
+                # A lost worker is reported as its inputs' errors, one line each.
+                silence_logs=logging.CRITICAL,
             )
             return cls(Client(cluster, set_as_default=False), cluster)
         try:
