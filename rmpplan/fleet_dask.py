@@ -20,10 +20,13 @@ batches of :class:`~rmpplan.fleet.Job` and takes their results back in order.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,11 +94,13 @@ class DaskExecutor:
             return
         client = self.client
         threads = max(1, sum(client.nthreads().values()))
-        sent = client.scatter(settings, broadcast=True, hash=False)
+        # Sent with every batch, not scattered once: data scattered to a worker that dies
+        # is lost for good, where a task's arguments are sent again with it.
+        run = run_of(settings)
         here = str(Path.cwd())
         pending: deque[tuple[Sequence[Job], Future]] = deque()
         for batch in _batches(jobs, threads):
-            future = client.submit(check_batch, batch, sent, here, retries=RETRIES, pure=False)
+            future = client.submit(check_batch, batch, run, here, retries=RETRIES, pure=False)
             pending.append((batch, future))
             if len(pending) >= threads * AHEAD:
                 yield from _taken(*pending.popleft())
@@ -128,12 +133,24 @@ def _taken(batch: Sequence[Job], future: Future) -> list[Done]:
     return done
 
 
-# Each worker's checker per run's settings, so that a shape is checked once per worker.
-_CHECKERS: dict[int, tuple[Settings, Checker]] = {}
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run's settings, and a key that names them on every worker."""
+
+    settings: Settings
+    key: str
+
+
+def run_of(settings: Settings) -> Run:
+    return Run(settings, hashlib.blake2b(pickle.dumps(settings), digest_size=16).hexdigest())
+
+
+# Each worker's checker per run, so that a shape is checked once per worker, not per batch.
+_CHECKERS: dict[str, Checker] = {}
 _KEPT = 4
 
 
-def check_batch(jobs: Sequence[Job], settings: Settings, folder: str) -> list[Done]:
+def check_batch(jobs: Sequence[Job], run: Run, folder: str) -> list[Done]:
     """Run on a worker: each job's result, read from the worker's file system."""
     relative = any(
         not job.target.is_absolute()
@@ -147,10 +164,9 @@ def check_batch(jobs: Sequence[Job], settings: Settings, folder: str) -> list[Do
             "give verify absolute paths"
         )
         return [failure(job.label, why, 0.0) for job in jobs]
-    kept = _CHECKERS.get(id(settings))
-    if kept is None or kept[0] is not settings:
+    checker = _CHECKERS.get(run.key)
+    if checker is None:
         while len(_CHECKERS) >= _KEPT:
             del _CHECKERS[next(iter(_CHECKERS))]
-        kept = _CHECKERS[id(settings)] = (settings, Checker(settings))
-    checker = kept[1]
+        checker = _CHECKERS[run.key] = Checker(run.settings)
     return [checker.check(job) for job in jobs]

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -169,6 +169,68 @@ def test_a_batch_lost_for_good_is_exit_2_naming_the_input(
     assert trailer["summary"]["ok"] == len(rest) == trailer["summary"]["files"] - 1
 
 
+@pytest.fixture
+def dying_cluster(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Callable[[bool], str]]:
+    """A LocalCluster of one worker process under a nanny, whose process dies while it
+    checks LOST (tests/dask_worker_loss.py), every time or only once."""
+    require_dask()
+    import dask
+    from distributed import LocalCluster
+
+    clusters: list[LocalCluster] = []
+
+    def start(once: bool) -> str:
+        monkeypatch.setenv("RMPPLAN_TEST_LOSE", LOST)
+        if once:
+            monkeypatch.setenv("RMPPLAN_TEST_LOSE_ONCE", str(tmp_path / "lost-once"))
+        # A task whose worker dies twice is lost for good (Dask's default is 3 times).
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                protocol="tcp",
+                host="127.0.0.1",
+                dashboard_address=":0",
+                preload=["tests.dask_worker_loss"],
+            )
+        clusters.append(cluster)
+        return str(cluster.scheduler_address)
+
+    yield start
+    for cluster in clusters:
+        cluster.close()
+
+
+def test_a_worker_that_dies_is_replaced_and_its_inputs_checked(
+    dying_cluster: Callable[[bool], str], by_processes: tuple[str, int]
+) -> None:
+    """The worker process dies under LOST once: Dask runs the batch again on the new one."""
+    scheduler = dying_cluster(True)
+    assert jsonl(*PATHS, "--executor", "dask", "--scheduler", scheduler) == by_processes
+
+
+def test_a_worker_that_always_dies_is_exit_2_naming_the_input(
+    dying_cluster: Callable[[bool], str],
+) -> None:
+    """Every worker dies under LOST: it is reported, never ok; the rest are checked."""
+    scheduler = dying_cluster(False)
+    lost = run("verify", LOST, str(TOPOLOGIES), "--format", "jsonl", *on(scheduler))
+    assert lost.exit_code == 2
+    assert lost.stderr.startswith(f"rmpplan: error: {LOST}: not checked: the Dask cluster lost")
+    assert "KilledWorker" in lost.stderr
+    first, *rest, trailer = map(json.loads, lost.stdout.splitlines())
+    assert first["path"] == LOST and first["ok"] is False
+    assert trailer["summary"]["bad_input"] == 1
+    assert trailer["summary"]["ok"] == len(rest) == len(list(TOPOLOGIES.glob("*.yaml")))
+
+
+def on(scheduler: str) -> tuple[str, ...]:
+    return ("--executor", "dask", "--scheduler", scheduler)
+
+
 def test_a_bug_on_a_worker_is_not_hidden(scheduler: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception of rmpplan's own (not a lost worker) is exit 3, a bug, as with --jobs."""
 
@@ -183,11 +245,11 @@ def test_a_bug_on_a_worker_is_not_hidden(scheduler: str, monkeypatch: pytest.Mon
 
 def test_a_worker_in_another_folder_reads_nothing() -> None:
     """Relative paths name other files from another working folder: refused, per input."""
-    from rmpplan.fleet_dask import check_batch
+    from rmpplan.fleet_dask import run_of, check_batch
     from rmpplan.kernel import modelled
 
     jobs = [Job("topologies/single-core.yaml", Path("topologies/single-core.yaml"))]
-    done = check_batch(jobs, Settings(modelled(None, None, None)), "/elsewhere")
+    done = check_batch(jobs, run_of(Settings(modelled(None, None, None))), "/elsewhere")
     assert [item.checked.ok for item in done] == [False]
     assert "the Dask worker runs in" in str(done[0].checked.error)
     assert "not in '/elsewhere'" in str(done[0].checked.error)
