@@ -245,7 +245,7 @@ def test_a_bug_on_a_worker_is_not_hidden(scheduler: str, monkeypatch: pytest.Mon
 
 def test_a_worker_in_another_folder_reads_nothing() -> None:
     """Relative paths name other files from another working folder: refused, per input."""
-    from rmpplan.fleet_dask import run_of, check_batch
+    from rmpplan.fleet_dask import check_batch, run_of
     from rmpplan.kernel import modelled
 
     jobs = [Job("topologies/single-core.yaml", Path("topologies/single-core.yaml"))]
