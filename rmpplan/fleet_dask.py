@@ -82,6 +82,15 @@ class DaskExecutor:
                 f"cannot reach the Dask scheduler at '{quote(scheduler, 200)}': "
                 f"{quote(str(err) or type(err).__name__, 200)}"
             ) from None
+        try:
+            # Without a worker, every batch would wait for one, and the run would hang.
+            client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError) as err:
+            client.close()
+            raise InputError(
+                f"the Dask scheduler at '{quote(scheduler, 200)}' has no workers "
+                f"after {CONNECT_SECONDS} s ({type(err).__name__})"
+            ) from None
         return cls(client, None)
 
     def close(self) -> None:
