@@ -61,7 +61,7 @@ def distribute_options(func: F) -> F:
         default=None,
         help="Check only shard K of N (K from 1 to N; a Kubernetes indexed Job's "
         "JOB_COMPLETION_INDEX is K - 1): the inputs whose path's SHA-256 modulo N is K - 1. "
-        "Every shard run on the same PATHS from the same folder; `rmpplan summary` merges "
+        "Run every shard on the same PATHS from the same folder; `rmpplan summary` merges "
         "the shards' --format jsonl and refuses a missing or repeated one.",
     )(func)
 
