@@ -187,3 +187,39 @@ def test_the_trailer_keys_summary_takes_are_the_documented_ones() -> None:
     from tests.test_json_contract import tables
 
     assert set(tables()["verify", "shard"]) == set(SHARD_KEYS)
+
+
+def test_the_fleet_examples_of_ci_md_cut_and_merge_the_same_shards() -> None:
+    """docs/ci.md's GitHub Actions matrix and Kubernetes indexed Job parse, and each
+    checks shards 1 to N of N and merges N, with options verify and summary know."""
+    import re
+
+    import yaml
+
+    from tests.test_ci_setup import blocks
+
+    documents = [yaml.safe_load(block) for block in blocks("yaml")]
+    workflow = next(doc for doc in documents if "shard" in doc.get("jobs", {}))
+    indexed = next(doc for doc in documents if doc.get("kind") == "Job")
+
+    matrix = workflow["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+    steps = " ".join(str(step.get("run", "")) for step in workflow["jobs"]["shard"]["steps"])
+    merge = " ".join(str(step.get("run", "")) for step in workflow["jobs"]["summary"]["steps"])
+    count = len(matrix)
+    assert matrix == list(range(1, count + 1))
+    assert f"--shard ${{{{ matrix.shard }}}}/{count} " in steps
+    assert f"rmpplan summary --expect-shards {count} " in merge
+    assert workflow["jobs"]["summary"]["if"] == "always()"
+
+    spec = indexed["spec"]
+    assert spec["completionMode"] == "Indexed"
+    script = " ".join(spec["template"]["spec"]["containers"][0]["args"])
+    assert "k=$((JOB_COMPLETION_INDEX + 1))" in script
+    assert f'--shard "$k/{spec["completions"]}"' in script
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    assert f"rmpplan summary --expect-shards {spec['completions']} /srv/results" in text
+    # The Slurm array counts from 1 to N, as --shard does.
+    array = re.search(r"#SBATCH --array=1-(\d+)", text)
+    assert array is not None
+    assert f'--shard "$SLURM_ARRAY_TASK_ID/{array[1]}"' in text
+    assert f"rmpplan summary --expect-shards {array[1]} results/" in text
