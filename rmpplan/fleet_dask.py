@@ -10,10 +10,11 @@ batches of :class:`~rmpplan.fleet.Job` and takes their results back in order.
 - A bounded window of batches is in flight and results are taken oldest first,
   so they stream in path order and the client holds a few batches, however many
   inputs there are.
-- A batch whose worker dies is run again by Dask on another worker (its
-  ``allowed-failures``), and one that fails on the way (a connection dropped)
-  is retried :data:`RETRIES` times. A batch still lost after that is reported:
-  each of its inputs is an error naming it (exit 2), never a pass.
+- A batch whose worker dies is run again by Dask on another worker, up to the
+  scheduler's ``allowed-failures``; past that it is reported: each of its inputs
+  is an error naming it (exit 2), never a pass. A batch whose task raises is
+  run again :data:`RETRIES` times (Dask's ``retries``); an error of rmpplan's
+  own then stops the run (exit 3), as it does with ``--jobs``.
 
 ``distributed`` is an optional dependency (``pip install 'rmpplan[dask]'``).
 """
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 INSTALL = "pip install 'rmpplan[dask]'"
 RETRIES = 2
-"""Times a batch that failed on the way (not an input's error) is run again."""
+"""Times a batch whose task raised is run again (an input's error is its result, not this)."""
 AHEAD = 4
 """Batches in flight per worker thread: enough to keep every worker busy."""
 CONNECT_SECONDS = 30
@@ -56,8 +57,8 @@ class DaskExecutor:
     """A connection to a Dask scheduler (or a local cluster it started)."""
 
     def __init__(self, client: Client, cluster: LocalCluster | None) -> None:
-        self.client = client
-        self.cluster = cluster
+        self._client = client
+        self._cluster = cluster
 
     @classmethod
     def start(cls, scheduler: str | None, workers: int) -> DaskExecutor:
@@ -94,14 +95,14 @@ class DaskExecutor:
         return cls(client, None)
 
     def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
 
     def results(self, jobs: Sequence[Job], settings: Settings) -> Iterator[Done]:
         if not jobs:
             return
-        client = self.client
+        client = self._client
         threads = max(1, sum(client.nthreads().values()))
         # Sent with every batch, not scattered once: data scattered to a worker that dies
         # is lost for good, where a task's arguments are sent again with it.
