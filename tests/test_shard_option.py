@@ -119,6 +119,22 @@ def test_a_repeated_shard_fails_the_merge(tmp_path: Path) -> None:
     one_error(run("summary", str(files[0]), str(forged)), "shard 1/2 again")
 
 
+def test_a_shard_relabelled_as_the_whole_run_fails_the_merge(tmp_path: Path) -> None:
+    """Shard 1/2 edited into 1/1 still says how many inputs the run has: too few results."""
+    files = write_shards(tmp_path, 2, *PATHS)
+    lines = files[0].read_text().split("\n")
+    trailer = json.loads(lines[-2])
+    trailer["shard"]["count"] = 1
+    lines[-2] = json.dumps(trailer, sort_keys=True, separators=(",", ":"))
+    files[0].write_text("\n".join(lines), encoding="utf-8")
+    held, inputs = trailer["summary"]["files"], trailer["shard"]["inputs"]
+    assert held < inputs
+    one_error(
+        run("summary", str(files[0])),
+        f"the shards hold {held} results, but the run they were cut from has {inputs} inputs",
+    )
+
+
 def test_shards_of_other_cuts_fail_the_merge(tmp_path: Path) -> None:
     for name in ("one", "two", "other"):
         (tmp_path / name).mkdir()
