@@ -67,14 +67,20 @@ class DaskExecutor:
         from distributed import Client, LocalCluster
 
         if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: 8787 may be another cluster's
-                # A lost worker is reported as its inputs' errors, one line each.
-                silence_logs=logging.CRITICAL,
-            )
+            try:
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # any free port: 8787 may be another cluster's
+                    # A lost worker is reported as its inputs' errors, one line each.
+                    silence_logs=logging.CRITICAL,
+                )
+            except (OSError, TimeoutError) as err:
+                raise InputError(
+                    f"cannot start a local Dask cluster of {workers} workers: "
+                    f"{quote(str(err) or type(err).__name__, 200)}"
+                ) from None
             return cls(Client(cluster, set_as_default=False), cluster)
         try:
             client = Client(scheduler, timeout=CONNECT_SECONDS, set_as_default=False)
