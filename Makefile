@@ -24,8 +24,9 @@ $(STAMP): $(METADATA) | $(BIN)/python
 	$(PIP_INSTALL) -e .
 	touch $@
 
+# The dask extra too, so that the tests of `verify --executor dask` run (tests/test_dask.py).
 $(TEST_STAMP): $(METADATA) | $(BIN)/python
-	$(PIP_INSTALL) -e '.[test]'
+	$(PIP_INSTALL) -e '.[test,dask]'
 	touch $@ $(STAMP)
 
 run: $(STAMP)

@@ -32,7 +32,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rmpplan.checks import Checked, MachineFacts, Verdict
 from rmpplan.errors import InputError
@@ -310,8 +310,33 @@ it, sending inputs and results between processes costs more than it saves
 (a fleet of topology files already seen costs about 0.3 ms an input)."""
 
 
+class Executor(Protocol):
+    """Where jobs are checked, this machine's process pool or a cluster's workers
+    (:mod:`rmpplan.fleet_dask`)."""
+
+    def results(self, jobs: Sequence[Job], settings: Settings) -> Iterator[Done]:
+        """Each job's result, in the order of ``jobs``, as soon as it and every job
+        before it are done; a bounded number of jobs in flight."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A pool of ``processes`` processes on this machine."""
+
+    processes: int
+
+    def results(self, jobs: Sequence[Job], settings: Settings) -> Iterator[Done]:
+        return _pooled(jobs, settings, self.processes)
+
+
 def run(
-    jobs: Sequence[Job], settings: Settings, processes: int = 1, *, probe: int | None = None
+    jobs: Sequence[Job],
+    settings: Settings,
+    processes: int = 1,
+    *,
+    probe: int | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[Done]:
     """Each job's result, in the order of ``jobs``, as soon as it and every job
     before it are done, the same whatever ``processes`` is.
@@ -320,7 +345,13 @@ def run(
     ``probe`` jobs (default :data:`PROBE`) are checked here too, and the rest go to a pool of that
     many processes when the probed jobs took :data:`POOL_FROM_SECONDS` or
     more each (the median: the first of each shape costs more than the rest).
+    An ``executor`` checks every job, none here: the inputs are where it runs.
     """
+    if executor is not None:
+        verdicts: dict[str, Verdict] = {}
+        for done in executor.results(jobs, settings):
+            yield _shared(done, verdicts)
+        return
     checker = Checker(settings)
     probed = len(jobs) if processes <= 1 else min(PROBE if probe is None else probe, len(jobs))
     seconds = []
@@ -330,7 +361,7 @@ def run(
         yield done
     rest = jobs[probed:]
     if len(rest) > 1 and (not seconds or statistics.median(seconds) >= POOL_FROM_SECONDS):
-        yield from _pooled(rest, settings, processes)
+        yield from Pool(processes).results(rest, settings)
         return
     for job in rest:
         yield checker.check(job)

@@ -9,6 +9,11 @@ it has no trailer (a job killed midway leaves whole lines that look like a
 complete run), when the lines before the trailer are not the ones it counted,
 or when anything follows it.
 
+A run may also be cut by ``verify --shard K/N`` (:class:`ShardSpec`): each
+shard then checks the inputs whose path falls to it, and its trailer records
+which shard it is and what the whole run's list of inputs was, so that
+``summary`` refuses a missing or repeated shard and shards of other lists.
+
 Records are split on ``\\n`` only: a name may hold U+2028, U+2029 or U+0085,
 which :meth:`str.splitlines` would also split on. Every record is measured
 before it is decoded or parsed, and a shard holds a bounded number of them, so
@@ -20,14 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError, quote
 from rmpplan.files import size_text
-from rmpplan.fleet import Summary, Tally, Totals, summarize
+from rmpplan.fleet import Done, Job, Summary, Tally, Totals, summarize
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:
@@ -54,6 +59,10 @@ MAX_SHARD_BYTES = 16 << 20
 SETTINGS = ("kernel", "rule", "strategy", "offline_after_setup", "online_after_setup")
 """What a trailer records of the flags and configuration that change verdicts."""
 SUMMARY_KEYS = ("files", "ok", "failed", "bad_input", "shapes")
+SHARD_KEYS = ("index", "count", "inputs", "inputs_sha256")
+"""The keys of a trailer's ``shard`` (docs/json.md)."""
+MAX_SHARDS = 1 << 16
+"""The most shards a run is cut into (``--shard K/N``): 64 shards hold a million inputs."""
 RESULT_KEYS = frozenset(
     (
         "path",
@@ -97,6 +106,91 @@ def run_settings(settings: Settings) -> dict[str, str | None]:
 
 
 @dataclass(frozen=True, slots=True)
+class ShardSpec:
+    """``--shard K/N``: the K-th of N shards, K counted from 1 (as CI matrices and
+    ``split`` number them; a Kubernetes indexed Job's 0-based index is K - 1).
+
+    An input belongs to shard ``SHA-256(path) mod N``, the path as ``verify``
+    names it. A hash of the path alone, rather than a range of the sorted list, puts
+    each input in one shard whatever the other inputs are: shards that list the
+    fleet at different moments still never share an input, and no input falls
+    between two shards because a file appeared. Each shard gets N-th of the inputs
+    up to a few standard deviations (sqrt(inputs / N)), and the same paths give the
+    same shards on every machine, Python version and hash seed.
+    """
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> ShardSpec:
+        """``K/N``, with 1 <= K <= N <= :data:`MAX_SHARDS`."""
+        index, slash, count = text.strip().partition("/")
+        if not slash or not index.isdigit() or not count.isdigit():
+            raise InputError(
+                f"'{quote(text, 40)}' is not K/N: give the shard's number K (from 1) and the "
+                "number of shards N, such as 1/4"
+            )
+        if len(count) > 6 or not 1 <= int(count) <= MAX_SHARDS:
+            raise InputError(f"the number of shards N must be 1 to {MAX_SHARDS}")
+        if len(index) > 6 or not 1 <= int(index) <= int(count):
+            raise InputError(f"K must be 1 to {int(count)}: shards are counted from 1")
+        return cls(int(index), int(count))
+
+    def holds(self, path: str) -> bool:
+        """Whether the input named ``path`` is this shard's."""
+        # surrogateescape: a file name that is not UTF-8 hashes as its own bytes.
+        digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShardMark:
+    """What a shard's trailer says of the cut: which shard it is, and the whole run's
+    inputs (their number and the SHA-256 of their paths, each with ``\\n``)."""
+
+    index: int
+    count: int
+    inputs: int
+    inputs_sha256: str
+
+    def as_json(self) -> dict[str, int | str]:
+        return {
+            "index": self.index,
+            "count": self.count,
+            "inputs": self.inputs,
+            "inputs_sha256": self.inputs_sha256,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def _label(item: Job | Done) -> str:
+    return item.label if isinstance(item, Job) else item.checked.path
+
+
+def select(items: Iterable[Job | Done], spec: ShardSpec) -> tuple[list[Job | Done], ShardMark]:
+    """The items of shard ``spec``, in their order, and the mark its trailer records.
+
+    Every item counts, a path that names nothing too: each is one result of the
+    whole run, so each is some shard's."""
+    digest = hashlib.sha256()
+    count = 0
+    kept: list[Job | Done] = []
+    for item in items:
+        label = _label(item)
+        digest.update(label.encode("utf-8", "surrogateescape") + b"\n")
+        count += 1
+        if spec.holds(label):
+            kept.append(item)
+    return kept, ShardMark(spec.index, spec.count, count, digest.hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
 class Trailer:
     """What a shard's trailer says about the lines before it and how they were made."""
 
@@ -105,6 +199,8 @@ class Trailer:
     config: str | None
     settings: Mapping[str, str | None]
     version: str
+    shard: ShardMark | None = None
+    """Which shard of ``verify --shard K/N`` this is; None for a run not cut so."""
 
     def made(self) -> dict[str, object]:
         """How the shard was made: what every shard of one run shares."""
@@ -192,9 +288,9 @@ def _shard(label: str, raw: bytes) -> Shard:
             path, tally = _result(record, number)
             tallies.append(tally)
             paths.append((path, number))
-    if not tallies:
-        raise InputError("holds no results of `rmpplan verify --format jsonl`")
-    if trailer is None:
+    if trailer is None or (not tallies and trailer.shard is None):
+        if not tallies:  # a shard of --shard K/N may hold none; its trailer says so
+            raise InputError("holds no results of `rmpplan verify --format jsonl`")
         raise InputError(
             "has no trailer: the run that wrote it did not finish (killed or cut short?), "
             "or it is not `rmpplan verify --format jsonl` output"
@@ -335,6 +431,7 @@ def _trailer(record: Mapping[str, object], number: int) -> Trailer:
     summary, sha256 = record.get("summary"), record.get("sha256")
     config, settings = record.get("config"), record.get("settings")
     version = record.get("rmpplan_version")
+    shard = _mark(record["shard"], bad) if "shard" in record else None
     if (
         record.get("schema_version") != 2
         or not isinstance(summary, dict)
@@ -351,7 +448,24 @@ def _trailer(record: Mapping[str, object], number: int) -> Trailer:
         raise bad
     counts = {str(key): int(value) for key, value in summary.items()}
     made = {str(key): None if value is None else str(value) for key, value in settings.items()}
-    return Trailer(counts, sha256, config, made, version)
+    return Trailer(counts, sha256, config, made, version, shard)
+
+
+def _mark(value: object, bad: InputError) -> ShardMark:
+    """A trailer's ``shard``: present only in a run of ``verify --shard K/N``."""
+    if not isinstance(value, dict) or sorted(value) != sorted(SHARD_KEYS):
+        raise bad
+    index, count = value["index"], value["count"]
+    inputs, digest = value["inputs"], value["inputs_sha256"]
+    if (
+        not all(type(item) is int for item in (index, count, inputs))
+        or not 1 <= index <= count <= MAX_SHARDS
+        or inputs < 1
+        or not isinstance(digest, str)
+        or _SHA256.fullmatch(digest) is None
+    ):
+        raise bad
+    return ShardMark(index, count, inputs, digest)
 
 
 def merge(shards: Iterator[Shard]) -> Summary:
@@ -365,9 +479,13 @@ def merge(shards: Iterator[Shard]) -> Summary:
     labels: list[str] = []
     digests: dict[str, int] = {}
     owner: dict[str, int] = {}
+    marked: dict[int, int] = {}
     for index, shard in enumerate(shards):
         labels.append(shard.label)
-        same = digests.setdefault(shard.trailer.sha256, index)
+        mark = shard.trailer.shard
+        # Two empty shards of one cut have the same lines: their number tells them apart.
+        key = shard.trailer.sha256 if mark is None else f"{shard.trailer.sha256} {mark.index}"
+        same = digests.setdefault(key, index)
         if same != index:
             raise InputError(
                 f"the same shard as {quote(labels[same], 200)}: given twice, it would be "
@@ -378,6 +496,15 @@ def merge(shards: Iterator[Shard]) -> Summary:
             first = shard
         else:
             _same_settings(first, shard)
+            _same_cut(first, shard)
+        if mark is not None:
+            held = marked.setdefault(mark.index, index)
+            if held != index:
+                raise InputError(
+                    f"shard {mark} again: {quote(labels[held], 200)} is shard {mark} too; "
+                    "each shard is merged once (a shard run again replaces its file)",
+                    path=shard.label,
+                )
         for path, line in shard.paths:
             held = owner.setdefault(path, index)
             if held != index:
@@ -390,7 +517,55 @@ def merge(shards: Iterator[Shard]) -> Summary:
                 )
         for tally in shard.tallies:
             totals.add(tally)
+    if first is not None and first.trailer.shard is not None:
+        _whole_cut(first.trailer.shard, marked, totals.files)
     return totals.summary()
+
+
+def _same_cut(first: Shard, shard: Shard) -> None:
+    """``shard`` cut from the same run as ``first``: both by ``--shard`` or neither,
+    into as many shards, from the same list of inputs."""
+    mine, theirs = shard.trailer.shard, first.trailer.shard
+    if mine is None and theirs is None:
+        return
+    where = quote(first.label, 200)
+    if mine is None or theirs is None:
+        what = "was not" if mine is None else f"is shard {mine}"
+        other = f"is shard {theirs}" if theirs is not None else "was not"
+        raise InputError(
+            f"{what} cut by verify --shard, but {where} {other}: the shards of one run "
+            "are all cut by --shard K/N or none is",
+            path=shard.label,
+        )
+    if mine.count != theirs.count:
+        raise InputError(
+            f"is shard {mine}, but {where} is shard {theirs}: the shards of one run share N",
+            path=shard.label,
+        )
+    if (mine.inputs, mine.inputs_sha256) != (theirs.inputs, theirs.inputs_sha256):
+        raise InputError(
+            f"was cut from another list of inputs than {where} ({mine.inputs} inputs, not "
+            f"{theirs.inputs}, or other paths): run every shard on the same PATHS from the "
+            "same folder, after the fleet's files are in place",
+            path=shard.label,
+        )
+
+
+def _whole_cut(mark: ShardMark, marked: Mapping[int, int], files: int) -> None:
+    """Every shard of the cut is there, and together they hold every input of the run."""
+    missing = [index for index in range(1, mark.count + 1) if index not in marked]
+    if missing:
+        shown = ", ".join(f"{index}/{mark.count}" for index in missing[:10])
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise InputError(
+            f"shard {shown}{more} missing: the run was cut into {mark.count} shards, and a "
+            "shard that never arrived is not a passing one"
+        )
+    if files != mark.inputs:
+        raise InputError(
+            f"the shards hold {files} results, but the run they were cut from has "
+            f"{mark.inputs} inputs"
+        )
 
 
 def _same_settings(first: Shard, shard: Shard) -> None:

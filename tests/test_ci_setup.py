@@ -127,7 +127,7 @@ def test_ci_doc_toml_is_the_project_configuration() -> None:
 
 def test_ci_doc_yaml_examples_are_yaml() -> None:
     """The pre-commit, workflow and GitLab examples parse, and use the real hook and inputs."""
-    pre_commit, workflow, gitlab = (yaml.safe_load(block) for block in blocks("yaml"))
+    pre_commit, workflow, gitlab, *_fleets = (yaml.safe_load(block) for block in blocks("yaml"))
     assert pre_commit["repos"][0]["hooks"][0]["id"] == "rmpplan-verify"
     steps = workflow["jobs"]["verify"]["steps"]
     assert set(steps[-1]["with"]) <= set(load("action.yml")["inputs"])

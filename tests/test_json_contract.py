@@ -187,6 +187,7 @@ JSONL_RUNS: list[tuple[str, ...]] = [
         "--online-after-setup",
         "8-9",
     ),
+    ("verify", str(TOPOLOGIES), str(EXAMPLES), "--shard", "2/3"),
 ]
 
 

@@ -40,7 +40,9 @@ def summary(*, files: tuple[Path, ...], expect_shards: int | None, fmt: OutputFo
     2 when one could not be read. Each verdict is computed again from its
     findings. A FILE that is not one whole run of verify's JSON Lines (no
     trailer, lines that do not match it), a shard given twice, an input in two
-    shards, or shards made with other settings is an error (exit 2).
+    shards, or shards made with other settings is an error (exit 2), and so are
+    the shards of `verify --shard K/N` unless each K from 1 to N is there once,
+    cut from the same list of inputs.
     """
     from rmpplan.render import renderer
     from rmpplan.shards import merge, read_shard, shard_names

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, assert_never
 import click
 
 from rmpplan.cli.collector import paused
+from rmpplan.cli.distribute import distribute_options, spread
 from rmpplan.cli.options import (
     BadInput,
     EnumChoice,
@@ -48,9 +49,10 @@ if TYPE_CHECKING:
     from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
     from rmpplan.dmesg import KernelLog
-    from rmpplan.fleet import Done, Job, Settings
+    from rmpplan.fleet import Done, Executor, Job, Settings
     from rmpplan.kernel import Modelled
     from rmpplan.memory import Window
+    from rmpplan.shards import ShardSpec
     from rmpplan.topology.parse import LineIndex
 
 
@@ -109,6 +111,7 @@ if TYPE_CHECKING:
     "process). The output does not depend on it.",
 )
 @svg_option
+@distribute_options
 @kernel_option
 @rule_option
 @strategy_option
@@ -130,6 +133,9 @@ def verify(
     config_file: Path | None,
     no_config: bool,
     jobs: int | None,
+    shard: ShardSpec | None,
+    executor: str,
+    scheduler: str | None,
     kernel: Kernel | None,
     rule: Rule | None,
     strategy: Strategy | None,
@@ -179,14 +185,16 @@ def verify(
         model, input_format, offline_after_setup, online_after_setup, log=log, window=window
     )
     # A log is one machine's, so there is one input: nothing to share out.
-    processes = 1 if log is not None else _processes(jobs, default_jobs())
+    fleet = spread(
+        shard, executor, scheduler, jobs, 1 if log is not None else _processes(jobs, default_jobs())
+    )
     results: list[Checked] = []
     seconds: list[float] = []
     lines = hashlib.sha256()  # of the JSON Lines, for their trailer
     # The report names the configuration it used, so a reviewer sees what set the rules.
     used = None if config is None else Path(os.path.relpath(config.path))
     report = _Report(fmt, input_format, junit_family, used)
-    for done in _checked(listed, settings, processes):
+    for done in _checked(fleet.inputs(listed), settings, fleet.processes, fleet.executor):
         if done.complaint is not None:
             say(f"rmpplan: error: {printable(done.complaint)}")
         results.append(done.checked)
@@ -210,7 +218,7 @@ def verify(
 
         # Last, so that a run cut short has none and `rmpplan summary` refuses it.
         named = None if used is None else str(used)
-        emit(trailer(results, lines.hexdigest(), named, run_settings(settings)))
+        emit(trailer(results, lines.hexdigest(), named, run_settings(settings), fleet.mark))
     else:
         emit(_render(report, results, seconds))
     if any(checked.error is not None for checked in results):
@@ -403,11 +411,15 @@ def _check_outputs(
             check_output(path, inputs)
 
 
-def _checked(listed: Sequence[Job | Done], settings: Settings, processes: int) -> Iterator[Done]:
+def _checked(
+    items: Iterable[Job | Done], settings: Settings, processes: int, runner: Executor | None
+) -> Iterator[Done]:
     """Every item's result in order: the jobs checked by the fleet, the rest as they are."""
     from rmpplan.fleet import Done, run
 
-    results = run([item for item in listed if not isinstance(item, Done)], settings, processes)
+    listed = list(items)
+    jobs = [item for item in listed if not isinstance(item, Done)]
+    results = run(jobs, settings, processes, executor=runner)
     for item in listed:
         yield item if isinstance(item, Done) else next(results)
 

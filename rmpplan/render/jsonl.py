@@ -19,6 +19,7 @@ from rmpplan.shards import TRAILER
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked
+    from rmpplan.shards import ShardMark
 
 __all__ = ["trailer", "verify_line"]
 
@@ -28,9 +29,11 @@ def trailer(
     sha256: str,
     config: str | None,
     settings: Mapping[str, str | None],
+    shard: ShardMark | None = None,
 ) -> str:
     """The last line: the run's counts, the SHA-256 of the UTF-8 lines before it, the
-    configuration file used (or null) and the settings that change verdicts."""
+    configuration file used (or null), the settings that change verdicts, and with
+    ``--shard K/N`` which shard of which list of inputs this is."""
     record = {
         "kind": TRAILER,
         "schema_version": SCHEMA_VERSION,
@@ -40,4 +43,6 @@ def trailer(
         "config": None if config is None else unicode_text(config),
         "settings": dict(settings),
     }
+    if shard is not None:
+        record["shard"] = shard.as_json()
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
