@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError, quote
 from rmpplan.files import size_text
-from rmpplan.fleet import Summary, Tally, Totals, summarize
+from rmpplan.tally import Summary, Tally, Totals, summarize
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:
