@@ -11,7 +11,7 @@ The runner reads a line as a command when it starts with ``::`` (after
 whitespace) or, in the legacy form, holds ``##[`` anywhere. So no text from an
 input ever starts a line: every line begins with a fixed word or a command of
 rmpplan's own; ``##[`` in such text becomes ``##\\[``; control and invisible
-characters are escaped as in every other format (:func:`rmpplan.errors.printable`);
+characters are escaped as in every other format (:func:`rmpplan.escaping.printable`);
 and a command's message and properties are escaped as GitHub's own toolkit
 escapes them (actions/toolkit, packages/core/src/command.ts).
 """
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.render.common import cpulist, machine_summary, rule_text
 from rmpplan.render.outcome import STALE, verdict_label
 from rmpplan.terms import Check

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import unicode_text
+from rmpplan.escaping import unicode_json
 from rmpplan.render.common import (
     SCHEMA_VERSION,
     core_lists,
@@ -39,7 +39,7 @@ def dumps(document: JSONValue) -> str:
     text = (
         json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     )
-    return text if _encodes(text) else dumps(_unicode(document))
+    return text if _encodes(text) else dumps(unicode_json(document))
 
 
 def _encodes(text: str) -> bool:
@@ -48,16 +48,6 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _unicode(value: JSONValue) -> JSONValue:
-    if isinstance(value, str):
-        return unicode_text(value)
-    if isinstance(value, dict):
-        return {unicode_text(key): _unicode(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_unicode(item) for item in value]
-    return value
 
 
 def _rule(rule: Rule, strategy: Strategy) -> str | None:
@@ -170,7 +160,7 @@ def verify_line(checked: Checked) -> str:
     )
     if not _encodes(line):
         line = json.dumps(
-            _unicode(entry),
+            unicode_json(entry),
             sort_keys=True,
             ensure_ascii=False,
             separators=(",", ":"),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.render.common import (
     cpulist,
     follower_lists,

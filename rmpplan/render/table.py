@@ -16,7 +16,7 @@ from rich.table import Column, Table
 from rich.text import Text
 from rich.tree import Tree
 
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.render.common import (
     config_line,
     cpulist,

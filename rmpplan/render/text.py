@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.render.common import (
     config_line,
     core_lists,
@@ -155,7 +155,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
 
 def _joined(lines: list[str]) -> str:
     """One report line per entry, whatever a name or path holds: a line break or
-    control character in one is escaped (rmpplan.errors.printable)."""
+    control character in one is escaped (rmpplan.escaping.printable)."""
     return "".join(printable(line) + "\n" for line in lines)
 
 
