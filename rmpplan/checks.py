@@ -385,7 +385,7 @@ class Outcome:
     unexpected: tuple[Finding, ...]
     stale: tuple[Check, ...]
     """Checks expected to fail that passed: the expectation no longer holds."""
-    findings: tuple[tuple[Finding, bool], ...] = ()
+    findings: tuple[tuple[Finding, bool], ...]
     """Every finding in the verdict's order, and whether it is expected: what a
     report lists, so that no renderer decides expectations again."""
 
