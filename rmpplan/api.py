@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
-from rmpplan.errors import InputError, MaskError, OptionError, quote
+from rmpplan.errors import InputError, MaskError, OptionError
+from rmpplan.escaping import quote
 from rmpplan.terms import Case, Check, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:

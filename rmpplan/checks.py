@@ -385,6 +385,9 @@ class Outcome:
     unexpected: tuple[Finding, ...]
     stale: tuple[Check, ...]
     """Checks expected to fail that passed: the expectation no longer holds."""
+    findings: tuple[tuple[Finding, bool], ...]
+    """Every finding in the verdict's order, and whether it is expected: what a
+    report lists, so that no renderer decides expectations again."""
 
     @property
     def ok(self) -> bool:
@@ -399,6 +402,7 @@ def outcome(verdict: Verdict, expect: frozenset[Check] = frozenset()) -> Outcome
         tuple(item for item in verdict.findings if item.check in expect),
         tuple(item for item in verdict.findings if item.check not in expect),
         tuple(check for check in Check if check in expect and check not in failed),
+        tuple((item, item.check in expect) for item in verdict.findings),
     )
 
 

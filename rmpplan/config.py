@@ -27,7 +27,8 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.files import read_file_bytes, size_text
 from rmpplan.terms import Check, Kernel, Rule, Strategy
 

@@ -22,6 +22,7 @@ from itertools import chain, compress
 from typing import TYPE_CHECKING, NoReturn
 
 from rmpplan.errors import MaskError
+from rmpplan.escaping import quote
 from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ __all__ = [
 
 
 _U32_MAX = 0xFFFFFFFF
-_QUOTE_MAX = 40  # never echo more than this much of (possibly huge) input
 # Byte classes of the kernel's _ctype[] (lib/ctype.c): isspace() is the _S flag, which
 # the Latin-1 no-break space 0xA0 has too.  Digits (_parse_integer) and hex digits
 # (hex_to_bin) are ASCII only.  __end_of_region() adds ','.
@@ -58,13 +58,6 @@ _BIT_VALUE = bytes.maketrans(b"01", b"\x00\x01")
 
 
 # --- shared helpers -------------------------------------------------------------------
-
-
-def _show(text: str) -> str:
-    """``text`` for a one-line message: at most ~40 characters, control chars escaped."""
-    if len(text) > _QUOTE_MAX:
-        text = text[: _QUOTE_MAX - 1] + "\u2026"
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _kernel_bytes(text: str) -> bytes:
@@ -100,7 +93,7 @@ def _quote(data: bytes, start: int, end: int) -> str:
     if start < end:
         start = _char_span(data, start)[0]
         end = _char_span(data, end - 1)[1]
-    return _show(data[start:end].decode("utf-8", "backslashreplace"))
+    return quote(data[start:end].decode("utf-8", "backslashreplace"))
 
 
 def _describe(data: bytes, pos: int) -> str:
@@ -211,7 +204,7 @@ class _Cpulist:
         significant = digits.lstrip(b"0") or b"0"
         # Length first: int() of a huge digit string is slow and may be refused.
         if len(significant) > 10 or int(significant) > _U32_MAX:
-            self.fail("EOVERFLOW", f"{what} {_show(digits.decode())} is greater than {_U32_MAX}")
+            self.fail("EOVERFLOW", f"{what} {quote(digits.decode())} is greater than {_U32_MAX}")
         self.pos = match.end()
         return int(significant)
 
@@ -434,7 +427,7 @@ def _too_many_chunks(text: str, max_chunks: int, nbits: int) -> MaskError:
     # Only ASCII spaces are stripped: a U+00A0 may be what made the extra chunk.
     return MaskError(
         "EOVERFLOW",
-        f"hex mask '{_show(text.strip(_ASCII_SPACE))}' has more 32-bit chunks than the "
+        f"hex mask '{quote(text.strip(_ASCII_SPACE))}' has more 32-bit chunks than the "
         f"{max_chunks} that nbits {nbits} allows",
     )
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from rmpplan.checks import Finding
 from rmpplan.cpumask import format_cpulist, parse_cpulist
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:

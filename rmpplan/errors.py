@@ -4,24 +4,26 @@ into a one-line message and exit 2 at the command-line edge.
 Context is added with :meth:`InputError.within` (a prefix such as a key or a
 flag), :meth:`InputError.at` (a line) and :meth:`InputError.located` (the
 file), all of which keep the error's class, line and errno; user text is
-quoted with :func:`quote`. Readers raise without the file: the entry point
-that opened it (``inputs.load_machine``, ``sources.read_source``) locates.
+quoted with :func:`rmpplan.escaping.quote`. Readers raise without the file: the
+entry point that opened it (``inputs.load_machine``, ``sources.read_source``) locates.
 """
 
 from __future__ import annotations
 
 from typing import Self
 
-QUOTE_MAX = 40
-"""Never echo more than this much of (possibly huge, possibly hostile) input."""
+# Quoting lives in rmpplan.escaping; these names stay importable from here.
+from rmpplan.escaping import QUOTE_MAX, printable, quote, unicode_text
 
-
-def quote(text: str, limit: int = QUOTE_MAX) -> str:
-    """``text`` for a one-line message: clipped to ``limit`` characters with an
-    ellipsis, and every character that is not printable escaped."""
-    if len(text) > limit:
-        text = text[: limit - 1] + "\u2026"
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+__all__ = [
+    "QUOTE_MAX",
+    "InputError",
+    "MaskError",
+    "OptionError",
+    "printable",
+    "quote",
+    "unicode_text",
+]
 
 
 class InputError(Exception):
@@ -82,33 +84,3 @@ class MaskError(InputError):
     def __init__(self, errno: str, message: str) -> None:
         super().__init__(f"{errno}: {message}")
         self.errno = errno
-
-
-def printable(text: str) -> str:
-    """``text`` safe on one line of a terminal, a log or a file header, unclipped:
-    every character that is not printable (a line break, a control character,
-    U+2028) escaped as in a Python string literal, and each byte of a path that
-    was not UTF-8 (a surrogate escape, U+DC80-U+DCFF) as ``\\xNN``. Printable
-    text, backslashes included, is unchanged."""
-    if text.isprintable():
-        return text
-    out = []
-    for c in text:
-        if c.isprintable():
-            out.append(c)
-        elif "\udc80" <= c <= "\udcff":
-            out.append(f"\\x{ord(c) - 0xDC00:02x}")
-        else:
-            out.append(repr(c)[1:-1])
-    return "".join(out)
-
-
-def unicode_text(text: str) -> str:
-    """``text`` with only its lone surrogates escaped, as :func:`printable` does:
-    what JSON and YAML output must hold, since a surrogate is not Unicode text
-    (a path byte that is not UTF-8 reaches Python as one)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "".join(printable(c) if "\ud800" <= c <= "\udfff" else c for c in text)
-    return text

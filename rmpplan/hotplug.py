@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rmpplan.errors import InputError
 
-if TYPE_CHECKING:
-    from rmpplan.topology.machine import Machine
+
+class CpuStates(Protocol):
+    """What a scenario is held against: the present CPUs and the online set.
+
+    A :class:`~rmpplan.topology.machine.Machine` is one; naming it here would
+    make this module and the machine's import each other.
+    """
+
+    @property
+    def cpus(self) -> Mapping[int, object]: ...
+
+    @property
+    def online(self) -> frozenset[int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +60,7 @@ class Hotplug:
             self.online_after_setup if online is None else online,
         )
 
-    def handler_online(self, machine: Machine) -> frozenset[int]:
+    def handler_online(self, machine: CpuStates) -> frozenset[int]:
         """The online set when the handler runs; refuses changes that are no change."""
         for cpu in sorted(self.offline_after_setup | self.online_after_setup):
             if cpu not in machine.cpus:

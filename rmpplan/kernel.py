@@ -233,7 +233,7 @@ def landed_mask_note(machine: Machine, rule: Rule) -> str | None:
     if rule is PROFILES[LANDED].rule:
         return None
     from rmpplan.cpumask import format_cpulist
-    from rmpplan.plan import apic_primaries, rmpopt_cpumask
+    from rmpplan.mask_rules import apic_primaries, rmpopt_cpumask
 
     if any(cpu.apic_id is None for cpu in machine.cpus.values()):
         return (

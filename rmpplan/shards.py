@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.files import size_text
-from rmpplan.fleet import Done, Job, Summary, Tally, Totals, summarize
+from rmpplan.fleet import Done, Job
+from rmpplan.tally import Summary, Tally, Totals, summarize
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import pytest
 
 from rmpplan.checks import Finding
 from rmpplan.cpumask import format_cpulist
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.render import github
 from rmpplan.render.outcome import STALE
 from rmpplan.terms import Check, InputFormat, OutputFormat, VerifyFormat

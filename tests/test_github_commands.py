@@ -40,7 +40,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.render import github
 from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from rmpplan import api
 from rmpplan.checks import Checked
 from rmpplan.cli.main import cli
-from rmpplan.errors import InputError, unicode_text
+from rmpplan.errors import InputError
+from rmpplan.escaping import unicode_text
 from rmpplan.files import write_atomic
 from rmpplan.topology.dump import dump_yaml, to_document, yaml_comment
 from rmpplan.topology.load import parse_topology

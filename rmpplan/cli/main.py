@@ -69,7 +69,9 @@ class LazyGroup(click.Group):
         if unknown and not ctx.resilient_parsing:
             import difflib
 
-            message = f"No such command {name!r}."
+            from rmpplan.escaping import quote_repr
+
+            message = f"No such command {quote_repr(name)}."
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
             if close:
                 message += f" Did you mean {close[0]!r}?"
@@ -85,7 +87,7 @@ class LazyGroup(click.Group):
         **extra: Any,  # Any: as in click's main(), which passes them to make_context
     ) -> int:
         """Run, turning every error into one line on stderr and an exit code."""
-        from rmpplan.errors import printable
+        from rmpplan.escaping import printable
 
         streams.reset()
         try:
@@ -149,7 +151,8 @@ def _unexpected(err: Exception) -> int:
     """One line for an error no command turned into a message, and its exit code:
     2 when the system refused (an OSError: a path, a device, a full disk), else 3,
     a bug in rmpplan. The traceback only with RMPPLAN_DEBUG=1."""
-    from rmpplan.errors import InputError, printable, quote
+    from rmpplan.errors import InputError
+    from rmpplan.escaping import printable, quote
 
     if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
         import traceback

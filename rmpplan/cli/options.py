@@ -101,7 +101,7 @@ class FiniteFloat(click.FloatRange):
     ) -> float:
         import math
 
-        from rmpplan.errors import quote
+        from rmpplan.escaping import quote
 
         try:
             number = float(value if isinstance(value, int | float) else str(value))
@@ -129,7 +129,7 @@ class JobCount(click.ParamType[int]):
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> int:
-        from rmpplan.errors import quote
+        from rmpplan.escaping import quote
 
         if isinstance(value, int):
             return value
@@ -145,7 +145,7 @@ class BadInput(click.ClickException):
     exit_code = 2
 
     def show(self, file: IO[Any] | None = None) -> None:  # Any: as in click's ClickException.show
-        from rmpplan.errors import printable
+        from rmpplan.escaping import printable
 
         line = f"rmpplan: error: {printable(self.format_message())}"
         if file is None:
@@ -284,7 +284,7 @@ def emit(text: str) -> None:
 
 
 def _line(text: str) -> str:
-    from rmpplan.errors import printable
+    from rmpplan.escaping import printable
 
     return printable(text)
 

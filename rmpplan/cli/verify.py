@@ -178,7 +178,7 @@ def verify(
     if summary is not None:
         step_summary.check(summary)  # a link, FIFO or device is refused before any work
 
-    from rmpplan.errors import printable
+    from rmpplan.escaping import printable
     from rmpplan.fleet import Settings, default_jobs
 
     settings = Settings(

@@ -8,9 +8,9 @@ the one module a run needs (rich only for the table) and returns it typed as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, assert_never
 
+from rmpplan.render.display import PLAIN, Display
 from rmpplan.terms import OutputFormat
 
 if TYPE_CHECKING:
@@ -18,23 +18,12 @@ if TYPE_CHECKING:
 
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
-    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.tally import Summary
 
 __all__ = ["PLAIN", "Display", "OutputFormat", "Renderer", "renderer"]
-
-
-@dataclass(frozen=True, slots=True)
-class Display:
-    """How the terminal wants output: colour, and a width for wrapping (None: never wrap)."""
-
-    color: bool = False
-    width: int | None = None
-
-
-PLAIN = Display()
 
 
 class Renderer(Protocol):

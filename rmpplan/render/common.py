@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.checks import MachineFacts
-    from rmpplan.fleet import Group, Summary
     from rmpplan.memory import Window
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult, WorkerPlan
+    from rmpplan.tally import Group, Summary
     from rmpplan.terms import Kernel
     from rmpplan.topology.machine import Machine
 

@@ -11,7 +11,7 @@ The runner reads a line as a command when it starts with ``::`` (after
 whitespace) or, in the legacy form, holds ``##[`` anywhere. So no text from an
 input ever starts a line: every line begins with a fixed word or a command of
 rmpplan's own; ``##[`` in such text becomes ``##\\[``; control and invisible
-characters are escaped as in every other format (:func:`rmpplan.errors.printable`);
+characters are escaped as in every other format (:func:`rmpplan.escaping.printable`);
 and a command's message and properties are escaped as GitHub's own toolkit
 escapes them (actions/toolkit, packages/core/src/command.ts).
 """
@@ -22,10 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import outcome
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.render.common import cpulist, machine_summary, rule_text
-from rmpplan.render.outcome import STALE, is_expected, verdict_label
+from rmpplan.render.outcome import STALE, verdict_label
 from rmpplan.terms import Check
 from rmpplan.topology.parse import LineIndex
 
@@ -118,21 +117,20 @@ def render_verify(
     for checked in results:
         group: list[str | _Problem] = []
         groups.append(group)
-        machine, verdict = checked.facts, checked.verdict
-        if verdict is None or machine is None:
+        machine, verdict, held = checked.facts, checked.verdict, checked.outcome
+        if verdict is None or machine is None or held is None:
             line = checked.error_line or 1
             group.append(_Problem(checked.path, line, "rmpplan", checked.error or "cannot read"))
             continue
-        held = outcome(verdict, checked.expect)
         group.append(  # "topology": no name ever starts a line
             f"topology {machine.name}: {machine_summary(machine)}; "
             f"rule {rule_text(verdict.rule, verdict.strategy)}, "
             f"strategy {verdict.strategy}: {verdict_label(held)}"
         )
         index = (lines or {}).get(checked.path, LineIndex())
-        for item in verdict.findings:
+        for item, expected in held.findings:
             message = f"{item.message} (CPUs {cpulist(item.cpus)})"
-            if is_expected(checked, item):
+            if expected:
                 group.append(f"expected {item.check}: {message}")
             else:
                 line = finding_line(item, index)

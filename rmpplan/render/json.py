@@ -7,10 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import outcome
-from rmpplan.errors import unicode_text
-from rmpplan.fleet import summary_of
-from rmpplan.render import PLAIN, Display
+from rmpplan.escaping import unicode_json
 from rmpplan.render.common import (
     SCHEMA_VERSION,
     core_lists,
@@ -19,7 +16,8 @@ from rmpplan.render.common import (
     mask_hex,
     show_facts,
 )
-from rmpplan.render.outcome import is_expected
+from rmpplan.render.display import PLAIN, Display
+from rmpplan.tally import summary_of
 from rmpplan.terms import Rule, Strategy
 
 if TYPE_CHECKING:
@@ -27,11 +25,11 @@ if TYPE_CHECKING:
 
     from rmpplan.checks import Checked, Comparison, Finding
     from rmpplan.explain import Explanation
-    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plain import JSONValue
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.tally import Summary
     from rmpplan.terms import Kernel
 
 
@@ -41,7 +39,7 @@ def dumps(document: JSONValue) -> str:
     text = (
         json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
     )
-    return text if _encodes(text) else dumps(_unicode(document))
+    return text if _encodes(text) else dumps(unicode_json(document))
 
 
 def _encodes(text: str) -> bool:
@@ -50,16 +48,6 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _unicode(value: JSONValue) -> JSONValue:
-    if isinstance(value, str):
-        return unicode_text(value)
-    if isinstance(value, dict):
-        return {unicode_text(key): _unicode(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_unicode(item) for item in value]
-    return value
 
 
 def _rule(rule: Rule, strategy: Strategy) -> str | None:
@@ -113,14 +101,13 @@ def _verify_entry(checked: Checked) -> dict[str, JSONValue]:
     entry: dict[str, JSONValue] = {"path": checked.path, "ok": checked.ok}
     entry["name"] = None if checked.facts is None else checked.facts.name
     entry["shape"] = checked.shape
-    if checked.verdict is not None:
-        held = outcome(checked.verdict, checked.expect)
+    held = checked.outcome
+    if held is not None and checked.verdict is not None:
         entry["kernel"] = _kernel(checked.verdict.kernel)
         entry["rule"] = _rule(checked.verdict.rule, checked.verdict.strategy)
         entry["strategy"] = str(checked.verdict.strategy)
         entry["findings"] = [
-            finding(item) | {"expected": is_expected(checked, item)}
-            for item in checked.verdict.findings
+            finding(item) | {"expected": expected} for item, expected in held.findings
         ]
         entry["notes"] = list(checked.verdict.notes)
         entry["stale_expectations"] = [str(check) for check in held.stale]
@@ -173,7 +160,7 @@ def verify_line(checked: Checked) -> str:
     )
     if not _encodes(line):
         line = json.dumps(
-            _unicode(entry),
+            unicode_json(entry),
             sort_keys=True,
             ensure_ascii=False,
             separators=(",", ":"),

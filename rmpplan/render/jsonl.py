@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from rmpplan import __version__
-from rmpplan.errors import unicode_text
-from rmpplan.fleet import summary_of
+from rmpplan.escaping import unicode_text
 from rmpplan.render.common import SCHEMA_VERSION
 from rmpplan.render.json import summary_json, verify_line
 from rmpplan.shards import TRAILER
+from rmpplan.tally import summary_of
 
 if TYPE_CHECKING:
     from rmpplan.checks import Checked

@@ -15,14 +15,13 @@ refuses but GitLab shows as a link to the file.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import checks_run, outcome
-from rmpplan.errors import printable
+from rmpplan.checks import checks_run
+from rmpplan.escaping import xml_text
 from rmpplan.render.common import cpulist, rule_text
 from rmpplan.render.github import finding_line
 from rmpplan.render.outcome import STALE
@@ -33,15 +32,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.checks import Checked, Finding
-
-
-# XML 1.0 cannot hold these at all, not even escaped; a path may contain them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _text(value: str) -> str:
-    # Escaped as every other format escapes them: a path byte that is not UTF-8 as \xNN.
-    return _NOT_XML.sub(lambda match: printable(match.group()), value)
 
 
 def _seconds(value: float) -> str:
@@ -111,9 +101,9 @@ class _Suite:
     index: LineIndex
 
     def case(self, classname: str, name: str, line: int = 1) -> ET.Element:
-        attributes = {"classname": _text(classname), "name": _text(name)}
+        attributes = {"classname": xml_text(classname), "name": xml_text(name)}
         if self.family is JunitFamily.XUNIT1:
-            attributes |= {"file": _text(self.checked.path), "line": str(line)}
+            attributes |= {"file": xml_text(self.checked.path), "line": str(line)}
         return ET.SubElement(self.element, "testcase", attributes)
 
 
@@ -138,10 +128,10 @@ def render_verify(
     total = _Counts()
     names = _Names()
     for checked, elapsed in zip(results, times, strict=True):
-        element = ET.SubElement(root, "testsuite", {"name": _text(checked.path)})
+        element = ET.SubElement(root, "testsuite", {"name": xml_text(checked.path)})
         # First in the suite: the schema puts properties before the test cases.
         properties = ET.SubElement(element, "properties")
-        used = "none" if config is None else _text(str(config))
+        used = "none" if config is None else xml_text(str(config))
         ET.SubElement(properties, "property", {"name": "config", "value": used})
         index = (lines or {}).get(checked.path, LineIndex())
         counts, cases = _suite(_Suite(element, properties, checked, family, index), names)
@@ -158,25 +148,25 @@ def _suite(suite: _Suite, names: _Names) -> tuple[_Counts, list[ET.Element]]:
     """Fill one input's suite; its counts and test cases."""
     counts = _Counts()
     checked = suite.checked
-    verdict = checked.verdict
-    if verdict is None:
+    verdict, held = checked.verdict, checked.outcome
+    if verdict is None or held is None:
         classname = names.classname("rmpplan.input", [checked.path])
         case = suite.case(classname, checked.path, checked.error_line or 1)
         message = checked.error or "cannot read"
-        error = ET.SubElement(case, "error", {"message": _text(message), "type": "input"})
-        error.text = _text(f"{checked.path}: {message}")
+        error = ET.SubElement(case, "error", {"message": xml_text(message), "type": "input"})
+        error.text = xml_text(f"{checked.path}: {message}")
         counts.tests, counts.errors = 1, 1
         return counts, [case]
     properties = suite.properties
     rule = rule_text(verdict.rule, verdict.strategy)
     for key, value in (("rule", rule), ("strategy", verdict.strategy)):
         ET.SubElement(properties, "property", {"name": key, "value": str(value)})
-    held = outcome(verdict, checked.expect)
     ran = {
         *checks_run(verdict.strategy, log=verdict.log_checked, landed=verdict.landed_checked),
         *held.stale,
     }
     checks = [check for check in Check if check in ran]
+    expected = {item.check for item in held.expected}
     machine = "" if checked.facts is None else checked.facts.name
     classname = names.classname(f"rmpplan.{machine}", checks)
     cases = []
@@ -191,16 +181,16 @@ def _suite(suite: _Suite, names: _Names) -> tuple[_Counts, list[ET.Element]]:
             failure = ET.SubElement(
                 case, "failure", {"message": f"{check} {STALE}", "type": str(check)}
             )
-            failure.text = _text(f"{_body(checked, [])}\n{check} {STALE}")
-        elif found and check in checked.expect:
+            failure.text = xml_text(f"{_body(checked, [])}\n{check} {STALE}")
+        elif found and check in expected:
             counts.skipped += 1
             skipped = ET.SubElement(case, "skipped", {"message": "expected finding"})
-            skipped.text = _text(_body(checked, found))
+            skipped.text = xml_text(_body(checked, found))
         elif found:
             counts.failures += 1
             message = "; ".join(item.message for item in found)
             failure = ET.SubElement(
-                case, "failure", {"message": _text(message), "type": str(check)}
+                case, "failure", {"message": xml_text(message), "type": str(check)}
             )
-            failure.text = _text(_body(checked, found))
+            failure.text = xml_text(_body(checked, found))
     return counts, cases

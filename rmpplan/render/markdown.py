@@ -7,10 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import outcome
-from rmpplan.errors import printable
-from rmpplan.fleet import summary_of
-from rmpplan.render import PLAIN, Display
+from rmpplan.escaping import printable
 from rmpplan.render.common import (
     cpulist,
     follower_lists,
@@ -25,17 +22,19 @@ from rmpplan.render.common import (
     summary_head,
     window_lines,
 )
-from rmpplan.render.outcome import STALE, is_expected, verdict_label
+from rmpplan.render.display import PLAIN, Display
+from rmpplan.render.outcome import STALE, verdict_label
+from rmpplan.tally import summary_of
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rmpplan.checks import Checked, Comparison, Outcome, Verdict
+    from rmpplan.checks import Checked, Comparison, Outcome
     from rmpplan.explain import Explanation
-    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.tally import Summary
     from rmpplan.terms import Kernel
 
 
@@ -118,11 +117,11 @@ def render_verify(
     sections: list[list[str]] = []  # each input's findings, empty when it has none
     for checked in results:
         sections.append([])
-        if checked.verdict is None or checked.facts is None:
+        held = checked.outcome
+        if held is None or checked.verdict is None or checked.facts is None:
             rows.append(f"| {_literal(checked.path)} | | | | error: {_cell(checked.error or '')} |")
             continue
         verdict = checked.verdict
-        held = outcome(verdict, checked.expect)
         state = verdict_label(held)
         rows.append(
             f"| {_literal(checked.path)} | {_literal(checked.facts.name)} | "
@@ -130,7 +129,7 @@ def render_verify(
             f"| {verdict.strategy} | {state if held.ok else f'**{state}**'} |"
         )
         if verdict.findings or held.stale:
-            sections[-1] = _findings(checked, verdict, held)
+            sections[-1] = _findings(checked, held)
     tail = ["", *_summary(summary_of(results))] if len(results) > 1 else []
     lines = [*head, *table, *rows, *(line for section in sections for line in section), *tail]
     text = "\n".join(lines) + "\n"
@@ -139,11 +138,11 @@ def render_verify(
     return _capped(results, _Parts(head, table, rows, sections, tail), limit)
 
 
-def _findings(checked: Checked, verdict: Verdict, held: Outcome) -> list[str]:
+def _findings(checked: Checked, held: Outcome) -> list[str]:
     heading = f"#### {_literal(checked.path, table=False)}"
     lines = ["", heading, "", "| check | CPUs | message |", "|---|---|---|"]
-    for item in verdict.findings:
-        mark = " (expected)" if is_expected(checked, item) else ""
+    for item, expected in held.findings:
+        mark = " (expected)" if expected else ""
         lines.append(
             f"| `{item.check}`{mark} | {_code(cpulist(item.cpus))} | {_cell(item.message)} |"
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rmpplan.checks import Checked, Finding, Outcome
+    from rmpplan.checks import Outcome
 
 STALE = "passed, but the configuration expects it to fail: remove the stale expectation"
 """What a stale expectation says, wherever it is shown."""
@@ -23,7 +23,3 @@ def verdict_label(held: Outcome) -> str:
     if held.stale:
         parts.append(f"{len(held.stale)} stale expectation(s)")
     return ", ".join(parts) or "ok"
-
-
-def is_expected(checked: Checked, item: Finding) -> bool:
-    return item.check in checked.expect

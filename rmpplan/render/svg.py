@@ -11,7 +11,7 @@ runs of identical cores into one "xN" box, never a core with a finding.
 
 Written with the standard library's ElementTree: it escapes every text and
 attribute, and the picture needs nothing it lacks. Names are first made
-printable (:func:`rmpplan.errors.printable`), since XML 1.0 cannot hold
+printable (:func:`rmpplan.escaping.printable`), since XML 1.0 cannot hold
 control characters even escaped. The same picture gives the same bytes:
 integer coordinates, a fixed attribute order, nothing from the clock.
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import format_cpulist
-from rmpplan.errors import printable
+from rmpplan.escaping import printable
 from rmpplan.picture import (
     FINDINGS,
     FOLD_ABOVE,

@@ -16,10 +16,7 @@ from rich.table import Column, Table
 from rich.text import Text
 from rich.tree import Tree
 
-from rmpplan.checks import outcome
-from rmpplan.errors import printable
-from rmpplan.fleet import summary_of
-from rmpplan.render import PLAIN, Display
+from rmpplan.escaping import printable
 from rmpplan.render.common import (
     config_line,
     cpulist,
@@ -36,17 +33,19 @@ from rmpplan.render.common import (
     summary_head,
     window_lines,
 )
-from rmpplan.render.outcome import STALE, is_expected, verdict_label
+from rmpplan.render.display import PLAIN, Display
+from rmpplan.render.outcome import STALE, verdict_label
+from rmpplan.tally import summary_of
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
-    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.tally import Summary
     from rmpplan.terms import Kernel
     from rmpplan.topology.machine import Core, Machine
 
@@ -325,13 +324,12 @@ def render_verify(
     summary.add_column("Verdict")
     parts: list[RenderableType] = [_text(Text(config_line(config), style="dim")), summary]
     for checked in results:
-        machine, verdict = checked.facts, checked.verdict
-        if machine is None or verdict is None:
+        machine, verdict, held = checked.facts, checked.verdict, checked.outcome
+        if machine is None or verdict is None or held is None:
             summary.add_row(
                 checked.path, "", "", "", "", "", Text(f"error: {checked.error}", style="red")
             )
             continue
-        held = outcome(verdict, checked.expect)
         style = "bold red" if not held.ok else "yellow" if held.expected else "green"
         state = Text(verdict_label(held), style=style)
         summary.add_row(
@@ -354,8 +352,8 @@ def render_verify(
             detail.add_column("Check", style="bold")
             detail.add_column("Counterexample CPUs", overflow="fold")
             detail.add_column("What is wrong", overflow="fold")
-            for item in verdict.findings:
-                check = item.check + (" (expected)" if is_expected(checked, item) else "")
+            for item, expected in held.findings:
+                check = item.check + (" (expected)" if expected else "")
                 detail.add_row(check, cpulist(item.cpus), item.message)
             for stale in held.stale:
                 detail.add_row(f"{stale} (stale)", "", STALE)

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import outcome
-from rmpplan.errors import printable
-from rmpplan.fleet import summary_of
-from rmpplan.render import PLAIN, Display
+from rmpplan.escaping import printable
 from rmpplan.render.common import (
     config_line,
     core_lists,
@@ -24,17 +21,19 @@ from rmpplan.render.common import (
     summary_head,
     window_lines,
 )
-from rmpplan.render.outcome import STALE, is_expected
+from rmpplan.render.display import PLAIN, Display
+from rmpplan.render.outcome import STALE
+from rmpplan.tally import summary_of
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
-    from rmpplan.fleet import Summary
     from rmpplan.overview import Overview
     from rmpplan.plan import PlanResult
     from rmpplan.schedule import ScheduleReport
+    from rmpplan.tally import Summary
     from rmpplan.topology.machine import Machine
 
 
@@ -70,11 +69,11 @@ def render_verify(
 ) -> str:
     lines = [config_line(config)]
     for checked in results:
-        if checked.verdict is None or checked.facts is None:
+        held = checked.outcome
+        if held is None or checked.verdict is None or checked.facts is None:
             lines.append(f"ERROR {checked.path}: {checked.error}")
             continue
         verdict = checked.verdict
-        held = outcome(verdict, checked.expect)
         # xfail: every finding was expected (pytest's word for it).
         head = "FAIL " if not held.ok else "xfail" if held.expected else "ok   "
         counts = f"{len(verdict.findings)} finding(s)"
@@ -85,8 +84,8 @@ def render_verify(
             f"rule {rule_text(verdict.rule, verdict.strategy)}, "
             f"strategy {verdict.strategy}; {counts}"
         )
-        for item in verdict.findings:
-            mark = " (expected)" if is_expected(checked, item) else ""
+        for item, expected in held.findings:
+            mark = " (expected)" if expected else ""
             lines.append(f"  {item.check}{mark}: {item.message} [cpus {cpulist(item.cpus)}]")
         lines += [f"  {stale} (stale): {STALE}" for stale in held.stale]
         for note in verdict.notes:
@@ -156,7 +155,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
 
 def _joined(lines: list[str]) -> str:
     """One report line per entry, whatever a name or path holds: a line break or
-    control character in one is escaped (rmpplan.errors.printable)."""
+    control character in one is escaped (rmpplan.escaping.printable)."""
     return "".join(printable(line) + "\n" for line in lines)
 
 

@@ -34,7 +34,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.files import MAX_FILE_BYTES, open_regular, os_error_text, size_text
 from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, read_sysfs_tree
 from rmpplan.sources.tree import Links, decode, file_cap, too_big

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.files import read_file_bytes
 from rmpplan.sources.assemble import Group, assemble
 from rmpplan.terms import NR_CPUS_MAX

@@ -32,7 +32,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.plain import PlainValue
 from rmpplan.sources.assemble import MAX_THREADS_PER_CORE, Group, assemble, show_cpus
 from rmpplan.sources.tree import read_file_text

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rmpplan.cpumask import parse_cpulist
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.sources.assemble import MAX_THREADS_PER_CORE, Group, assemble, show_cpus
 from rmpplan.sources.tree import CPU_DIR, CPUINFO
 from rmpplan.terms import NR_CPUS_MAX

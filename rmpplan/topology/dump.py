@@ -10,7 +10,7 @@ from typing import NotRequired, Required, TypedDict
 import yaml
 
 from rmpplan.cpumask import format_cpulist
-from rmpplan.errors import printable, unicode_text
+from rmpplan.escaping import printable, unicode_json, unicode_text
 from rmpplan.plain import JSONValue
 from rmpplan.topology.load import expand_layout
 from rmpplan.topology.machine import Machine, build_machine
@@ -131,7 +131,7 @@ def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, object]) -> yaml.No
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
     # A surrogate (a path byte that is not UTF-8) has no YAML form: it is written as
-    # \xNN text, which every report also shows it as (rmpplan.errors.unicode_text).
+    # \xNN text, which every report also shows it as (rmpplan.escaping.unicode_text).
     text = unicode_text(data)
     # PyYAML folds U+0085, U+2028 and U+2029 into a single-quoted string as raw line
     # breaks, which read back as spaces; double quotes escape every such character.
@@ -174,14 +174,4 @@ def dump_yaml(doc: TopologyDocument, header: str = "") -> str:
 def dump_json(doc: TopologyDocument) -> str:
     """JSON that rmpplan reads back: a lone surrogate (a path byte that is not UTF-8)
     is not Unicode, so, as in YAML, it is written as ``\\xNN`` text."""
-    return json.dumps(_unicode(doc), indent=2, allow_nan=False) + "\n"
-
-
-def _unicode(value: object) -> object:
-    if isinstance(value, str):
-        return unicode_text(value)
-    if isinstance(value, dict):
-        return {_unicode(key): _unicode(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unicode(item) for item in value]
-    return value
+    return json.dumps(unicode_json(doc), indent=2, allow_nan=False) + "\n"

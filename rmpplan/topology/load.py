@@ -10,7 +10,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from rmpplan.cpumask import parse_cpulist
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote, quote_repr
 from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
 from rmpplan.plain import PlainValue, Scalar, expect_map
@@ -106,7 +107,7 @@ def _no_unknown_keys(
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
         parent = _path_text(where)
         raise InputError(
-            f"unknown key {unknown[0]!r}" + (f" in {parent}" if parent else "") + more,
+            f"unknown key {quote_repr(unknown[0])}" + (f" in {parent}" if parent else "") + more,
             line=lines.of((*where, str(unknown[0]))),
         )
 
@@ -137,7 +138,7 @@ def _describe(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         parent = _path_text(loc[:-1])
-        return f"unknown key {loc[-1]!r}" + (f" in {parent}" if parent else "")
+        return f"unknown key {quote_repr(loc[-1])}" + (f" in {parent}" if parent else "")
     if kind == "missing":
         return f"missing key {loc[-1]!r}" + (f" in {_path_text(loc[:-1])}" if len(loc) > 1 else "")
     message = error["msg"].removeprefix("Value error, ")

@@ -42,7 +42,8 @@ from yaml.events import (
     StreamEndEvent,
 )
 
-from rmpplan.errors import QUOTE_MAX, InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import QUOTE_MAX, quote
 from rmpplan.plain import PlainList, PlainMap, PlainValue, Scalar
 from rmpplan.terms import NR_CPUS_MAX
 
