@@ -6,11 +6,15 @@ costs a few microseconds a member, where :mod:`tarfile` costs twenty:
 
 - The file must be a regular file.  Compression is
   found from the first bytes (gzip, bzip2, xz, else plain tar) and undone by the
-  standard library, which notices a stream cut short.  A compressed file is capped
-  lower (:data:`MAX_ARCHIVE_BYTES`): bzip2 and xz undo their worst input slowly.
-- At most :data:`MAX_MEMBERS` members and :data:`MAX_STREAM_BYTES` of uncompressed tar
-  are read.  Only regular files under
-  ``…/sys/devices/system/cpu/`` and ``…/proc/cpuinfo`` are kept, each at most
+  standard library, which notices a stream cut short.
+- What costs is bounded, not what is skipped: at most :data:`MAX_STREAM_BYTES` of
+  uncompressed tar are inflated and walked (so at most one header per 512 of those
+  bytes), each byte once, at the decompressor's own speed; members the reader does not
+  need (caches, C-states, cpufreq, NUMA nodes: most of a full dump) are stepped over.
+- What is kept is bounded: only what the sysfs reader reads (the folders down to
+  ``…/sys/devices/system/cpu/``, the files in it, each ``cpuN/online`` and
+  ``cpuN/topology/`` file it reads, ``…/proc/cpuinfo``), at most
+  :data:`MAX_KEPT_MEMBERS` of them and :data:`MAX_KEPT_BYTES` in all, each file at most
   :func:`~rmpplan.sources.tree.file_cap` bytes (a bigger one is refused when read).
 - A member name with a ``..`` component refuses the archive; a leading ``/`` is
   dropped, as GNU tar does.  A bad header checksum, a sparse member or a name longer
@@ -36,27 +40,34 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from rmpplan.errors import InputError, quote
 from rmpplan.files import MAX_FILE_BYTES, open_regular, os_error_text, size_text
-from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, read_sysfs_tree
+from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, TOPOLOGY_FILES, read_sysfs_tree
 from rmpplan.sources.tree import Links, decode, file_cap, too_big
+from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.topology.machine import Machine
 
-MAX_ARCHIVE_BYTES = {"tar": MAX_FILE_BYTES, "gzip": 32 << 20, "xz": 6 << 20, "bzip2": 3 << 19}
-"""The archive file, by compression: what each undoes in about half a second on its worst
-input (bzip2 about 3 MB/s of compressed input, xz 11, gzip 57).  A real dump compresses
-20 to 100 times, so even 1.5 MiB of bzip2 holds more than the uncompressed cap."""
-MAX_STREAM_BYTES = 64 << 20
-"""Uncompressed tar read: a member costs 512 bytes at least."""
-MAX_MEMBERS = 1 << 16
-"""Members read (5 microseconds each, more with bzip2): every topology file of a
-3,800-CPU machine (about 17 members a CPU, 64 MiB of tar).  A bigger dump, or one with
-the cache and cpufreq files too (about a hundred members a CPU): unpack it and give
-the folder, which opens only the files it needs."""
+MAX_STREAM_BYTES = 2 << 30
+"""Uncompressed tar inflated and walked.  A full dump (topology, caches, C-states,
+cpufreq, nodes, cpuinfo: about 115 members a CPU) is 87 MB for 768 CPUs and about
+1.2 GB for 8192, whose hex masks are 2.3 KB each."""
+MAX_ARCHIVE_BYTES = {
+    "tar": MAX_STREAM_BYTES,
+    "gzip": MAX_FILE_BYTES,
+    "xz": MAX_FILE_BYTES,
+    "bzip2": MAX_FILE_BYTES,
+}
+"""The archive file, by compression.  Streamed, never held: the file's cost is inflating
+and walking it, which the stream cap bounds; a real full dump of 8192 CPUs compresses to
+a few MB."""
+MAX_KEPT_MEMBERS = 24 * NR_CPUS_MAX
+"""Members kept (folders, files and links the reader can need): about 10 a CPU, and the
+links a real ``cpuN`` folder holds (``cpufreq``, ``nodeK``, ``subsystem``, ``driver``)."""
 MAX_KEPT_BYTES = 64 << 20
-"""The sysfs text and /proc/cpuinfo kept in memory, in all."""
+"""The sysfs text and /proc/cpuinfo kept in memory, in all: two hex masks of 2.3 KB and
+a cpuinfo block of about 1.5 KB a CPU at 8192 CPUs are about 50 MB."""
 MAX_NAME_BYTES = 4096
 """PATH_MAX: the longest member name or link target (GNU long names, pax records)."""
 MAX_PAX_BYTES = 1 << 20
@@ -66,6 +77,11 @@ _BLOCK = 512
 _ZERO = bytes(_BLOCK)
 _READ = 1 << 20
 _MARK = "/" + CPU_DIR
+_INSIDE = _MARK + "/"
+# The folders (or links) above the CPU folder and cpuinfo, the CPU folder, cpuinfo.
+_ON_THE_WAY = ("/sys", "/sys/devices", "/sys/devices/system", _MARK, "/proc", "/" + CPUINFO)
+_READ_FILES = frozenset(("online", *TOPOLOGY_FILES))
+_SYMLINK, _FOLDER = b"25"
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
@@ -172,9 +188,23 @@ def _normalize(name: str) -> str:
     return "/".join(parts)
 
 
-def _wanted(name: str) -> bool:
+def _kept(name: str, kind: int) -> bool:
+    """Whether the sysfs reader can need this member (a normalized name): a folder or
+    link on the way down to the CPU folder or to cpuinfo; inside the CPU folder, its own
+    entries, every link (a read may pass through it), ``topology`` folders, and files
+    named as the reader's (``online``, the ``topology/`` files it reads) wherever a link
+    may lead.  The rest of a full dump (caches, C-states, cpufreq) is stepped over."""
     slashed = "/" + name
-    return f"{_MARK}/" in slashed or slashed.endswith("/" + CPUINFO)
+    at = slashed.find(_INSIDE)
+    if at < 0:
+        return "/" not in name or slashed.endswith(_ON_THE_WAY)
+    rel = slashed[at + len(_INSIDE) :]
+    if "/" not in rel or kind == _SYMLINK:
+        return True
+    leaf = rel[rel.rfind("/") + 1 :]
+    if kind == _FOLDER:
+        return leaf == "topology"
+    return leaf in _READ_FILES
 
 
 def _text(field: bytes) -> str:
@@ -328,6 +358,7 @@ class TarTree:
         self._children: dict[str, set[str]] | None = None
         self._links = Links(self.symlinks.get)
         self.kept_bytes = 0
+        self.kept = 0
         self.members = 0
         try:
             fd = open_regular(path)
@@ -353,11 +384,6 @@ class TarTree:
         stream = _Stream(raw, MAX_STREAM_BYTES)
         while (member := _next_member(stream)) is not None:
             self.members += 1
-            if self.members > MAX_MEMBERS:
-                raise InputError(
-                    f"archive has more than {MAX_MEMBERS} members; refusing it "
-                    "(unpack it and give the folder)"
-                )
             if self._add(stream, member) and not stream.skip(member.size + -member.size % _BLOCK):
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
@@ -374,13 +400,21 @@ class TarTree:
                 f"archive member '{quote(name)}': a name or link longer than "
                 f"{MAX_NAME_BYTES} bytes; refusing the archive"
             )
+        if not _kept(name, kind_byte):
+            return True
+        self.kept += 1
+        if self.kept > MAX_KEPT_MEMBERS:
+            raise InputError(
+                f"archive has more than {MAX_KEPT_MEMBERS} CPU topology entries, more than "
+                f"{NR_CPUS_MAX} CPUs have; refusing it"
+            )
         if kind_byte == ord("5"):
             self.dirs.add(name)
         elif kind_byte == ord("2"):
             self.symlinks[name] = link
         elif kind_byte == ord("1"):
             self.hardlinks[name] = _normalize(link)
-        elif regular and _wanted(name):
+        elif regular:
             cap = file_cap(CPUINFO if name.endswith(CPUINFO) else name)
             if size > cap:
                 self.oversize.add(name)
