@@ -140,6 +140,11 @@ class _Stream:
 
     def skip(self, size: int) -> bool:
         """Step over ``size`` bytes without keeping them; False when the stream ends first."""
+        end = self._pos + size
+        if end <= len(self._buf):  # the common case: a member's data in the buffer
+            self._pos = end
+            self.offset += size
+            return True
         while size > 0:
             step = min(size, _READ)
             if not self._fill(step):
@@ -244,7 +249,14 @@ def _checksum_ok(block: bytes) -> bool:
         expected = int(stored, 8)
     except ValueError:  # an 8 or a 9
         return False
-    unsigned = _byte_sum(block) - sum(field) + 256  # the field counts as 8 spaces
+    # _byte_sum inlined: the hot loop of a big archive.
+    unsigned = (
+        (zlib.adler32(block[:256]) & 0xFFFF)
+        + (zlib.adler32(block[256:]) & 0xFFFF)
+        - 2
+        - sum(field)
+        + 256  # the field counts as 8 spaces
+    )
     if unsigned == expected:
         return True
     # Some old tars summed signed chars.
