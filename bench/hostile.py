@@ -694,6 +694,13 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
             packed = module.compress(raw)
             return ["plan", str(write(d / f"noise.tar.{ext}", packed)), "--leader", "0"]
 
+    @case("tarball", "kept members up to their cap, 300 bytes each (.tar.gz)")
+    def _(d: Path) -> list[str]:
+        text = ("1" * 299 + "\n").encode()
+        names = (f"dump/{CPU}/cpu{i}/online" for i in range(24 * 8192 - 64))
+        raw = small_dump_members() + b"".join(tar_member(name, text) for name in names) + END
+        return ["plan", str(write(d / "kept.tar.gz", gzip.compress(raw, 6))), "--leader", "0"]
+
     @case("tarball", "physical_package_id links outside the archive")
     def _(d: Path) -> list[str]:
         secret = write(d / "secret.txt", SECRET + "\n")

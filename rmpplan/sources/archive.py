@@ -74,6 +74,7 @@ MAX_PAX_BYTES = 1 << 20
 """A pax extended header: a few records, or extended attributes."""
 
 _BLOCK = 512
+_SIZES_KEPT = 4096
 _ZERO = bytes(_BLOCK)
 _READ = 1 << 20
 _MARK = "/" + CPU_DIR
@@ -107,6 +108,7 @@ class _Stream:
         self.offset = 0  # bytes handed out
         self._buf = b""
         self._pos = 0
+        self.sizes: dict[bytes, int] = {}  # a header's size field → its value
 
     def _fill(self, want: int) -> bool:
         """Make ``want`` bytes available; False at the end of the stream."""
@@ -296,9 +298,11 @@ class _Member:
     size: int
 
 
-def _next_member(stream: _Stream) -> _Member | None:
-    """The next member, GNU long names and pax records applied; None at the end-of-archive
-    block.  The hot loop of a big archive: a few microseconds a member."""
+def _next_member(stream: _Stream, *, verify: bool) -> tuple[_Member, bytes, int] | None:
+    """The next member, GNU long names and pax records applied, with its header block and
+    where that starts; None at the end-of-archive block.  The hot loop of a big archive: a
+    few microseconds a member.  Without ``verify`` the member's own checksum is left to
+    the caller (extended headers and the first block are always checked)."""
     extended: dict[str, str] = {}
     while True:
         at = stream.offset
@@ -309,10 +313,15 @@ def _next_member(stream: _Stream) -> _Member | None:
             raise InputError("truncated archive: it ends without the end-of-archive block")
         if block == _ZERO:
             return None
-        if not _checksum_ok(block):
-            raise _corrupt("a wrong checksum (not a tar archive?)", at)
         kind = block[156]
-        size = _number(block[124:136], at)
+        if (verify or at == 0 or kind in _EXTENDED) and not _checksum_ok(block):
+            raise _corrupt("a wrong checksum (not a tar archive?)", at)
+        field = block[124:136]
+        size = stream.sizes.get(field)  # sysfs files have a few sizes: parse each once
+        if size is None:
+            size = _number(field, at)
+            if len(stream.sizes) < _SIZES_KEPT:
+                stream.sizes[field] = size
         if kind not in _EXTENDED:
             break
         _read_extended(stream, kind, size, at, extended)
@@ -324,7 +333,7 @@ def _next_member(stream: _Stream) -> _Member | None:
     link = _text(block[157:257]) if block[157] else ""
     if extended:
         name, link, size = _apply_extended(extended, name, link, size, at)
-    return _Member(kind, name, link, 0 if kind in _NO_DATA else size)
+    return _Member(kind, name, link, 0 if kind in _NO_DATA else size), block, at
 
 
 def _read_extended(
@@ -394,14 +403,20 @@ class TarTree:
                 f"larger than {size_text(cap)}{what}; refusing it (unpack it and give the folder)"
             )
         stream = _Stream(raw, MAX_STREAM_BYTES)
-        while (member := _next_member(stream)) is not None:
+        # gzip, bzip2 and xz check their own CRC over every byte, so a member stepped over
+        # needs no header checksum of its own there; a member kept always has it checked.
+        verify = kind == "tar"
+        while (found := _next_member(stream, verify=verify)) is not None:
+            member, block, at = found
             self.members += 1
-            if self._add(stream, member) and not stream.skip(member.size + -member.size % _BLOCK):
+            skipping = self._add(stream, member, None if verify else (block, at))
+            if skipping and not stream.skip(member.size + -member.size % _BLOCK):
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
 
-    def _add(self, stream: _Stream, member: _Member) -> bool:
-        """Record one member; True when its data is still to be skipped."""
+    def _add(self, stream: _Stream, member: _Member, unchecked: tuple[bytes, int] | None) -> bool:
+        """Record one member; True when its data is still to be skipped.  ``unchecked``: the
+        header block (and where it starts) whose checksum is still to be checked, if kept."""
         kind_byte, name, link, size = member.kind, member.name, member.link, member.size
         regular = kind_byte in _REGULAR
         if regular and name.endswith("/"):  # V7 tar's folders
@@ -414,6 +429,8 @@ class TarTree:
             )
         if not _kept(name, kind_byte):
             return True
+        if unchecked is not None and not _checksum_ok(unchecked[0]):
+            raise _corrupt("a wrong checksum (not a tar archive?)", unchecked[1])
         self.kept += 1
         if self.kept > MAX_KEPT_MEMBERS:
             raise InputError(

@@ -101,3 +101,39 @@ def test_distinct_hosts_differ_in_bytes_not_shape(tmp_path: Path) -> None:
     first, second = packed(tmp_path, "gzip", host=1), packed(tmp_path, "gzip", host=2)
     assert first.read_bytes() != second.read_bytes()
     assert shown(first) == shown(second)
+
+
+def _corrupted(member_name: str) -> bytes:
+    """A full dump whose header of ``member_name`` has a wrong checksum (its mtime changed)."""
+    blocks = list(full_dump(4))
+    for index, block in enumerate(blocks):
+        if block[:100].rstrip(b"\0") == member_name.encode():
+            header_block = bytearray(block[:512])
+            header_block[140] ^= 0x01
+            blocks[index] = bytes(header_block) + block[512:]
+            return b"".join(blocks)
+    raise AssertionError(member_name)
+
+
+KEPT = "dump/sys/devices/system/cpu/cpu1/topology/core_cpus_list"
+SKIPPED = "dump/sys/devices/system/cpu/cpu1/cache/index0/level"
+
+
+@pytest.mark.parametrize("compression", ["plain", "gzip"])
+def test_a_kept_member_with_a_wrong_checksum_is_refused(tmp_path: Path, compression: str) -> None:
+    raw = _corrupted(KEPT)
+    path = tmp_path / ("x.tar" if compression == "plain" else "x.tar.gz")
+    path.write_bytes(raw if compression == "plain" else gzip.compress(raw, 1))
+    one_error(run("verify", str(path)), "wrong checksum")
+
+
+def test_a_skipped_member_is_checked_by_the_compression(tmp_path: Path) -> None:
+    """A plain tar checks every header; gzip's CRC covers a member stepped over, so its own
+    checksum is not recomputed there (the bytes are what was packed)."""
+    raw = _corrupted(SKIPPED)
+    plain = tmp_path / "x.tar"
+    plain.write_bytes(raw)
+    one_error(run("verify", str(plain)), "wrong checksum")
+    packed_path = tmp_path / "x.tar.gz"
+    packed_path.write_bytes(gzip.compress(raw, 1))
+    assert run("verify", str(packed_path)).exit_code == 0
