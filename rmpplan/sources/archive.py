@@ -82,6 +82,11 @@ _INSIDE = _MARK + "/"
 # The folders (or links) above the CPU folder and cpuinfo, the CPU folder, cpuinfo.
 _ON_THE_WAY = ("/sys", "/sys/devices", "/sys/devices/system", _MARK, "/proc", "/" + CPUINFO)
 _READ_FILES = frozenset(("online", *TOPOLOGY_FILES))
+_INSIDE_BYTES = _INSIDE.encode()
+_ON_THE_WAY_BYTES = tuple(path.encode() for path in _ON_THE_WAY)
+_READ_FILES_BYTES = frozenset(name.encode() for name in _READ_FILES)
+# Plain members the fast path may step over: files, hard links, folders, symlinks.
+_FAST_KINDS = frozenset(b"0157")
 _SYMLINK, _FOLDER = b"25"
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
@@ -139,6 +144,11 @@ class _Stream:
         self._pos += len(data)
         self.offset += len(data)
         return data
+
+    def unread(self, size: int = _BLOCK) -> None:
+        """Give back the ``size`` bytes just taken (they are still in the buffer)."""
+        self._pos -= size
+        self.offset -= size
 
     def skip(self, size: int) -> bool:
         """Step over ``size`` bytes without keeping them; False when the stream ends first."""
@@ -212,6 +222,26 @@ def _kept(name: str, kind: int) -> bool:
     if kind == _FOLDER:
         return leaf == "topology"
     return leaf in _READ_FILES
+
+
+def _stepped_over(name: bytes, kind: int) -> bool:
+    """Whether a plain header's raw name is surely one :func:`_kept` refuses (the fast path
+    of a full dump: most members are caches and C-states).  False sends the member down
+    the full path, which also refuses what a name may not hold (``..``)."""
+    if b".." in name or b"//" in name or b"./" in name or name.endswith(b"/"):
+        return False
+    slashed = b"/" + name
+    at = slashed.find(_INSIDE_BYTES)
+    if at < 0:
+        return b"/" in name and not slashed.endswith(_ON_THE_WAY_BYTES)
+    rel = slashed[at + len(_INSIDE_BYTES) :]
+    cut = rel.rfind(b"/")
+    if cut < 0 or kind == _SYMLINK:
+        return False
+    leaf = rel[cut + 1 :]
+    if kind == _FOLDER:
+        return leaf != b"topology"
+    return leaf not in _READ_FILES_BYTES
 
 
 def _text(field: bytes) -> str:
@@ -406,13 +436,43 @@ class TarTree:
         # gzip, bzip2 and xz check their own CRC over every byte, so a member stepped over
         # needs no header checksum of its own there; a member kept always has it checked.
         verify = kind == "tar"
-        while (found := _next_member(stream, verify=verify)) is not None:
+        while True:
+            if not verify and self._step_over(stream):
+                continue
+            found = _next_member(stream, verify=verify)
+            if found is None:
+                break
             member, block, at = found
             self.members += 1
             skipping = self._add(stream, member, None if verify else (block, at))
             if skipping and not stream.skip(member.size + -member.size % _BLOCK):
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
+
+    def _step_over(self, stream: _Stream) -> bool:
+        """Step over the next member when its plain header surely names nothing kept (no
+        checksum: the compression's CRC covers it); False, with nothing taken, otherwise."""
+        if stream.offset == 0:
+            return False  # the first header is always checked in full
+        block = stream.take(_BLOCK)
+        kind = block[156] if len(block) == _BLOCK else -1
+        if (
+            kind not in _FAST_KINDS
+            or block[345]
+            or not _stepped_over(block[:100].split(b"\0", 1)[0], kind)
+        ):
+            stream.unread(len(block))  # the full path reads it (and says what is wrong)
+            return False
+        self.members += 1
+        if kind in _NO_DATA:
+            return True
+        field = block[124:136]
+        size = stream.sizes.get(field)
+        if size is None:
+            size = _number(field, stream.offset - _BLOCK)
+        if not stream.skip(size + -size % _BLOCK):
+            raise InputError("truncated archive: a member is cut short")
+        return True
 
     def _add(self, stream: _Stream, member: _Member, unchecked: tuple[bytes, int] | None) -> bool:
         """Record one member; True when its data is still to be skipped.  ``unchecked``: the
