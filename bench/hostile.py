@@ -481,6 +481,23 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
             os.mkfifo(d / "fifo.yaml")
             return ["plan", str(d / "fifo.yaml"), "--leader", "0", *extra]
 
+    @case("false pass", "hwloc XML hiding offline CPUs in complete_cpuset")
+    def _(d: Path) -> list[str]:
+        hidden = hwloc_xml(4).replace(
+            '<object type="Machine" os_index="0">',
+            '<object type="Machine" os_index="0" cpuset="0x0000000f" '
+            'complete_cpuset="0x000000ff" allowed_cpuset="0x0000000f">',
+        )
+        return ["verify", str(write(d / "hidden.xml", hidden))]
+
+    @case("false pass", "gathered pair whose NAME.xml is a FIFO")
+    def _(d: Path) -> list[str]:
+        folder = d / "fleet"
+        raw = small_dump_members() + END
+        write(folder / "host.tar.bz2", bz2.compress(raw, 9))
+        os.mkfifo(folder / "host.xml")
+        return ["verify", str(folder)]
+
     @case("special", "/dev/zero as a topology")
     def _(d: Path) -> list[str]:
         return ["plan", "/dev/zero", "--input-format", "topology", "--leader", "0"]
