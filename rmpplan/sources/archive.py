@@ -17,8 +17,11 @@ costs a few microseconds a member, where :mod:`tarfile` costs twenty:
   :data:`MAX_KEPT_MEMBERS` of them and :data:`MAX_KEPT_BYTES` in all, each file at most
   :func:`~rmpplan.sources.tree.file_cap` bytes (a bigger one is refused when read).
 - A member name with a ``..`` component refuses the archive; a leading ``/`` is
-  dropped, as GNU tar does.  A bad header checksum, a sparse member or a name longer
-  than ``PATH_MAX`` refuses it too.
+  dropped, as GNU tar does.  A sparse member or a name longer than ``PATH_MAX`` refuses
+  it too, and so does a bad header checksum: on every header of a plain tar; in a
+  compressed one, whose CRC covers every byte, on the first header, the extended ones
+  and every member kept (the members stepped over take a fast path that reads only
+  their raw name, kind and size).
 - Symbolic links resolve inside the archive only (:class:`~rmpplan.sources.tree.Links`):
   an absolute target, a ``..`` above the archive's top, or more than 40 links in a
   row refuse the path that needs them.  Hard links name an earlier member.  Devices
@@ -51,8 +54,8 @@ if TYPE_CHECKING:
 
 MAX_STREAM_BYTES = 2 << 30
 """Uncompressed tar inflated and walked.  A full dump (topology, caches, C-states,
-cpufreq, nodes, cpuinfo: about 115 members a CPU) is 87 MB for 768 CPUs and about
-1.2 GB for 8192, whose hex masks are 2.3 KB each."""
+cpufreq, nodes, cpuinfo: about 117 members a CPU) is 87 MB for 768 CPUs and 1.09 GB
+for 8192, whose hex masks are 2.3 KB each (tests/sources/full_dump.py)."""
 MAX_ARCHIVE_BYTES = {
     "tar": MAX_STREAM_BYTES,
     "gzip": MAX_FILE_BYTES,
