@@ -6,15 +6,22 @@ costs a few microseconds a member, where :mod:`tarfile` costs twenty:
 
 - The file must be a regular file.  Compression is
   found from the first bytes (gzip, bzip2, xz, else plain tar) and undone by the
-  standard library, which notices a stream cut short.  A compressed file is capped
-  lower (:data:`MAX_ARCHIVE_BYTES`): bzip2 and xz undo their worst input slowly.
-- At most :data:`MAX_MEMBERS` members and :data:`MAX_STREAM_BYTES` of uncompressed tar
-  are read.  Only regular files under
-  ``…/sys/devices/system/cpu/`` and ``…/proc/cpuinfo`` are kept, each at most
+  standard library, which notices a stream cut short.
+- What costs is bounded, not what is skipped: at most :data:`MAX_STREAM_BYTES` of
+  uncompressed tar are inflated and walked (so at most one header per 512 of those
+  bytes), each byte once, at the decompressor's own speed; members the reader does not
+  need (caches, C-states, cpufreq, NUMA nodes: most of a full dump) are stepped over.
+- What is kept is bounded: only what the sysfs reader reads (the folders down to
+  ``…/sys/devices/system/cpu/``, the files in it, each ``cpuN/online`` and
+  ``cpuN/topology/`` file it reads, ``…/proc/cpuinfo``), at most
+  :data:`MAX_KEPT_MEMBERS` of them and :data:`MAX_KEPT_BYTES` in all, each file at most
   :func:`~rmpplan.sources.tree.file_cap` bytes (a bigger one is refused when read).
 - A member name with a ``..`` component refuses the archive; a leading ``/`` is
-  dropped, as GNU tar does.  A bad header checksum, a sparse member or a name longer
-  than ``PATH_MAX`` refuses it too.
+  dropped, as GNU tar does.  A sparse member or a name longer than ``PATH_MAX`` refuses
+  it too, and so does a bad header checksum: on every header of a plain tar; in a
+  compressed one, whose CRC covers every byte, on the first header, the extended ones
+  and every member kept (the members stepped over take a fast path that reads only
+  their raw name, kind and size).
 - Symbolic links resolve inside the archive only (:class:`~rmpplan.sources.tree.Links`):
   an absolute target, a ``..`` above the archive's top, or more than 40 links in a
   row refuse the path that needs them.  Hard links name an earlier member.  Devices
@@ -37,36 +44,54 @@ from typing import IO, TYPE_CHECKING, Protocol
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
 from rmpplan.files import MAX_FILE_BYTES, open_regular, os_error_text, size_text
-from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, read_sysfs_tree
+from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, TOPOLOGY_FILES, read_sysfs_tree
 from rmpplan.sources.tree import Links, decode, file_cap, too_big
+from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rmpplan.topology.machine import Machine
 
-MAX_ARCHIVE_BYTES = {"tar": MAX_FILE_BYTES, "gzip": 32 << 20, "xz": 6 << 20, "bzip2": 3 << 19}
-"""The archive file, by compression: what each undoes in about half a second on its worst
-input (bzip2 about 3 MB/s of compressed input, xz 11, gzip 57).  A real dump compresses
-20 to 100 times, so even 1.5 MiB of bzip2 holds more than the uncompressed cap."""
-MAX_STREAM_BYTES = 64 << 20
-"""Uncompressed tar read: a member costs 512 bytes at least."""
-MAX_MEMBERS = 1 << 16
-"""Members read (5 microseconds each, more with bzip2): every topology file of a
-3,800-CPU machine (about 17 members a CPU, 64 MiB of tar).  A bigger dump, or one with
-the cache and cpufreq files too (about a hundred members a CPU): unpack it and give
-the folder, which opens only the files it needs."""
+MAX_STREAM_BYTES = 2 << 30
+"""Uncompressed tar inflated and walked.  A full dump (topology, caches, C-states,
+cpufreq, nodes, cpuinfo: about 117 members a CPU) is 87 MB for 768 CPUs and 1.09 GB
+for 8192, whose hex masks are 2.3 KB each (tests/sources/full_dump.py)."""
+MAX_ARCHIVE_BYTES = {
+    "tar": MAX_STREAM_BYTES,
+    "gzip": MAX_FILE_BYTES,
+    "xz": MAX_FILE_BYTES,
+    "bzip2": MAX_FILE_BYTES,
+}
+"""The archive file, by compression.  Streamed, never held: the file's cost is inflating
+and walking it, which the stream cap bounds; a real full dump of 8192 CPUs compresses to
+a few MB."""
+MAX_KEPT_MEMBERS = 24 * NR_CPUS_MAX
+"""Members kept (folders, files and links the reader can need): about 10 a CPU, and the
+links a real ``cpuN`` folder holds (``cpufreq``, ``nodeK``, ``subsystem``, ``driver``)."""
 MAX_KEPT_BYTES = 64 << 20
-"""The sysfs text and /proc/cpuinfo kept in memory, in all."""
+"""The sysfs text and /proc/cpuinfo kept in memory, in all: two hex masks of 2.3 KB and
+a cpuinfo block of about 1.5 KB a CPU at 8192 CPUs are about 50 MB."""
 MAX_NAME_BYTES = 4096
 """PATH_MAX: the longest member name or link target (GNU long names, pax records)."""
 MAX_PAX_BYTES = 1 << 20
 """A pax extended header: a few records, or extended attributes."""
 
 _BLOCK = 512
+_SIZES_KEPT = 4096
 _ZERO = bytes(_BLOCK)
 _READ = 1 << 20
 _MARK = "/" + CPU_DIR
+_INSIDE = _MARK + "/"
+# The folders (or links) above the CPU folder and cpuinfo, the CPU folder, cpuinfo.
+_ON_THE_WAY = ("/sys", "/sys/devices", "/sys/devices/system", _MARK, "/proc", "/" + CPUINFO)
+_READ_FILES = frozenset(("online", *TOPOLOGY_FILES))
+_INSIDE_BYTES = _INSIDE.encode()
+_ON_THE_WAY_BYTES = tuple(path.encode() for path in _ON_THE_WAY)
+_READ_FILES_BYTES = frozenset(name.encode() for name in _READ_FILES)
+# Plain members the fast path may step over: files, hard links, folders, symlinks.
+_FAST_KINDS = frozenset(b"0157")
+_SYMLINK, _FOLDER = b"25"
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
@@ -92,6 +117,7 @@ class _Stream:
         self.offset = 0  # bytes handed out
         self._buf = b""
         self._pos = 0
+        self.sizes: dict[bytes, int] = {}  # a header's size field → its value
 
     def _fill(self, want: int) -> bool:
         """Make ``want`` bytes available; False at the end of the stream."""
@@ -123,8 +149,18 @@ class _Stream:
         self.offset += len(data)
         return data
 
+    def unread(self, size: int = _BLOCK) -> None:
+        """Give back the ``size`` bytes just taken (they are still in the buffer)."""
+        self._pos -= size
+        self.offset -= size
+
     def skip(self, size: int) -> bool:
         """Step over ``size`` bytes without keeping them; False when the stream ends first."""
+        end = self._pos + size
+        if end <= len(self._buf):  # the common case: a member's data in the buffer
+            self._pos = end
+            self.offset += size
+            return True
         while size > 0:
             step = min(size, _READ)
             if not self._fill(step):
@@ -173,9 +209,43 @@ def _normalize(name: str) -> str:
     return "/".join(parts)
 
 
-def _wanted(name: str) -> bool:
+def _kept(name: str, kind: int) -> bool:
+    """Whether the sysfs reader can need this member (a normalized name): a folder or
+    link on the way down to the CPU folder or to cpuinfo; inside the CPU folder, its own
+    entries, every link (a read may pass through it), ``topology`` folders, and files
+    named as the reader's (``online``, the ``topology/`` files it reads) wherever a link
+    may lead.  The rest of a full dump (caches, C-states, cpufreq) is stepped over."""
     slashed = "/" + name
-    return f"{_MARK}/" in slashed or slashed.endswith("/" + CPUINFO)
+    at = slashed.find(_INSIDE)
+    if at < 0:
+        return "/" not in name or slashed.endswith(_ON_THE_WAY)
+    rel = slashed[at + len(_INSIDE) :]
+    if "/" not in rel or kind == _SYMLINK:
+        return True
+    leaf = rel[rel.rfind("/") + 1 :]
+    if kind == _FOLDER:
+        return leaf == "topology"
+    return leaf in _READ_FILES
+
+
+def _stepped_over(name: bytes, kind: int) -> bool:
+    """Whether a plain header's raw name is surely one :func:`_kept` refuses (the fast path
+    of a full dump: most members are caches and C-states).  False sends the member down
+    the full path, which also refuses what a name may not hold (``..``)."""
+    if b".." in name or b"//" in name or b"./" in name or name.endswith(b"/"):
+        return False
+    slashed = b"/" + name
+    at = slashed.find(_INSIDE_BYTES)
+    if at < 0:
+        return b"/" in name and not slashed.endswith(_ON_THE_WAY_BYTES)
+    rel = slashed[at + len(_INSIDE_BYTES) :]
+    cut = rel.rfind(b"/")
+    if cut < 0 or kind == _SYMLINK:
+        return False
+    leaf = rel[cut + 1 :]
+    if kind == _FOLDER:
+        return leaf != b"topology"
+    return leaf not in _READ_FILES_BYTES
 
 
 def _text(field: bytes) -> str:
@@ -215,7 +285,14 @@ def _checksum_ok(block: bytes) -> bool:
         expected = int(stored, 8)
     except ValueError:  # an 8 or a 9
         return False
-    unsigned = _byte_sum(block) - sum(field) + 256  # the field counts as 8 spaces
+    # _byte_sum inlined: the hot loop of a big archive.
+    unsigned = (
+        (zlib.adler32(block[:256]) & 0xFFFF)
+        + (zlib.adler32(block[256:]) & 0xFFFF)
+        - 2
+        - sum(field)
+        + 256  # the field counts as 8 spaces
+    )
     if unsigned == expected:
         return True
     # Some old tars summed signed chars.
@@ -255,9 +332,11 @@ class _Member:
     size: int
 
 
-def _next_member(stream: _Stream) -> _Member | None:
-    """The next member, GNU long names and pax records applied; None at the end-of-archive
-    block.  The hot loop of a big archive: a few microseconds a member."""
+def _next_member(stream: _Stream, *, verify: bool) -> tuple[_Member, bytes, int] | None:
+    """The next member, GNU long names and pax records applied, with its header block and
+    where that starts; None at the end-of-archive block.  The hot loop of a big archive: a
+    few microseconds a member.  Without ``verify`` the member's own checksum is left to
+    the caller (extended headers and the first block are always checked)."""
     extended: dict[str, str] = {}
     while True:
         at = stream.offset
@@ -268,10 +347,15 @@ def _next_member(stream: _Stream) -> _Member | None:
             raise InputError("truncated archive: it ends without the end-of-archive block")
         if block == _ZERO:
             return None
-        if not _checksum_ok(block):
-            raise _corrupt("a wrong checksum (not a tar archive?)", at)
         kind = block[156]
-        size = _number(block[124:136], at)
+        if (verify or at == 0 or kind in _EXTENDED) and not _checksum_ok(block):
+            raise _corrupt("a wrong checksum (not a tar archive?)", at)
+        field = block[124:136]
+        size = stream.sizes.get(field)  # sysfs files have a few sizes: parse each once
+        if size is None:
+            size = _number(field, at)
+            if len(stream.sizes) < _SIZES_KEPT:
+                stream.sizes[field] = size
         if kind not in _EXTENDED:
             break
         _read_extended(stream, kind, size, at, extended)
@@ -283,7 +367,7 @@ def _next_member(stream: _Stream) -> _Member | None:
     link = _text(block[157:257]) if block[157] else ""
     if extended:
         name, link, size = _apply_extended(extended, name, link, size, at)
-    return _Member(kind, name, link, 0 if kind in _NO_DATA else size)
+    return _Member(kind, name, link, 0 if kind in _NO_DATA else size), block, at
 
 
 def _read_extended(
@@ -329,6 +413,7 @@ class TarTree:
         self._children: dict[str, set[str]] | None = None
         self._links = Links(self.symlinks.get)
         self.kept_bytes = 0
+        self.kept = 0
         self.members = 0
         try:
             fd = open_regular(path)
@@ -352,19 +437,50 @@ class TarTree:
                 f"larger than {size_text(cap)}{what}; refusing it (unpack it and give the folder)"
             )
         stream = _Stream(raw, MAX_STREAM_BYTES)
-        while (member := _next_member(stream)) is not None:
+        # gzip, bzip2 and xz check their own CRC over every byte, so a member stepped over
+        # needs no header checksum of its own there; a member kept always has it checked.
+        verify = kind == "tar"
+        while True:
+            if not verify and self._step_over(stream):
+                continue
+            found = _next_member(stream, verify=verify)
+            if found is None:
+                break
+            member, block, at = found
             self.members += 1
-            if self.members > MAX_MEMBERS:
-                raise InputError(
-                    f"archive has more than {MAX_MEMBERS} members; refusing it "
-                    "(unpack it and give the folder)"
-                )
-            if self._add(stream, member) and not stream.skip(member.size + -member.size % _BLOCK):
+            skipping = self._add(stream, member, None if verify else (block, at))
+            if skipping and not stream.skip(member.size + -member.size % _BLOCK):
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
 
-    def _add(self, stream: _Stream, member: _Member) -> bool:
-        """Record one member; True when its data is still to be skipped."""
+    def _step_over(self, stream: _Stream) -> bool:
+        """Step over the next member when its plain header surely names nothing kept (no
+        checksum: the compression's CRC covers it); False, with nothing taken, otherwise."""
+        if stream.offset == 0:
+            return False  # the first header is always checked in full
+        block = stream.take(_BLOCK)
+        kind = block[156] if len(block) == _BLOCK else -1
+        if (
+            kind not in _FAST_KINDS
+            or block[345]
+            or not _stepped_over(block[:100].split(b"\0", 1)[0], kind)
+        ):
+            stream.unread(len(block))  # the full path reads it (and says what is wrong)
+            return False
+        self.members += 1
+        if kind in _NO_DATA:
+            return True
+        field = block[124:136]
+        size = stream.sizes.get(field)
+        if size is None:
+            size = _number(field, stream.offset - _BLOCK)
+        if not stream.skip(size + -size % _BLOCK):
+            raise InputError("truncated archive: a member is cut short")
+        return True
+
+    def _add(self, stream: _Stream, member: _Member, unchecked: tuple[bytes, int] | None) -> bool:
+        """Record one member; True when its data is still to be skipped.  ``unchecked``: the
+        header block (and where it starts) whose checksum is still to be checked, if kept."""
         kind_byte, name, link, size = member.kind, member.name, member.link, member.size
         regular = kind_byte in _REGULAR
         if regular and name.endswith("/"):  # V7 tar's folders
@@ -375,13 +491,23 @@ class TarTree:
                 f"archive member '{quote(name)}': a name or link longer than "
                 f"{MAX_NAME_BYTES} bytes; refusing the archive"
             )
+        if not _kept(name, kind_byte):
+            return True
+        if unchecked is not None and not _checksum_ok(unchecked[0]):
+            raise _corrupt("a wrong checksum (not a tar archive?)", unchecked[1])
+        self.kept += 1
+        if self.kept > MAX_KEPT_MEMBERS:
+            raise InputError(
+                f"archive has more than {MAX_KEPT_MEMBERS} CPU topology entries, more than "
+                f"{NR_CPUS_MAX} CPUs have; refusing it"
+            )
         if kind_byte == ord("5"):
             self.dirs.add(name)
         elif kind_byte == ord("2"):
             self.symlinks[name] = link
         elif kind_byte == ord("1"):
             self.hardlinks[name] = _normalize(link)
-        elif regular and _wanted(name):
+        elif regular:
             cap = file_cap(CPUINFO if name.endswith(CPUINFO) else name)
             if size > cap:
                 self.oversize.add(name)

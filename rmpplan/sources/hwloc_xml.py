@@ -8,8 +8,17 @@ matter; every other object (Group, NUMANode, caches, Misc…) is walked through.
 - package = the enclosing Package's ``os_index``, die = the enclosing Die's
   ``os_index``; when one is missing or repeats, packages (dies within a package) are
   numbered in document order instead.  No Package/Die → 0.
-- hwloc XML has no offline PUs: every PU is present and online; possible = present.
-  It has no APIC ids either, so none are set.
+- Offline CPUs: hwloc leaves a CPU that exists but is not online out of the tree and
+  keeps it only in the root object's ``complete_cpuset``; a CPU outside the process's
+  cgroup is left out the same way.  The XML tells the two apart only when it says which
+  CPUs are online (1.x writes ``online_cpuset``) or when its tree holds the CPUs outside
+  the cgroup (``lstopo --disallowed``: the root's ``allowed_cpuset`` is smaller than its
+  ``cpuset``); then the hidden CPUs are present and offline, each a core of its own in
+  package 0 (as sysfs shows an offline CPU without ``topology/``).  When it cannot tell,
+  whether online == present cannot be judged, and the XML is refused
+  (:class:`HwlocView` keeps such a view for :mod:`rmpplan.sources.gather`, which holds
+  it against a dump).  Without ``complete_cpuset`` every PU is present and online.
+  possible = present.  hwloc XML has no APIC ids, so none are set.
 
 Parsing is done by expat with no entity expansion at all: an internal DTD subset,
 an entity declaration or any entity reference other than XML's five escapes
@@ -34,7 +43,7 @@ from xml.parsers import expat
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
 from rmpplan.files import read_file_bytes
-from rmpplan.sources.assemble import Group, assemble
+from rmpplan.sources.assemble import Group, assemble, show_cpus
 from rmpplan.terms import NR_CPUS_MAX
 
 if TYPE_CHECKING:
@@ -65,6 +74,10 @@ _WIDE_ENCODINGS = (
     (b"<\x00", "utf-16-le"),
     (b"\x00<", "utf-16-be"),
 )
+# hwloc's bitmap text: 32-bit hex words, the highest first ("0x0000ffff,0xffffffff").
+_BITMAP_WORD = re.compile(r"(?:0x)?([0-9a-fA-F]{1,8})")
+# The root object's CPU sets (online_cpuset: hwloc 1.x only).
+_ROOT_SETS = ("cpuset", "complete_cpuset", "allowed_cpuset", "online_cpuset")
 # '&' that starts none of XML's five escapes or a character reference.
 _ENTITY_REF = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});)")
 
@@ -96,6 +109,8 @@ class _Collector:
     # (PU os_index, package ordinal, die ordinal, core ordinal); -1 when not below one.
     pus: list[tuple[int, int, int, int]] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
+    # The root object's CPU set attributes, as written.
+    root: dict[str, str] | None = None
 
     def enclosing(self, kind: str) -> int:
         for scope in reversed(self.stack):
@@ -110,6 +125,8 @@ class _Collector:
             raise _Refused(
                 f"more than {MAX_ELEMENTS} elements, more than hwloc writes for {NR_CPUS_MAX} PUs"
             )
+        if self.root is None and tag == "object":  # the first object is the root
+            self.root = {name: attrs[name] for name in _ROOT_SETS if name in attrs}
         self.start(tag, attrs)
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
@@ -236,8 +253,8 @@ def _groups(collector: _Collector) -> list[Group]:
     return groups
 
 
-def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
-    """The machine of an hwloc XML document; errors name the line, not yet the file."""
+def _collect(data: bytes) -> _Collector:
+    """Walk an hwloc XML document; errors name the line, not yet the file."""
     data, encoding = _as_utf8(data)
     if b"<!ENTITY" in data:  # fast refusal; the handlers below catch every other spelling
         raise InputError("ENTITY declarations are not allowed (no DTD is read, no entity expanded)")
@@ -266,10 +283,113 @@ def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
         raise InputError(f"invalid XML: {expat.ErrorString(err.code)}", line=err.lineno) from None
     if not collector.pus:
         raise InputError("the hwloc XML has no PU objects")
+    return collector
+
+
+@dataclass(frozen=True, slots=True)
+class HwlocView:
+    """What an hwloc XML says of a machine's CPUs.
+
+    ``machine`` holds the tree's PUs, and the hidden CPUs when the XML knows they are
+    offline.  ``present`` is the root's ``complete_cpuset`` (None when not written);
+    ``hidden`` its CPUs without a PU; ``judged`` whether the XML tells which of its CPUs
+    are online (False: some hidden CPU is offline or outside the cgroup, it cannot say).
+    """
+
+    machine: Machine
+    present: frozenset[int] | None
+    hidden: frozenset[int]
+    judged: bool
+
+    @property
+    def pus(self) -> frozenset[int]:
+        """The CPUs that have a PU in the tree."""
+        return self.machine.present - self.hidden
+
+
+def parse_bitmap(text: str) -> frozenset[int]:
+    """An hwloc bitmap (``0x0000ffff,0xffffffff``: 32-bit words, the highest first)."""
+    words = text.strip().split(",")
+    value = 0
+    for word in words:
+        found = _BITMAP_WORD.fullmatch(word.strip())
+        if found is None:
+            raise InputError(f"'{quote(text[:40])}' is not an hwloc bitmap of CPUs")
+        value = (value << 32) | int(found.group(1), 16)
+        if value >> NR_CPUS_MAX:  # checked at each word, so the number never grows long
+            raise InputError(f"an hwloc bitmap names CPUs past {NR_CPUS_MAX - 1} (NR_CPUS)")
+    bits = bin(value)[:1:-1]
+    return frozenset(cpu for cpu, bit in enumerate(bits) if bit == "1")
+
+
+def _root_set(collector: _Collector, name: str) -> frozenset[int] | None:
+    text = (collector.root or {}).get(name)
+    if text is None:
+        return None
+    try:
+        return parse_bitmap(text)
+    except InputError as err:
+        raise InputError(f"the root object's {name}: {err.message}") from None
+
+
+def _hidden_offline(collector: _Collector, complete: frozenset[int]) -> frozenset[int] | None:
+    """The CPUs the XML shows offline, or None when it cannot tell them from CPUs outside
+    the cgroup."""
+    pus = frozenset(collector.seen)
+    hidden = complete - pus
+    online = _root_set(collector, "online_cpuset")
+    if online is not None:  # hwloc 1.x: online_cpuset says it
+        offline = complete - online
+        return offline if hidden <= offline else None
+    if not hidden:
+        return frozenset()
+    allowed = _root_set(collector, "allowed_cpuset")
+    # A tree holding CPUs outside the cgroup (--disallowed) holds every online CPU.
+    if allowed is not None and allowed & complete < pus:
+        return hidden
+    return None
+
+
+def parse_hwloc_view(data: bytes, name: str, filename: str) -> HwlocView:
+    """The view of an hwloc XML document; errors name the line, not yet the file."""
+    collector = _collect(data)
+    pus = frozenset(collector.seen)
+    groups = _groups(collector)
+    complete = _root_set(collector, "complete_cpuset")
+    offline: frozenset[int] | None = frozenset()
+    if complete is not None:
+        outside = pus - complete
+        if outside:
+            raise InputError(
+                f"PU(s) {show_cpus(outside)} are not in the root object's complete_cpuset"
+            )
+        offline = _hidden_offline(collector, complete)
+    hidden = complete - pus if complete is not None else frozenset()
+    if offline is not None:
+        groups.extend(Group((cpu,), 0, 0) for cpu in sorted(hidden))
+    online = pus - offline if offline is not None else pus
     version = collector.version or "1.x"
-    return assemble(
-        name, _groups(collector), collector.seen, source=f"hwloc XML {version} {filename}"
-    )
+    machine = assemble(name, groups, online, source=f"hwloc XML {version} {filename}")
+    return HwlocView(machine, complete, hidden, offline is not None)
+
+
+def parse_hwloc_xml(data: bytes, name: str, filename: str) -> Machine:
+    """The machine of an hwloc XML document; errors name the line, not yet the file.
+
+    Refused when it hides CPUs it cannot tell offline or outside the cgroup."""
+    view = parse_hwloc_view(data, name, filename)
+    if not view.judged:
+        raise InputError(
+            f"CPU(s) {show_cpus(view.hidden)} are in the root's complete_cpuset but have no PU: "
+            "offline or outside the cgroup, the XML cannot tell, so online == present cannot "
+            "be judged; give this machine's sysfs dump (hwloc-gather-topology writes one)"
+        )
+    return view.machine
+
+
+def read_hwloc_view(path: Path, name: str) -> HwlocView:
+    """Read an hwloc XML file's view (see :func:`parse_hwloc_view`)."""
+    return parse_hwloc_view(read_file_bytes(path, MAX_XML_BYTES), name, path.name)
 
 
 def read_hwloc_xml(path: Path, name: str) -> Machine:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from rmpplan.sources.tree import Tree
     from rmpplan.topology.machine import Machine
 
-__all__ = ["CPUINFO", "CPU_DIR", "read_sysfs_tree"]
+__all__ = ["CPUINFO", "CPU_DIR", "TOPOLOGY_FILES", "read_sysfs_tree"]
 
 _CPU_NAME = re.compile(r"cpu(0|[1-9][0-9]{0,5})")
 # Best first; the *_list files are decimal cpulists, the others hex masks.
@@ -53,6 +53,8 @@ _SIBLING_FILES = (
     ("core_cpus", True),
     ("thread_siblings", True),
 )
+TOPOLOGY_FILES = frozenset((*(name for name, _ in _SIBLING_FILES), "physical_package_id", "die_id"))
+"""The ``cpuN/topology/`` files read (a tarball keeps only these)."""
 _HEX_WORD = re.compile(r"(?:0[xX])?([0-9a-fA-F]{1,8})")
 # Ten digits at most: a longer number is no CPU or APIC id, and its line is no such line.
 _CPUINFO_LINE = re.compile(

@@ -199,7 +199,7 @@ def test_no_tree(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("cap", "value", "message"),
     [
-        ("MAX_MEMBERS", 2, "more than 2 members"),
+        ("MAX_KEPT_MEMBERS", 2, "more than 2 CPU topology entries"),
         ("MAX_KEPT_BYTES", 6, "more than 6 bytes of sysfs text"),
         ("MAX_STREAM_BYTES", 2048, "expands to more than 2 KiB"),
     ],
