@@ -81,6 +81,9 @@ class Case:
     outcome: str = ""
     floor: float | None = None  # a tarball's floor (CPU seconds), see floor_seconds()
     cpus: list[float] = field(default_factory=list)  # the child's user + system time
+    must_fail: bool = False
+    """A false-pass case: the input fails, so exit 1 (a finding) or 2 (refused) is
+    right and exit 0 is the one defect a gate cannot have."""
 
 
 @dataclass(frozen=True)
@@ -330,9 +333,9 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
     """Every case; ``size`` bounds every generated input (the 64 MiB file cap by default)."""
     cases: list[Case] = []
 
-    def case(cls: str, name: str) -> Callable[[Build], Build]:
+    def case(cls: str, name: str, *, must_fail: bool = False) -> Callable[[Build], Build]:
         def register(build: Build) -> Build:
-            cases.append(Case(cls, name, build))
+            cases.append(Case(cls, name, build, must_fail=must_fail))
             return build
 
         return register
@@ -906,6 +909,52 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         lines = [result(i, cpus) for i in range(shard_size // MAX_RECORD_BYTES - 1)]
         return summary(d, sealed(lines))
 
+    # False passes: inputs a pull request or a broken job controls that once turned a
+    # failing run into exit 0. Each must fail (exit 1) or be refused (exit 2), cheaply.
+    examples = ROOT / "docs" / "examples"
+    hwloc_linux = ROOT / "tests" / "sources" / "data" / "hwloc-linux"
+
+    def failing(d: Path, name: str) -> Path:
+        text = (examples / "nosmt.yaml").read_text(encoding="utf-8")
+        return write(d / "in.yaml", text.replace("name: nosmt", f"name: {json.dumps(name)}", 1))
+
+    @case("false-pass", "the landed kernel faults where the default rule passes", must_fail=True)
+    def _(d: Path) -> list[str]:
+        return ["verify", str(examples / "apic-primary-missing.yaml"), "--no-config"]
+
+    @case("false-pass", "a name that stops GitHub's workflow commands", must_fail=True)
+    def _(d: Path) -> list[str]:
+        return ["verify", str(failing(d, "::stop-commands::x")), "--format", "github"]
+
+    @case("false-pass", "a shard cut before its trailer", must_fail=True)
+    def _(d: Path) -> list[str]:
+        return summary(d, b"".join(result(i) for i in range(1000)))
+
+    @case("false-pass", "a shard saying ok beside a finding", must_fail=True)
+    def _(d: Path) -> list[str]:
+        forged = result(0).replace(
+            b'"findings":[]',
+            b'"findings":[{"check":"core-missed","cpus":[1],"expected":false,"message":"m"}]',
+        )
+        return summary(d, sealed([forged, *(result(i) for i in range(1, 1000))]))
+
+    @case("false-pass", "an offline case-3 leader under v6", must_fail=True)
+    def _(d: Path) -> list[str]:
+        topology = str(examples / "case3-offline-leader.yaml")
+        return ["verify", topology, "--no-config", "--kernel", "v6", "--offline-after-setup", "0"]
+
+    @case("false-pass", "hwloc XML hiding offline CPUs it cannot tell apart", must_fail=True)
+    def _(d: Path) -> list[str]:
+        return ["verify", str(hwloc_linux / "16amd64-8n2c-cpusets-xml.xml"), "--no-config"]
+
+    @case("false-pass", "a gathered pair whose XML half is a FIFO", must_fail=True)
+    def _(d: Path) -> list[str]:
+        folder = d / "fleet"
+        folder.mkdir()
+        shutil.copy(hwloc_linux / "16em64t-4s2c2t-offlines.tar.bz2", folder / "host.tar.bz2")
+        os.mkfifo(folder / "host.xml")
+        return ["verify", str(folder), "--no-config"]
+
     @case("shard", "two shards of half the count cap holding one input")
     def _(d: Path) -> list[str]:
         from rmpplan.shards import MAX_SHARD_RECORDS
@@ -1093,13 +1142,18 @@ def judge(case: Case, result: Result, workdir: Path) -> None:
         case.outcome = "accepted"
     elif result.code == 2:
         case.outcome = "refused"
+    elif result.code == 1 and case.must_fail:
+        case.outcome = "fails, as it must"
     else:
         case.outcome = f"exit {result.code}"
     problems = []
+    right = (1, 2) if case.must_fail else (0, 2)
     if "Traceback" in result.stderr:
         last = lines[-1] if lines else ""
         problems.append("MemoryError" if "MemoryError" in last else "traceback")
-    elif result.code not in (0, 2):
+    elif result.code == 0 and case.must_fail:
+        problems.append("false pass")
+    elif result.code not in right:
         problems.append(f"exit {result.code}")
     elif result.code == 2 and len(lines) != 1:
         problems.append(f"{len(lines)} stderr lines")
