@@ -31,6 +31,10 @@ from rmpplan.terms import Check
 from tests.cli import one_error, run
 from tests.conftest import EXAMPLES, ROOT
 
+# The false-pass class: `pytest -m false_pass` runs every test that keeps a failing
+# input from exiting 0 (docs/security.md, "False passes").
+pytestmark = pytest.mark.false_pass
+
 NOSMT = (EXAMPLES / "nosmt.yaml").read_text(encoding="utf-8")
 SINGLE = "name: single\nlayout: {packages: 1, cores_per_die: 1, threads_per_core: 1}\n"
 # A sysfs dump whose online CPUs are not all present ones: it fails online-equals-present.

@@ -45,6 +45,10 @@ from rmpplan.render import github
 from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT
 
+# The false-pass class: `pytest -m false_pass` runs every test that keeps a failing
+# input from exiting 0 (docs/security.md, "False passes").
+pytestmark = pytest.mark.false_pass
+
 # Every command the runner registers (ActionCommandManager.Initialize: stop-commands
 # and each IActionCommandExtension's Command, internal-set-repo-path only for plugins).
 REGISTERED = frozenset(

@@ -14,6 +14,10 @@ from rmpplan.terms import Check
 from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT
 
+# The false-pass class: `pytest -m false_pass` runs every test that keeps a failing
+# input from exiting 0 (docs/security.md, "False passes").
+pytestmark = pytest.mark.false_pass
+
 MISSING = str(EXAMPLES / "apic-primary-missing.yaml")
 
 

@@ -19,6 +19,10 @@ from rmpplan.cli.main import cli
 from tests.cli import one_error, run, run_child
 from tests.conftest import EXAMPLES, ROOT, TOPOLOGIES
 
+# The false-pass class: `pytest -m false_pass` runs every test that keeps a failing
+# input from exiting 0 (docs/security.md, "False passes").
+pytestmark = pytest.mark.false_pass
+
 SINGLE = TOPOLOGIES / "single-core.yaml"
 EPYC = TOPOLOGIES / "epyc-9654-2s.yaml"
 NOSMT = EXAMPLES / "nosmt.yaml"  # fails online-equals-present

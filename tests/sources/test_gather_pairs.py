@@ -12,6 +12,10 @@ import pytest
 from tests.cli import one_error, run, run_child
 from tests.sources.source_fixtures import DATA
 
+# The false-pass class: `pytest -m false_pass` runs every test that keeps a failing
+# input from exiting 0 (docs/security.md, "False passes").
+pytestmark = pytest.mark.false_pass
+
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path

@@ -20,6 +20,10 @@ from rmpplan.cpumask import format_cpulist
 from tests.cli import one_error, run
 from tests.sources.source_fixtures import DATA
 
+# The false-pass class: `pytest -m false_pass` runs every test that keeps a failing
+# input from exiting 0 (docs/security.md, "False passes").
+pytestmark = pytest.mark.false_pass
+
 HWLOC = DATA / "hwloc-linux"
 PAIRS = ("16em64t-4s2c2t-offlines", "16amd64-8n2c-cpusets")
 _CPU = re.compile(r"sys/devices/system/cpu/cpu([0-9]+)(/|$)")
