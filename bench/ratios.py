@@ -17,6 +17,7 @@ command fails; with ``--check``, exit 3 when a target is missed.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -338,6 +339,14 @@ def load_splits(runs: int) -> list[LoadSplit]:
     return splits
 
 
+def byte_compile() -> None:
+    """Compile rmpplan's modules as installing it does. Under PYTHONDONTWRITEBYTECODE=1
+    (or in a read-only checkout) every run would compile them from source again, a
+    cost no installed copy pays: about a tenth of ``import click``."""
+    if not compileall.compile_dir(ROOT / "rmpplan", quiet=1):
+        raise BenchError("compileall failed on rmpplan/")
+
+
 def help_imports() -> str:
     """Which heavy modules `rmpplan --help` imports, by running main(['--help']) in a child."""
     result = subprocess.run(
@@ -388,7 +397,8 @@ def report(rows: list[Row], runs: int, probe: str, splits: list[LoadSplit]) -> b
     by_key = {row.key: row for row in rows}
     print(
         f"rmpplan bench: {runs} runs each, round-robin, "
-        f"medians; {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"medians; {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        "rmpplan byte-compiled first"
     )
     print()
     body = []
@@ -457,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
     started = time.perf_counter()
     try:
+        byte_compile()
         rows = build_rows()
         probe = help_imports()
         warm_up(rows)

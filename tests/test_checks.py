@@ -14,6 +14,7 @@ from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
 from rmpplan.terms import Check, Rule, Strategy
 from rmpplan.topology.machine import Cpu, Machine, build_machine
+from tests.conftest import examples
 from tests.machines import machines
 from tests.oracle import PER_WORKER, brute_force
 
@@ -36,7 +37,7 @@ def machine_of(spec: list[tuple[int, int, bool, int]]) -> Machine:
 SMT2 = [(0, 0, True, 0), (1, 1, True, 2), (2, 0, True, 1), (3, 1, True, 3)]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     machine=machines(),
     rule=st.sampled_from(list(Rule)),
@@ -58,7 +59,7 @@ def test_fast_verdict_equals_brute_force(
     assert fast(verdict) == brute_force(machine, rule, strategy, handler_online)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(machine=machines(), rule=st.sampled_from(list(Rule)))
 def test_v9_exactly_once_for_every_worker(machine: Machine, rule: Rule) -> None:
     """With every CPU online, v9-andnot covers every core exactly once from any worker."""

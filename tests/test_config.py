@@ -16,7 +16,7 @@ from rmpplan.errors import InputError
 from rmpplan.terms import Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
 from tests.cli import run
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, examples
 from tests.machines import machines
 
 NOSMT = (EXAMPLES / "nosmt.yaml").read_text(encoding="utf-8")
@@ -304,7 +304,7 @@ def test_project_expectations_are_exact(monkeypatch: pytest.MonkeyPatch) -> None
             assert all(f["expected"] for f in entry["findings"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     machine=machines(max_cpus=32),
     strategy=st.sampled_from(Strategy),

@@ -17,7 +17,7 @@ from rmpplan.schedule import schedule
 from rmpplan.terms import Strategy
 from rmpplan.topology.load import parse_topology
 from rmpplan.topology.machine import Machine
-from tests.conftest import TOPOLOGIES
+from tests.conftest import TOPOLOGIES, examples
 from tests.machines import machines
 
 # The v2 measurements on 2 TB (brief section 1, from the v2 thread), in ms.
@@ -172,7 +172,7 @@ def window_of(gigabytes: int) -> Window:
     return rmpopt_window([RamRange(0, gigabytes * SZ_1G - 1)])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(machines(allow_offline=False), st.integers(1, 3000), st.integers(1, 3000))
 def test_more_regions_never_cost_less(machine: Machine, a: int, b: int) -> None:
     """For every strategy, a larger window never costs less."""
@@ -184,7 +184,7 @@ def test_more_regions_never_cost_less(machine: Machine, a: int, b: int) -> None:
         assert few.cost.total_ms <= many.cost.total_ms
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(machines(allow_offline=False), st.integers(1, 3000))
 def test_leader_first_never_worse_than_all_cpus(machine: Machine, gigabytes: int) -> None:
     """Priming the cache with a leader never costs more than the all-CPU loop."""

@@ -23,6 +23,7 @@ from rmpplan.cpumask import (
     parse_hexmask,
 )
 from rmpplan.errors import MaskError
+from tests.conftest import examples
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -613,7 +614,7 @@ def test_big_masks_round_trip() -> None:
 # --- properties ---
 
 # Fewer examples than Hypothesis's default 100 keeps this file near a second in all.
-FAST = settings(max_examples=50)
+FAST = settings(max_examples=examples(50))
 NBITS = st.one_of(st.integers(1, 200), st.sampled_from([256, 1000, 1024, 4096, 8192]))
 
 
@@ -727,7 +728,7 @@ def test_parselist_wraps_like_kernel(a: int, b: int, used: int, group: int) -> N
 
 
 # Cheap inputs: more examples than FAST, so rarer token mixes come up too.
-WIDE = settings(max_examples=150)
+WIDE = settings(max_examples=examples(150))
 # Tokens rather than single characters, so that "all", "N" and 32-bit edges come up often.
 LIST_TOKENS = ["0", "1", "7", "31", "63", "4294967295", "4294967296", "-", ",", ":", "/"]
 LIST_TOKENS += ["N", " ", "\n", "\t", "all", "ALL", "al", "x", "\0"]

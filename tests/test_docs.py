@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from rmpplan.cli.main import cli
-from tests.conftest import ROOT, SHARED_REAL, require_shared
+from tests.conftest import ROOT, require_shared
 
 DOCS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 CLI_DOC = ROOT / "docs" / "cli.md"
@@ -79,51 +80,38 @@ def console_blocks(doc: Path) -> Iterator[Block]:
 
 
 BLOCKS = [block for doc in DOCS for block in console_blocks(doc)]
-Results = dict[str, Future[subprocess.CompletedProcess[str]]]
+# A command holding one of these needs the shell (a pipe, a redirection, a variable,
+# a glob): it runs through bash. Any other `rmpplan ...` line runs in-process, which
+# prints the same stdout without the half second of a new interpreter.
+SHELL = re.compile(r"[|&;<>()$`*?\[\]{}~\\]")
 
 
-def run(command: str) -> subprocess.CompletedProcess[str]:
-    """Run one example as a reader would: from the project root, through bash."""
-    return subprocess.run(
+def run(command: str) -> tuple[str, str]:
+    """One example's stdout and stderr, as a reader running it from the project root sees them."""
+    words = shlex.split(command)
+    if words[0] == "rmpplan" and not SHELL.search(command):
+        result = CliRunner().invoke(
+            cli, words[1:], env=ENV, prog_name="rmpplan", catch_exceptions=False
+        )
+        return result.stdout, result.stderr
+    done = subprocess.run(
         ["bash", "-c", command], cwd=ROOT, env=ENV, capture_output=True, text=True, check=False
     )
-
-
-@pytest.fixture(scope="session")
-def results(request: pytest.FixtureRequest) -> Iterator[Results]:
-    """Every selected example's command, started at once and run in parallel.
-
-    Each command takes about half a second, mostly interpreter start and
-    imports, so running them side by side keeps this file fast.
-    """
-    selected: list[Example] = []
-    for item in request.session.items:
-        callspec = getattr(item, "callspec", None)
-        block = None if callspec is None else callspec.params.get("block")
-        if isinstance(block, Block):
-            selected += block.examples
-    commands = dict.fromkeys(
-        example.command for example in selected if not example.needs_shared or SHARED_REAL.exists()
-    )
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        futures = {command: pool.submit(run, command) for command in commands}
-        yield futures
-        for future in futures.values():
-            future.cancel()
+    return done.stdout, done.stderr
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=lambda block: block.id)
-def test_console_example(block: Block, results: Results) -> None:
+def test_console_example(block: Block, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each console block's commands print exactly the output shown under them."""
     assert block.examples, "a console block holds at least one `$ command`"
     assert block.stray == "", "a console block starts with `$ command`"
     if any(example.needs_shared for example in block.examples):
         require_shared()
+    monkeypatch.chdir(ROOT)
     for example in block.examples:
-        result = results[example.command].result()
-        assert result.stdout == example.stdout, (
-            f"{block.doc.name}: `{example.command}` printed something else "
-            f"(exit {result.returncode}, stderr {result.stderr!r})"
+        stdout, stderr = run(example.command)
+        assert stdout == example.stdout, (
+            f"{block.doc.name}: `{example.command}` printed something else (stderr {stderr!r})"
         )
 
 

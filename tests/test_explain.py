@@ -15,7 +15,7 @@ from rmpplan.kernel import Kernel
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Cpu, Machine, build_machine
 from tests.cli import run
-from tests.conftest import EXAMPLES, TOPOLOGIES
+from tests.conftest import EXAMPLES, TOPOLOGIES, examples
 from tests.machines import machines
 
 EPYC9654 = str(TOPOLOGIES / "epyc-9654-2s.yaml")
@@ -33,7 +33,7 @@ def smt2(offline: tuple[int, ...] = ()) -> Machine:
     )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     machine=machines(max_cpus=48),
     rule=st.sampled_from(list(Rule)),
@@ -56,7 +56,7 @@ def test_explain_verdict_equals_verify_for_that_worker(
     assert result.ok == (not expected)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(machine=machines(max_cpus=32, allow_offline=False), data=st.data())
 def test_explain_follows_a_hotplug_scenario_like_verify(
     machine: Machine, data: st.DataObject

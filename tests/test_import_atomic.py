@@ -25,7 +25,7 @@ from rmpplan.escaping import unicode_text
 from rmpplan.files import write_atomic
 from rmpplan.topology.dump import dump_yaml, to_document, yaml_comment
 from rmpplan.topology.load import parse_topology
-from tests.conftest import ROOT, TOPOLOGIES
+from tests.conftest import ROOT, TOPOLOGIES, examples
 
 SYSFS = ROOT / "tests" / "sources" / "data" / "sysfs"
 
@@ -59,7 +59,9 @@ def report(machine: api.Machine) -> tuple[str, str]:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(name=ODD, suffix=st.sampled_from([".yaml", ".json"]))
 @example(name="0o17", suffix=".yaml")  # YAML 1.2's int, a string to YAML 1.1
@@ -83,7 +85,7 @@ def test_import_reads_back_as_the_same_report(tmp_path: Path, name: str, suffix:
     assert report(back) == report(machine)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(text=ODD)
 def test_a_header_stays_one_comment(text: str) -> None:
     """Whatever a source path holds, the header is one comment line and adds no key."""

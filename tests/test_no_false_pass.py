@@ -14,6 +14,7 @@ from rmpplan.terms import Rule, Strategy, VerifyFormat
 from rmpplan.topology.dump import dump_yaml, to_document
 from rmpplan.topology.machine import Machine
 from tests.cli import run
+from tests.conftest import examples
 from tests.machines import machines
 from tests.oracle import brute_force
 
@@ -31,7 +32,7 @@ def oracle_fails(machine: Machine, rule: Rule, strategy: Strategy) -> bool:
     return any(found.values())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     machine=machines(max_cpus=24),
     rule=st.sampled_from(list(Rule)),

@@ -24,7 +24,7 @@ from rmpplan.render import Display, markdown, table, text
 from rmpplan.topology.load import expand_layout
 from rmpplan.topology.machine import build_machine
 from rmpplan.topology.schema import Layout
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, examples
 
 LAYOUT = '{"packages": 1, "dies_per_package": 1, "cores_per_die": 2, "threads_per_core": 2}'
 NASTY = "evil\nname | with `ticks` and\x1b[31m\u2028\udcff"
@@ -124,7 +124,7 @@ def test_output_is_utf8_for_a_path_that_is_not(tmp_path: Path, fmt: str) -> None
         assert "box\\xff" in out
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(name=st.lists(st.characters() | st.characters(categories=["Cs"]), max_size=8).map("".join))
 def test_json_always_encodes(name: str) -> None:
     """Any name, lone surrogates included, renders as JSON that encodes as UTF-8."""
@@ -156,7 +156,7 @@ def column_fragments(out: str, title: str, following: str) -> list[list[str]]:
     return rows
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(width=st.integers(min_value=30, max_value=160))
 def test_cpulists_wrap_only_after_a_comma(width: int) -> None:
     """At any terminal width a followers list breaks after commas, never in a number."""

@@ -23,7 +23,7 @@ from rmpplan.render import PLAIN, Display
 from rmpplan.render import table as render
 from rmpplan.terms import Strategy
 from rmpplan.topology.machine import Machine
-from tests.conftest import EXAMPLES, TOPOLOGIES
+from tests.conftest import EXAMPLES, TOPOLOGIES, examples
 from tests.machines import machines
 
 # A width that never wraps makes rich lay out every table itself.
@@ -55,7 +55,7 @@ def test_plain_layout_is_rich_layout(path: Path, strategy: Strategy) -> None:
 
 
 @given(machine=machines())
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_plain_layout_of_any_machine(machine: Machine) -> None:
     """The same on generated machines, offline CPUs and odd numbering included."""
     for plain, rich in reports(machine, Strategy.V8_THREE_WAY):

@@ -14,6 +14,7 @@ from rmpplan.errors import InputError, MaskError, OptionError
 from rmpplan.plan import HANDLERS, apic_primaries, dispatch, plan, rmpopt_cpumask
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Cpu, Machine, build_machine
+from tests.conftest import examples
 from tests.machines import machines
 from tests.oracle import handler
 
@@ -116,7 +117,7 @@ def test_plan_per_core_reuse_matches_dispatch() -> None:
         assert item.cores_covered == 4
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     machine=machines(),
     rule=st.sampled_from(list(Rule)),
@@ -140,7 +141,7 @@ def test_plan_and_dispatch_agree_with_the_oracle(
         assert item.cores_covered == len(runs & programmed)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(machine=machines(), rule=st.sampled_from(list(Rule)))
 def test_clear_cpu_fails_iff_worker_not_mask_cpu(machine: Machine, rule: Rule) -> None:
     """With every CPU online, clear-cpu double-runs exactly the workers not in the mask."""
@@ -154,7 +155,7 @@ def test_clear_cpu_fails_iff_worker_not_mask_cpu(machine: Machine, rule: Rule) -
     assert set(twice) == everyone.online - mask
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(machine=machines())
 def test_rules_agree_iff_every_core_has_online_apic_primary(machine: Machine) -> None:
     """apic-primary and first-sibling cover the same cores exactly when every core with
@@ -170,7 +171,7 @@ def test_rules_agree_iff_every_core_has_online_apic_primary(machine: Machine) ->
     assert (first == apic) == condition
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(machine=machines(), rule=st.sampled_from(list(Rule)))
 def test_v9_correct_under_both_rules_when_all_online_and_one_primary(
     machine: Machine, rule: Rule

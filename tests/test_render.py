@@ -17,7 +17,7 @@ from rmpplan.cli.main import cli
 from rmpplan.render import OutputFormat, Renderer, renderer
 from rmpplan.topology.dump import dump_json, dump_yaml, to_document
 from rmpplan.topology.machine import Machine
-from tests.conftest import EXAMPLES, TOPOLOGIES
+from tests.conftest import EXAMPLES, TOPOLOGIES, examples
 from tests.machines import machines
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -110,7 +110,9 @@ def _shuffled_copy(machine: Machine, path: Path, seed: int, suffix: str) -> Path
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(machine=machines(max_cpus=48))
 def test_shuffled_input_gives_identical_output(machine: Machine, tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ from rmpplan.memory import SZ_1G, RamRange, rmpopt_window
 from rmpplan.plan import Rule, Strategy, rmpopt_cpumask
 from rmpplan.schedule import schedule
 from rmpplan.topology.machine import Cpu, Machine, build_machine
-from tests.conftest import TOPOLOGIES
+from tests.conftest import TOPOLOGIES, examples
 from tests.machines import machines
 
 EPYC = str(TOPOLOGIES / "epyc-9654-2s.yaml")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(machine=machines(allow_offline=False), gigabytes=st.integers(1, 3000))
 def test_correct_strategy_totals(machine: Machine, gigabytes: int) -> None:
     """v9 runs regions x programmed cores RMPOPTs, each core exactly once per region."""

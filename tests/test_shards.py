@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from rmpplan.cli.main import cli
 from tests.cli import one_error, run, run_child
-from tests.conftest import EXAMPLES, ROOT, TOPOLOGIES
+from tests.conftest import EXAMPLES, ROOT, TOPOLOGIES, examples
 
 # The false-pass class: `pytest -m false_pass` runs every test that keeps a failing
 # input from exiting 0 (docs/security.md, "False passes").
@@ -473,7 +473,9 @@ NAMES = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)  # no lon
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(name=NAMES, failing=st.booleans())
 @example(name="x\u2028y", failing=True)

@@ -7,14 +7,13 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+# rich.console (and rich.tree, which needs it) is imported where a part needs rich to
+# lay it out: off a terminal, plan, verify, compare, explain and schedule never do.
 from rich import box
 from rich.cells import cell_len
-from rich.console import Console, RenderableType
-from rich.measure import Measurement
 from rich.style import StyleType
 from rich.table import Column, Table
 from rich.text import Text
-from rich.tree import Tree
 
 from rmpplan.escaping import printable
 from rmpplan.render.common import (
@@ -39,6 +38,8 @@ from rmpplan.tally import summary_of
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from rich.console import Console, RenderableType
 
     from rmpplan.checks import Checked, Comparison
     from rmpplan.explain import Explanation
@@ -127,6 +128,8 @@ def _fit(table: Table, console: Console, width: int) -> int:
     what must not be split (_limits), and when those minimums do not fit, the
     table grows past the terminal instead of cutting anything.
     """
+    from rich.measure import Measurement
+
     limits = [_limits(column) for column in table.columns]
     for column in table.columns:
         column.overflow = "fold"
@@ -156,6 +159,13 @@ def _fit(table: Table, console: Console, width: int) -> int:
 
 
 def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
+    plain = not display.color and display.width is None
+    if plain:
+        laid = [_plain_part(part) for part in parts]
+        if all(text is not None for text in laid):
+            return _tidy("".join(text or "" for text in laid))
+    from rich.console import Console
+
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -168,7 +178,6 @@ def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
         markup=False,
     )
     base = console.width
-    plain = not display.color and display.width is None
     for part in parts:
         fast = plain_table(part) if plain and isinstance(part, Table) else None
         if fast is not None:
@@ -178,9 +187,52 @@ def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
             console.width = _fit(part, console, display.width)
         console.print(_text(part) if isinstance(part, str | Text) else part, crop=False)
         console.width = base
+    return _tidy(buffer.getvalue())
+
+
+def _tidy(text: str) -> str:
     # Rich pads cells to the column width; trailing blanks only add noise.
-    lines = buffer.getvalue().replace(_BREAK, "").splitlines()
+    lines = text.replace(_BREAK, "").splitlines()
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _plain_part(part: RenderableType) -> str | None:
+    """``part`` as rich prints it without colour or wrapping, or None when rich must."""
+    if isinstance(part, Table):
+        return plain_table(part) if _simple(part) else plain_grid(part)
+    if isinstance(part, str | Text):
+        lines = [_plain_cell(line) for line in _text(part).plain.split("\n")]
+        if any(line is None or len(line) > UNWRAPPED for line in lines):
+            return None
+        return "\n".join(line or "" for line in lines) + "\n"
+    return None
+
+
+def plain_grid(table: Table) -> str | None:
+    """A grid of facts (``_facts``) as rich prints it without colour or wrapping, laid
+    out directly; None for a grid this does not cover. Tests hold it equal to rich's."""
+    covered = (
+        table.box is None
+        and not (table.show_header or table.show_edge or table.pad_edge or table.show_footer)
+        and table.collapse_padding
+        and table.padding == (0, 2, 0, 2)
+        and table.title is None
+        and table.caption is None
+        and table.width is None
+        and table.min_width is None
+        and not (table.expand or table.leading or table.show_lines)
+    )
+    columns = _cells(table) if covered else None
+    if columns is None:
+        return None
+    widths = [max(map(len, cells), default=0) for cells in columns]
+    if sum(widths) + 2 * (len(widths) - 1) > UNWRAPPED:
+        return None
+    justified = [
+        [_justify(cell, size, column.justify) for cell in cells]
+        for column, cells, size in zip(table.columns, columns, widths, strict=True)
+    ]
+    return "".join("  ".join(row) + "\n" for row in zip(*justified, strict=True))
 
 
 def _plain_cell(cell: RenderableType) -> str | None:
@@ -240,12 +292,19 @@ def _simple(table: Table) -> bool:
 
 def _plain_columns(table: Table) -> list[list[str]] | None:
     """Each column's header and cells as text; None when one is not plain."""
+    return _cells(table, header=True)
+
+
+def _cells(table: Table, *, header: bool = False) -> list[list[str]] | None:
+    """Each column's cells (after its header, with ``header``) as text; None when one
+    is not plain or a column is sized or justified other than left or right."""
     columns: list[list[str]] = []
     for column in table.columns:
         sized = column.width or column.min_width or column.max_width or column.ratio
         if sized or column.justify not in ("left", "right"):
             return None
-        cells = [_plain_cell(column.header), *map(_plain_cell, column.cells)]
+        heads = [column.header] if header else []
+        cells = [_plain_cell(cell) for cell in [*heads, *column.cells]]
         if any(cell is None for cell in cells):
             return None
         columns.append([cell or "" for cell in cells])
@@ -377,6 +436,8 @@ def render_summary(summary: Summary, display: Display = PLAIN) -> str:
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
+    from rich.tree import Tree
+
     machine = overview.machine
     tree = Tree(_text(Text(f"{machine.name}: {machine_summary(machine)}", style="bold")))
     for package in machine.packages():

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from typing import TYPE_CHECKING, TypeVar
 
 from rmpplan.cpumask import parse_cpulist
 from rmpplan.errors import InputError
@@ -16,12 +13,20 @@ from rmpplan.files import read_file_bytes
 from rmpplan.hotplug import Hotplug
 from rmpplan.plain import PlainValue, Scalar, expect_map
 from rmpplan.terms import NR_CPUS_MAX
+from rmpplan.topology.document import Document, LayoutSpec, well_formed
 from rmpplan.topology.machine import Cpu, Machine, build_machine
 from rmpplan.topology.parse import LineIndex, decode, index_lines, load_json, load_yaml, locate
-from rmpplan.topology.schema import CpuEntry, Layout, TopologyFile
+
+if TYPE_CHECKING:
+    # The schema's models are built (and pydantic's imported) only for a file that
+    # is not well formed: validate() asks them what is wrong with it.
+    from pydantic import BaseModel
+    from pydantic_core import ErrorDetails
+
+    from rmpplan.topology.schema import CpuEntry, Layout, TopologyFile
 
 TOPOLOGY_SUFFIXES = (".yaml", ".yml", ".json")
-ModelT = TypeVar("ModelT", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound="BaseModel")
 MAX_TOPOLOGY_BYTES = 16 << 20
 """A topology file: an explicit 8192-CPU file with every key is about 1 MiB as JSON."""
 
@@ -70,13 +75,19 @@ def parse_topology(text: str, suffix: str, default_name: str) -> Machine:
     return expand(validate(data, lines), default_name, lines)
 
 
-def validate(data: PlainValue, lines: Lines) -> TopologyFile:
+def validate(data: PlainValue, lines: Lines) -> TopologyFile | Document:
     """Check data against the schema; the first problem becomes a one-line error.
 
+    A well-formed document is taken as it is (rmpplan.topology.document). Otherwise
     pydantic reports every error of a document, and a document of 131,072 wrong values
     has as many; so unknown keys, the number of CPUs and each CPU entry are checked
     first, in order, and the check stops at the first entry that fails.
     """
+    document = well_formed(data)
+    if document is not None:
+        return document
+    from rmpplan.topology.schema import Layout, TopologyFile
+
     file = expect_map(
         data, "the file must hold a mapping with 'cpus' (explicit) or 'layout' (compact)"
     )
@@ -114,6 +125,8 @@ def _no_unknown_keys(
 
 def _entry(entry: PlainValue, index: int, lines: Lines) -> CpuEntry:
     """One CPU entry, validated on its own (a CpuEntry passes the file's check as is)."""
+    from rmpplan.topology.schema import CpuEntry
+
     if isinstance(entry, dict):
         _no_unknown_keys(entry, CpuEntry, ("cpus", index), lines)
     return _validated(CpuEntry, entry, ("cpus", index), lines)
@@ -122,6 +135,8 @@ def _entry(entry: PlainValue, index: int, lines: Lines) -> CpuEntry:
 def _validated(
     model: type[ModelT], data: object, where: tuple[int | str, ...], lines: Lines
 ) -> ModelT:
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data)
     except ValidationError as err:
@@ -157,7 +172,7 @@ def _path_text(loc: tuple[int | str, ...]) -> str:
     return text
 
 
-def expand(model: TopologyFile, default_name: str, lines: Lines) -> Machine:
+def expand(model: TopologyFile | Document, default_name: str, lines: Lines) -> Machine:
     """The machine a validated file describes; a bad cpulist names its key and line."""
     name = model.name if model.name is not None else default_name
     if model.layout is not None:
@@ -193,7 +208,9 @@ def _bits(count: int) -> int:
     return (count - 1).bit_length()
 
 
-def expand_layout(layout: Layout, offline: frozenset[int] = frozenset()) -> Iterator[Cpu]:
+def expand_layout(
+    layout: Layout | LayoutSpec, offline: frozenset[int] = frozenset()
+) -> Iterator[Cpu]:
     """The CPUs of a regular machine.
 
     APIC ids follow the x86 convention: thread, core, die and package fields
