@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.checks import Finding, leader_offline_effect, verify
 from rmpplan.cpumask import format_cpulist
-from rmpplan.errors import OptionError
+from rmpplan.errors import ParameterError
 from rmpplan.hotplug import Hotplug
 from rmpplan.kernel import PROFILES, Handler, Kernel, LeaderCall, case3_call, programming
 from rmpplan.plan import dispatch, rmpopt_cpumask
@@ -99,8 +99,8 @@ def explain(
     guarded = kernel is not None and PROFILES[kernel].hotplug_guard is not None
     online = handler_online(machine, hotplug, kernel)
     if worker not in online:
-        raise OptionError(
-            f"--leader: CPU {worker} is not online when the handler runs on {machine.name}"
+        raise ParameterError(
+            "worker", f"CPU {worker} is not online when the handler runs on {machine.name}"
         )
     mask = rmpopt_cpumask(machine, rule, machine.online)
     programmed_cpus = programming(kernel, strategy, mask, machine.online)
