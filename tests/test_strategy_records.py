@@ -71,6 +71,14 @@ def test_no_consumer_tests_for_a_strategy_by_name(name: str) -> None:
     assert _strategy_tests(ROOT / "rmpplan" / name) == []
 
 
+def test_no_module_tests_for_a_strategy_by_name() -> None:
+    """Nor does any other module (the renderers' ``rule`` under v2 included)."""
+    found = [
+        hit for path in sorted((ROOT / "rmpplan").rglob("*.py")) for hit in _strategy_tests(path)
+    ]
+    assert found == []
+
+
 def test_the_ast_check_can_fail(tmp_path: Path) -> None:
     """The check above finds a comparison with a Strategy member."""
     sample = tmp_path / "sample.py"

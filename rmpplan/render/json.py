@@ -64,7 +64,9 @@ def _unicode(value: JSONValue) -> JSONValue:
 
 def _rule(rule: Rule, strategy: Strategy) -> str | None:
     """The mask rule, or None under v2-all-cpus: v2 has no mask, so no rule applies."""
-    return None if strategy is Strategy.V2_ALL_CPUS else str(rule)
+    from rmpplan.strategies import STRATEGIES
+
+    return str(rule) if STRATEGIES[strategy].has_mask else None
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
