@@ -1,4 +1,5 @@
-"""The worked example of docs/api.md: load, plan, verify, compare and render."""
+"""The worked example of docs/api.md: load, plan, verify, compare, explain under a
+kernel profile, and render."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ print(f"{verdict.strategy} under {verdict.rule}: {'ok' if verdict.ok else 'FAIL'
 for verdict in api.compare(machine, rules=["first-sibling"]).verdicts:
     failed = ", ".join(finding.check for finding in verdict.findings)
     print(f"{verdict.strategy}: {failed or 'ok'}")
+
+# A kernel profile models one version of the series (its rule, handler and hotplug
+# semantics); explain replays one handler run as that version's code runs it.
+replay = api.explain(machine, 17, kernel=api.Kernel.V6)
+print(f"{replay.kernel}: {replay.strategy} under {replay.rule}, {replay.case} on CPU 17")
+for step in replay.steps[-3:]:
+    print(f"  {step.code} -> {step.result}")
+print(f"v10 verdict: {'ok' if api.verify(machine, kernel='v10').ok else 'FAIL'}")
 
 # Bad input is an InputError with the one-line message the CLI would print.
 try:

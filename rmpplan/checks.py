@@ -16,6 +16,7 @@ from rmpplan.errors import InputError
 from rmpplan.hotplug import Hotplug
 from rmpplan.kernel import PROFILES, Kernel, LeaderCall, case3_call, programming
 from rmpplan.plan import base_set, rmpopt_cpumask, siblings_in, step
+from rmpplan.strategies import STRATEGIES
 from rmpplan.terms import Case, Check, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
@@ -43,6 +44,8 @@ class Verdict:
     """A kernel log was compared with this machine (``--dmesg``)."""
     landed_checked: bool = False
     """The kernel as landed was judged too (rmpplan.landed): nothing was asked for."""
+    branches: tuple[tuple[Case, int], ...] = ()
+    """How many workers took each branch the strategy's record counts (v8's cases)."""
 
     @property
     def ok(self) -> bool:
@@ -87,7 +90,7 @@ def verify(
             f"{guard}; it is not judged"
         )
         online = setup_online
-    all_cpus = strategy is Strategy.V2_ALL_CPUS
+    mask_checks = STRATEGIES[strategy].mask_checks
     mask = rmpopt_cpumask(machine, rule, setup_online)
     # v2 programmed RMPOPT_BASE on every online CPU and sent to every online CPU.
     programmed_cpus = programming(kernel, strategy, mask, setup_online)
@@ -106,8 +109,9 @@ def verify(
                 tuple(offline),
             )
         )
-    if not all_cpus:
+    if Check.ONE_MASK_CPU_PER_CORE in mask_checks:
         findings += _mask_per_core(machine, mask, setup_online, programmed_cpus)
+    if Check.MASK_WITHIN_ONLINE in mask_checks:
         gone = sorted(mask - online)
         if gone:
             findings.append(
@@ -127,11 +131,20 @@ def verify(
                 tuple(strays),
             )
         )
-    per_worker, case_notes = _per_worker(
+    per_worker, branches = _per_worker(
         machine, strategy, base, online, programmed, call=case3_call(kernel)
     )
     findings += per_worker
-    return Verdict(rule, strategy, programmed_cpus, tuple(findings), (*said, *case_notes), kernel)
+    case_notes = strategy_notes(strategy, branches, len(online))
+    return Verdict(
+        rule,
+        strategy,
+        programmed_cpus,
+        tuple(findings),
+        (*said, *case_notes),
+        kernel,
+        branches=branches,
+    )
 
 
 def _mask_per_core(
@@ -229,8 +242,9 @@ def _per_worker(
     programmed: set[int],
     *,
     call: LeaderCall = LeaderCall.WORK_ON_CPU,
-) -> tuple[list[Finding], list[str]]:
-    """The per-worker checks, in O(CPUs + cores) whatever the machine's shape: the
+) -> tuple[list[Finding], tuple[tuple[Case, int], ...]]:
+    """The per-worker checks, and how many workers took each branch the strategy's
+    record counts, in O(CPUs + cores) whatever the machine's shape: the
     workers of a core share one removal (plan.siblings_in), whose effect on the
     per-core counts is computed once, and a finding's text only for its first worker.
 
@@ -287,21 +301,24 @@ def _per_worker(
         for name, fail in failures.items()
         if fail.workers
     ]
-    return findings, _notes(strategy, cases, len(online))
+    return findings, tuple((case, cases[case]) for case in STRATEGIES[strategy].branches)
 
 
-def _notes(strategy: Strategy, cases: Counter[Case], workers: int) -> list[str]:
-    """What is worth knowing but not wrong: which v8 branches are live code here."""
-    if strategy is Strategy.V2_ALL_CPUS:
-        return ["v2 programs and runs every online CPU; the rule does not apply"]
-    if strategy is not Strategy.V8_THREE_WAY:
-        return []
-    return [
-        f"{case} taken by {cases[case]} of {workers} worker CPUs"
-        if cases[case]
-        else f"{case} unreachable on this machine"
-        for case in (Case.CASE_1, Case.CASE_2, Case.CASE_3)
-    ]
+def strategy_notes(
+    strategy: Strategy, branches: tuple[tuple[Case, int], ...], workers: int, *, rare: bool = True
+) -> list[str]:
+    """What is worth knowing but not wrong: the strategy's own note, and which of
+    the branches its record counts are live code here. ``rare`` False leaves out
+    the note that the record's rare branch is unreachable (``explain`` says how to
+    reach it instead)."""
+    item = STRATEGIES[strategy]
+    said = [] if item.note is None else [item.note]
+    for case, count in branches:
+        if count:
+            said.append(f"{case} taken by {count} of {workers} worker CPUs")
+        elif rare or case is not item.rare_branch:
+            said.append(f"{case} unreachable on this machine")
+    return said
 
 
 def leader_offline_effect(call: LeaderCall, leader: int, where: str) -> str:
@@ -363,17 +380,13 @@ def checks_run(strategy: Strategy, *, log: bool = False, landed: bool = False) -
     those of a kernel log when one was checked, and ``landed-kernel`` when the
     kernel as landed was judged too.
 
-    ``v2-all-cpus`` programs every online CPU and has no mask, so the two
-    checks about the mask itself do not apply to it; only ``v8-three-way``
-    can lead on another CPU than the worker, so only it has ``leader-online``.
+    The strategy's record says which do not apply: the two checks about the
+    mask itself to a strategy with no mask (v2-all-cpus), ``leader-online`` to
+    one that always leads on the worker (all but v8-three-way).
     """
-    skipped = {*(() if log else LOG_CHECKS)}
+    skipped = {*(() if log else LOG_CHECKS), *STRATEGIES[strategy].skipped()}
     if not landed:
         skipped.add(Check.LANDED_KERNEL)
-    if strategy is not Strategy.V8_THREE_WAY:
-        skipped.add(Check.LEADER_ONLINE)
-    if strategy is Strategy.V2_ALL_CPUS:
-        skipped |= {Check.ONE_MASK_CPU_PER_CORE, Check.MASK_WITHIN_ONLINE}
     return tuple(check for check in Check if check not in skipped)
 
 

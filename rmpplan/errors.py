@@ -77,6 +77,22 @@ class OptionError(InputError):
         return self
 
 
+class ParameterError(OptionError):
+    """A value given for a named parameter does not fit the machine. The core
+    names the parameter as its own code does (``worker``, ``offline_after_setup``);
+    each edge renames it (:meth:`named`): the command line to its flag, the API
+    to its argument, so neither speaks the other's language."""
+
+    def __init__(self, param: str, reason: str) -> None:
+        super().__init__(f"{param}: {reason}")
+        self.param = param
+        self.reason = reason
+
+    def named(self, name: str) -> Self:
+        """The same error naming the parameter ``name``."""
+        return self._with(param=name, message=f"{name}: {self.reason}")
+
+
 class MaskError(InputError):
     """A cpulist or hex mask the kernel would refuse; ``errno`` is the kernel's
     error class (``EINVAL``, ``ERANGE`` or ``EOVERFLOW``)."""

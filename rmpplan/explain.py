@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rmpplan.checks import Finding, leader_offline_effect, verify
+from rmpplan.checks import Finding, Verdict, leader_offline_effect, strategy_notes, verify
 from rmpplan.cpumask import format_cpulist
-from rmpplan.errors import OptionError
+from rmpplan.errors import ParameterError
 from rmpplan.hotplug import Hotplug
 from rmpplan.kernel import PROFILES, Handler, Kernel, LeaderCall, case3_call, programming
 from rmpplan.plan import dispatch, rmpopt_cpumask
+from rmpplan.strategies import STRATEGIES, Line
 from rmpplan.terms import Case, Check, Rule, Strategy
 
 if TYPE_CHECKING:
@@ -99,8 +100,8 @@ def explain(
     guarded = kernel is not None and PROFILES[kernel].hotplug_guard is not None
     online = handler_online(machine, hotplug, kernel)
     if worker not in online:
-        raise OptionError(
-            f"--leader: CPU {worker} is not online when the handler runs on {machine.name}"
+        raise ParameterError(
+            "worker", f"CPU {worker} is not online when the handler runs on {machine.name}"
         )
     mask = rmpopt_cpumask(machine, rule, machine.online)
     programmed_cpus = programming(kernel, strategy, mask, machine.online)
@@ -127,10 +128,7 @@ def explain(
     findings += replay.findings(move.leader, move.followers, runs, programmed, strategy)
     order = list(Check)
     findings.sort(key=lambda item: order.index(item.check))
-    unreachable = f"{Case.CASE_3} unreachable on this machine"
-    said = [note for note in verdict.notes if note != unreachable]
-    if strategy is Strategy.V8_THREE_WAY and unreachable in verdict.notes:
-        said.append(case3_scenario(machine, rule))
+    said = list(_notes(machine, verdict, len(online)))
     return Explanation(
         machine=machine,
         kernel=kernel,
@@ -149,6 +147,19 @@ def explain(
     )
 
 
+def _notes(machine: Machine, verdict: Verdict, workers: int) -> tuple[str, ...]:
+    """The verdict's notes, except that a rare branch (v8's case 3) that no worker
+    takes here is shown with the smallest scenario that reaches it, read from the
+    verdict's branch counts and the strategy's record."""
+    item = STRATEGIES[verdict.strategy]
+    counted = len(verdict.branches) + (item.note is not None)
+    given = verdict.notes[: len(verdict.notes) - counted]
+    said = [*given, *strategy_notes(verdict.strategy, verdict.branches, workers, rare=False)]
+    if item.rare_branch is not None and dict(verdict.branches).get(item.rare_branch) == 0:
+        said.append(branch_scenario(machine, verdict.rule, verdict.strategy, item.rare_branch))
+    return tuple(said)
+
+
 def handler_online(
     machine: Machine, hotplug: Hotplug | None, kernel: Kernel | None
 ) -> frozenset[int]:
@@ -158,6 +169,13 @@ def handler_online(
         hotplug = machine.hotplug
     guarded = kernel is not None and PROFILES[kernel].hotplug_guard is not None
     return hotplug.handler_online(machine) if hotplug and not guarded else machine.online
+
+
+def _step(line: Line, fields: dict[str, str]) -> KernelStep:
+    """A record's kernel line, filled in for one worker."""
+    return KernelStep(
+        line.code.format(**fields), line.result.format(**fields), line.note.format(**fields)
+    )
 
 
 class _Replay:
@@ -196,11 +214,12 @@ class _Replay:
 
     def setup(self, rule: Rule, strategy: Strategy, hotplug: Hotplug | None) -> list[KernelStep]:
         steps = []
-        everyone = strategy is Strategy.V2_ALL_CPUS or self.words_everyone
+        item = STRATEGIES[strategy]
+        everyone = item.programs_online or self.words_everyone
         if everyone:
             why = (
-                "v2 programs every online CPU; there is no rmpopt_cpumask"
-                if strategy is Strategy.V2_ALL_CPUS
+                item.setup_note
+                if item.programs_online
                 else "every CPU online at setup (the profile's note says how well this is known)"
             )
             steps.append(
@@ -211,7 +230,7 @@ class _Replay:
                     why,
                 )
             )
-        if strategy is not Strategy.V2_ALL_CPUS:
+        if item.has_mask:
             test = (
                 "cpu == cpumask_first(topology_sibling_cpumask(cpu))"
                 if rule is Rule.FIRST_SIBLING
@@ -243,43 +262,29 @@ class _Replay:
         self, strategy: Strategy, case: Case, leader: int | None, followers: frozenset[int]
     ) -> list[KernelStep]:
         w = self.worker
+        item = STRATEGIES[strategy]
         sib = f"topology_sibling_cpumask({w})"
         steps = [KernelStep("this_cpu = smp_processor_id()", str(w), "the worker")]
-        if strategy is Strategy.V2_ALL_CPUS:
-            steps.append(
-                KernelStep(
-                    "on_each_cpu_mask(cpu_online_mask, rmpopt_smp, pa, true), every region",
-                    format_cpulist(self.online),
-                    "every online CPU runs every region; there is no leader loop",
-                )
-            )
-            return steps
+        fields = {
+            "w": str(w),
+            "sib": sib,
+            "mask": self.words.mask,
+            "copy": format_cpulist(self.mask),
+            "follow": format_cpulist(followers),
+            "first": "none (the mask is empty)" if leader is None else str(leader),
+            "leader": str(leader),
+            "online": format_cpulist(self.online),
+            "followers": self.followers_name,
+        }
+        if item.loop is not None:  # no leader loop, no follower IPIs: one line says it all
+            return [*steps, _step(item.loop, fields)]
         steps.append(KernelStep(sib, format_cpulist(self.siblings), "its online threads"))
-        follow = format_cpulist(followers)
-        if strategy is Strategy.V9_ANDNOT:
-            steps.append(
-                KernelStep(f"cpumask_andnot(follower_mask, rmpopt_cpumask, {sib})", follow)
-            )
-        elif strategy is Strategy.CLEAR_CPU and not self.words.local_copy:
-            # v3-v5 clear the worker from the global mask itself and send to what is left.
-            steps.append(
-                KernelStep(
-                    f"cpumask_clear_cpu({w}, &{self.words.mask})",
-                    follow,
-                    "the global mask itself; only the worker is cleared, not its siblings",
-                )
-            )
-        elif strategy is Strategy.CLEAR_CPU:
-            steps += [
-                self._copy(),
-                KernelStep(
-                    f"cpumask_clear_cpu({w}, follower_mask)",
-                    follow,
-                    "only the worker is cleared, not its siblings",
-                ),
-            ]
-        else:
-            steps += self._three_way(case, leader, follow)
+        steps += [
+            _step(line, fields)
+            for line in item.lines[case]
+            if line.copy in {None, self.words.local_copy}
+            and (leader is not None or not line.leader)
+        ]
         steps.append(self._leader_loop(leader))
         reached = followers & self.online
         skipped = followers - self.online
@@ -300,39 +305,6 @@ class _Replay:
                 )
             )
         return steps
-
-    def _three_way(self, case: Case, leader: int | None, follow: str) -> list[KernelStep]:
-        w = self.worker
-        sib = f"topology_sibling_cpumask({w})"
-        steps = [
-            self._copy(),
-            KernelStep(
-                f"cpumask_test_cpu({w}, follower_mask)",
-                "true" if case is Case.CASE_1 else "false",
-                "case 1" if case is Case.CASE_1 else "",
-            ),
-        ]
-        if case is Case.CASE_1:
-            steps.append(KernelStep(f"cpumask_clear_cpu({w}, follower_mask)", follow))
-            return steps
-        steps.append(
-            KernelStep(
-                f"cpumask_intersects({sib}, follower_mask)",
-                "true" if case is Case.CASE_2 else "false",
-                str(case),
-            )
-        )
-        if case is Case.CASE_2:
-            steps.append(KernelStep(f"cpumask_andnot(follower_mask, follower_mask, {sib})", follow))
-            return steps
-        first = "none (the mask is empty)" if leader is None else str(leader)
-        steps.append(KernelStep("leader = cpumask_first(follower_mask)", first))
-        if leader is not None:
-            steps.append(KernelStep(f"cpumask_clear_cpu({leader}, follower_mask)", follow))
-        return steps
-
-    def _copy(self) -> KernelStep:
-        return KernelStep("cpumask_copy(follower_mask, rmpopt_cpumask)", format_cpulist(self.mask))
 
     def _leader_loop(self, leader: int | None) -> KernelStep:
         if leader is None:
@@ -441,11 +413,9 @@ class _Replay:
         if ipis:
             parts.append(f"IPIs to CPU(s) {format_cpulist(ipis)}")
         why = ""
-        if strategy is Strategy.CLEAR_CPU and leader in threads:
-            why = (
-                f"; cpumask_clear_cpu({leader}, {self.followers_name}) removed only the worker, "
-                "not its core's mask CPU"
-            )
+        twice = STRATEGIES[strategy].twice
+        if twice and leader in threads:
+            why = twice.format(leader=leader, followers=self.followers_name)
         return (
             f"{self.where(threads[0])} runs every region {count} times: "
             + " and ".join(parts)
@@ -481,10 +451,17 @@ class _Replay:
 
 def case3_scenario(machine: Machine, rule: Rule) -> str:
     """v8's case 3 is unreachable here: the smallest change of online state that
-    reaches it, checked by running the handler on the changed machine."""
+    reaches it (:func:`branch_scenario`)."""
+    return branch_scenario(machine, rule, Strategy.V8_THREE_WAY, Case.CASE_3)
+
+
+def branch_scenario(machine: Machine, rule: Rule, strategy: Strategy, case: Case) -> str:
+    """``case``, a branch no worker takes here (a strategy record's rare branch):
+    the smallest change of online state that reaches it, checked by running the
+    handler on the changed machine."""
     from rmpplan.topology.machine import Cpu, build_machine
 
-    base = f"{Case.CASE_3} is unreachable on this machine"
+    base = f"{case} is unreachable on this machine"
     mask = rmpopt_cpumask(machine, rule)
     for core in machine.cores:
         live = list(core.online_threads)
@@ -503,28 +480,28 @@ def case3_scenario(machine: Machine, rule: Rule) -> str:
                 ],
                 machine.possible,
             )
-            changed = dispatch(booted, rmpopt_cpumask(booted, rule), worker, Strategy.V8_THREE_WAY)
-            if changed.case is Case.CASE_3:
+            changed = dispatch(booted, rmpopt_cpumask(booted, rule), worker, strategy)
+            if changed.case is case:
                 return (
                     f"{base}; the smallest scenario that reaches it: CPU {gone} offline at "
                     f"boot (maxcpus=), so apic-primary leaves {core.label()} out of the mask "
-                    f"and the handler on CPU {worker} takes case 3 (SNP init would refuse "
+                    f"and the handler on CPU {worker} takes {case} (SNP init would refuse "
                     "that boot: online != present)"
                 )
         online = machine.online - {gone}
-        changed = dispatch(machine, mask, worker, Strategy.V8_THREE_WAY, online)
-        if changed.case is Case.CASE_3:
+        changed = dispatch(machine, mask, worker, strategy, online)
+        if changed.case is case:
             return (
                 f"{base}; the smallest scenario that reaches it: --offline-after-setup {gone} "
                 f"(the mask CPU of {core.label()}), then the handler on CPU {worker} takes "
-                "case 3 (impossible from v8 on: CPU hotplug is disabled)"
+                f"{case} (impossible from v8 on: CPU hotplug is disabled)"
             )
     for cpu in sorted(machine.present - machine.online):
         if not machine.core_of(cpu).online_threads:
             # Onlined after setup, its whole core was offline at setup: no mask CPU.
             return (
                 f"{base}; the smallest scenario that reaches it: --online-after-setup {cpu}, "
-                f"then the handler on CPU {cpu} takes case 3 (impossible from v8 on: CPU "
+                f"then the handler on CPU {cpu} takes {case} (impossible from v8 on: CPU "
                 "hotplug is disabled)"
             )
     return f"{base}, and no single CPU changing state reaches it"

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from rmpplan.checks import Checked, MachineFacts, Verdict
-from rmpplan.errors import InputError
+from rmpplan.errors import InputError, ParameterError
 from rmpplan.terms import Check, InputFormat
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ class Settings:
     online_after_setup: CpuSpec | None = None
     log: KernelLog | None = None
     window: Window | None = None
+    names: tuple[tuple[str, str], ...] = ()
+    """How the caller names each parameter in errors (the command line: its flags)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +233,10 @@ class Checker:
 
         settings = self.settings
         model = settings.model
-        hotplug = scenario(machine, settings.offline_after_setup, settings.online_after_setup)
+        try:
+            hotplug = scenario(machine, settings.offline_after_setup, settings.online_after_setup)
+        except ParameterError as err:
+            raise err.named(dict(settings.names).get(err.param, err.param)) from None
         shape = fingerprint(machine, settings, hotplug)
         known = self.verdicts.get(shape) if self.shared else None
         if known is not None:

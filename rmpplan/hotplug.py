@@ -61,26 +61,35 @@ class Hotplug:
         )
 
     def handler_online(self, machine: CpuStates) -> frozenset[int]:
-        """The online set when the handler runs; refuses changes that are no change."""
-        for cpu in sorted(self.offline_after_setup | self.online_after_setup):
+        """The online set when the handler runs; refuses changes that are no change
+        (the error names the file's ``hotplug`` key: see :meth:`fault` for its list)."""
+        found = self.fault(machine)
+        if found is not None:
+            raise InputError(f"hotplug: {found[1]}")
+        return (machine.online - self.offline_after_setup) | self.online_after_setup
+
+    def fault(self, machine: CpuStates) -> tuple[str | None, str] | None:
+        """Why this scenario cannot happen on ``machine``, or None when it can: the
+        list at fault (``offline_after_setup``, ``online_after_setup``, or None when
+        it takes both) and the reason, so each edge can blame what its user gave."""
+        offline, online = self.offline_after_setup, self.online_after_setup
+        for cpu in sorted(offline | online):
             if cpu not in machine.cpus:
-                raise InputError(f"hotplug: CPU {cpu} is not a present CPU")
-        both = self.offline_after_setup & self.online_after_setup
+                kind = "offline_after_setup" if cpu in offline else "online_after_setup"
+                return kind, f"CPU {cpu} is not a present CPU"
+        both = offline & online
         if both:
-            raise InputError(f"hotplug: CPU {min(both)} is both onlined and offlined")
-        not_online = sorted(self.offline_after_setup - machine.online)
+            return None, f"CPU {min(both)} is both onlined and offlined"
+        not_online = sorted(offline - machine.online)
         if not_online:
-            raise InputError(f"hotplug: CPU {not_online[0]} is already offline at setup")
-        not_offline = sorted(self.online_after_setup & machine.online)
+            return "offline_after_setup", f"CPU {not_online[0]} is already offline at setup"
+        not_offline = sorted(online & machine.online)
         if not_offline:
-            raise InputError(f"hotplug: CPU {not_offline[0]} is already online at setup")
-        online = (machine.online - self.offline_after_setup) | self.online_after_setup
-        if not online:
+            return "online_after_setup", f"CPU {not_offline[0]} is already online at setup"
+        if not (machine.online - offline) | online:
             # cpu_down() refuses the last online CPU, so no kernel gets here.
-            raise InputError(
-                "hotplug: the scenario takes every CPU offline; Linux never offlines its last CPU"
-            )
-        return online
+            return None, "the scenario takes every CPU offline; Linux never offlines its last CPU"
+        return None
 
 
 NO_HOTPLUG = Hotplug()

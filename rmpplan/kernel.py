@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from rmpplan.strategies import STRATEGIES
 from rmpplan.terms import Kernel, Rule, Strategy
 
 __all__ = [
@@ -213,9 +214,10 @@ def programming(
     kernel: Kernel | None, strategy: Strategy, mask: frozenset[int], online: frozenset[int]
 ) -> frozenset[int]:
     """The CPUs that write RMPOPT_BASE at setup: the mask, or every CPU online then
-    under v2's all-CPU handler and under a profile that programs them all (v3)."""
+    under a strategy that programs them all (v2's all-CPU handler, see its record)
+    and under a profile that does (v3)."""
     everyone = kernel is not None and PROFILES[kernel].programs_online
-    return online if everyone or strategy is Strategy.V2_ALL_CPUS else mask
+    return online if everyone or STRATEGIES[strategy].programs_online else mask
 
 
 def case3_call(kernel: Kernel | None) -> LeaderCall:
@@ -260,7 +262,7 @@ def kernel_notes(machine: Machine, model: Modelled) -> tuple[str, ...]:
     profile = model.profile
     if profile is not None and profile.note is not None:
         notes.insert(0, profile.note)
-    if model.kernel is None and model.strategy is not Strategy.V2_ALL_CPUS:
+    if model.kernel is None and STRATEGIES[model.strategy].has_mask:
         landed = landed_mask_note(machine, model.rule)
         if landed is not None:
             notes.append(landed)

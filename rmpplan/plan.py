@@ -1,8 +1,8 @@
 """Mask rules and handler strategies: which CPU runs RMPOPT, and where.
 
-Each strategy is defined once, as the change its handler makes to a base set
-shared by every worker (:data:`HANDLERS`); :func:`dispatch` (one worker) and
-:func:`plan` (many) are derived from that one definition. The words worker,
+Each strategy is defined once, in its record (:mod:`rmpplan.strategies`): the
+change its handler makes to a base set shared by every worker, and that base
+set; :func:`dispatch` (one worker) and :func:`plan` (many) are derived from it. The words worker,
 leader and followers are those of :mod:`rmpplan.terms`.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rmpplan.mask_rules import apic_primaries, rmpopt_cpumask
+from rmpplan.strategies import STRATEGIES, Base, Step, StepFn
 from rmpplan.terms import Case, Kernel, Rule, Strategy
 from rmpplan.topology.machine import Machine
 
@@ -35,67 +36,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """A strategy's pass from one worker, as a change to the base set shared by
-    all workers: ``leader`` runs the serial loop (None: nobody does), and the
-    followers are ``base - removed``."""
-
-    leader: int | None
-    removed: frozenset[int]
-    case: Case
-
-
-StepFn = Callable[[int, frozenset[int], frozenset[int], "int | None"], Step]
-"""(worker, its online siblings in base, base, ``min(base)``) -> the step.
-
-The second argument, ``topology_sibling_cpumask(worker) & base``, is the same
-for every worker of a core: callers compute it once per core
-(:func:`siblings_in`), so that a step costs O(1) whatever the core's size and
-the workers of one core share one ``removed`` set.
-"""
-
-
-def _v9_andnot(worker: int, mine: frozenset[int], base: frozenset[int], first: int | None) -> Step:
-    # cpumask_andnot(follower_mask, rmpopt_cpumask, topology_sibling_cpumask(this_cpu))
-    return Step(worker, mine, Case.ANDNOT)
-
-
-def _clear_cpu(worker: int, mine: frozenset[int], base: frozenset[int], first: int | None) -> Step:
-    # v3-v5: cpumask_clear_cpu(this_cpu, mask); right only on the core's mask CPU.
-    return Step(worker, frozenset({worker}) & base, Case.CLEAR_CPU)
-
-
-def _v2_all_cpus(
-    worker: int, mine: frozenset[int], base: frozenset[int], first: int | None
-) -> Step:
-    # v2: on_each_cpu_mask(cpu_online_mask) per region, no leader loop.
-    return Step(None, frozenset(), Case.ALL_CPUS)
-
-
-def _v8_three_way(
-    worker: int, mine: frozenset[int], base: frozenset[int], first: int | None
-) -> Step:
-    if worker in base:  # (1) this_cpu is in the mask: clear it
-        return Step(worker, frozenset({worker}), Case.CASE_1)
-    if mine:  # (2) a sibling is: drop the whole core
-        return Step(worker, mine, Case.CASE_2)
-    # (3) neither: the mask's first CPU leads via work_on_cpu (nobody when it is empty).
-    return Step(first, frozenset() if first is None else frozenset({first}), Case.CASE_3)
-
-
-HANDLERS: Mapping[Strategy, StepFn] = {
-    Strategy.V9_ANDNOT: _v9_andnot,
-    Strategy.V8_THREE_WAY: _v8_three_way,
-    Strategy.CLEAR_CPU: _clear_cpu,
-    Strategy.V2_ALL_CPUS: _v2_all_cpus,
-}
-"""Each strategy's handler, defined once; a test holds it total over :class:`Strategy`."""
+HANDLERS: Mapping[Strategy, StepFn] = {name: item.step for name, item in STRATEGIES.items()}
+"""Each strategy's handler, from its record (:mod:`rmpplan.strategies`)."""
 
 
 def base_set(strategy: Strategy, mask: frozenset[int], online: frozenset[int]) -> frozenset[int]:
     """Who a strategy sends IPIs to before it drops any: the mask, or (v2) every online CPU."""
-    return online if strategy is Strategy.V2_ALL_CPUS else mask
+    return online if STRATEGIES[strategy].base is Base.ONLINE else mask
 
 
 def step(
@@ -216,7 +163,7 @@ def plan(
     is counted once per removal, from per-core counts of the mask.
     """
     online = machine.online
-    # v2 programs every online CPU, so that is its mask; the others use the rule's.
+    # A strategy whose base is every online CPU (v2) programs them all: that is its mask.
     mask = base_set(strategy, rmpopt_cpumask(machine, rule), online)
     core_index = machine.core_index
     # Every strategy sends IPIs only to CPUs that programmed RMPOPT_BASE, so the

@@ -101,7 +101,7 @@ def test_plan_workers_forms(epyc: api.Machine) -> None:
     [
         ([768], "workers: CPU 768 is not a CPU of epyc-9965-2s"),
         ([-1], "workers: CPU -1 is not a CPU of epyc-9965-2s"),
-        ([], "workers names no CPU"),
+        ([], "workers: the list names no CPU"),
         ("0-", "workers: EINVAL"),
     ],
 )

@@ -177,7 +177,9 @@ def test_no_value_is_cut_short(width: int) -> None:
     every rule, strategy and count is whole; a table grows past a terminal too
     narrow for them rather than cut one (here under 71 columns)."""
     checked = [
-        Checked(str(path), machine, api.verify(machine))
+        # The rule and strategy named, so that the kernel as landed is not judged as
+        # well: its findings name a strategy too, and the count below is one a row.
+        Checked(str(path), machine, api.verify(machine, "first-sibling", "v9-andnot"))
         for path in sorted(EXAMPLES.glob("*.yaml"))
         for machine in [api.load(path)]
     ]

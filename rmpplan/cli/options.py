@@ -154,16 +154,34 @@ class BadInput(click.ClickException):
             click.echo(line, file=file)
 
 
+FLAGS = {"worker": "--leader", "workers": "--leader"}
+"""The core's parameters whose flag is not their name with dashes: users say leader."""
+
+
+def flag(param: str) -> str:
+    """The flag that gives the core's parameter ``param`` (``offline_after_setup``
+    is ``--offline-after-setup``, the workers ``--leader``)."""
+    return FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
+def flag_names(*params: str) -> tuple[tuple[str, str], ...]:
+    """``params`` paired with their flags, for the core to name them in errors."""
+    return tuple((param, flag(param)) for param in params)
+
+
 def input_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn the core's InputError into BadInput, once, at the edge, naming the
-    command's input when the error names no file (and is not about a flag)."""
+    command's input when the error names no file, and a parameter's flag when
+    the error is about a parameter (:class:`~rmpplan.errors.ParameterError`)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from rmpplan.errors import InputError
+        from rmpplan.errors import InputError, ParameterError
 
         try:
             return func(*args, **kwargs)
+        except ParameterError as err:
+            raise BadInput(str(err.named(flag(err.param)))) from None
         except InputError as err:
             given = kwargs.get("topo", kwargs.get("source"))
             raise BadInput(str(err.located(None if given is None else str(given)))) from None

@@ -22,6 +22,7 @@ from rmpplan.cli.options import (
     dmesg_option,
     emit,
     finish,
+    flag_names,
     hotplug_options,
     input_errors,
     input_format_option,
@@ -182,7 +183,13 @@ def verify(
     from rmpplan.fleet import Settings, default_jobs
 
     settings = Settings(
-        model, input_format, offline_after_setup, online_after_setup, log=log, window=window
+        model,
+        input_format,
+        offline_after_setup,
+        online_after_setup,
+        log=log,
+        window=window,
+        names=flag_names("offline_after_setup", "online_after_setup"),
     )
     # A log is one machine's, so there is one input: nothing to share out.
     fleet = spread(

@@ -146,7 +146,9 @@ def show_facts(view: Overview) -> list[tuple[str, str, str]]:
 def rule_text(rule: Rule, strategy: Strategy) -> str:
     """The mask rule as a report shows it: ``none`` under v2-all-cpus, which has no mask
     (JSON says null)."""
-    return "none" if strategy is Strategy.V2_ALL_CPUS else str(rule)
+    from rmpplan.strategies import STRATEGIES
+
+    return str(rule) if STRATEGIES[strategy].has_mask else "none"
 
 
 def kernel_text(kernel: Kernel | None) -> str | None:

@@ -52,7 +52,9 @@ def _encodes(text: str) -> bool:
 
 def _rule(rule: Rule, strategy: Strategy) -> str | None:
     """The mask rule, or None under v2-all-cpus: v2 has no mask, so no rule applies."""
-    return None if strategy is Strategy.V2_ALL_CPUS else str(rule)
+    from rmpplan.strategies import STRATEGIES
+
+    return str(rule) if STRATEGIES[strategy].has_mask else None
 
 
 def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
