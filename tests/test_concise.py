@@ -31,7 +31,7 @@ def problems(out: str) -> list[tuple[str, int, str]]:
     return found
 
 
-def annotations(out: str) -> list[tuple[str, int, str]]:
+def github_problems(out: str) -> list[tuple[str, int, str]]:
     """(file, line, check) of each error annotation of the github format."""
     found = []
     for line in out.splitlines():
@@ -67,7 +67,7 @@ def test_each_problem_is_on_the_line_github_annotates(inputs: list[str]) -> None
     github = run("verify", *inputs, "--format", "github")
     assert concise.exit_code == github.exit_code == 2
     found = problems(concise.stdout)
-    assert found == annotations(github.stdout)
+    assert found == github_problems(github.stdout)
     assert ("twice.yaml", 5, "core-run-twice") in found
     assert ("broken.yaml", 3, "error") in found
     assert concise.stdout.splitlines()[-1] == "rmpplan: 8 problems in 4 of 4 inputs"
