@@ -79,11 +79,14 @@ def _markdown(table: CpuRows) -> str:
 
 
 def _json(table: CpuRows, overview: Overview) -> str:
-    from rmpplan.render.json import dumps, show_document
+    import json
+
+    from rmpplan.render.json import dumps, render_show
     from rmpplan.terms import Strategy
 
     model = table.model
-    document = show_document(overview)
+    # show's own document, read back (it is plain JSON), so the two never differ.
+    document: dict[str, JSONValue] = json.loads(render_show(overview))
     rows: list[JSONValue] = [
         {
             "cpu": row.cpu,

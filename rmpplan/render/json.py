@@ -183,33 +183,30 @@ def verify_line(checked: Checked) -> str:
 
 
 def render_show(overview: Overview, display: Display = PLAIN) -> str:
-    return dumps(show_document(overview))
-
-
-def show_document(overview: Overview) -> dict[str, JSONValue]:
-    """``show``'s document, which ``show --cpus`` extends (rmpplan.render.cpus)."""
     machine = overview.machine
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "topology": machine.name,
-        "source": machine.source,
-        "nr_cpu_ids": machine.nr_cpu_ids,
-        "present": cpulist(machine.present),
-        "online": cpulist(machine.online),
-        "possible": cpulist(machine.possible),
-        "facts": {key: value for key, _, value in show_facts(overview)},
-        "cores": [
-            {
-                "package": core.key[0],
-                "die": core.key[1],
-                "core": core.key[2],
-                "cpus": cpulist(core.threads),
-                "online": cpulist(core.online_threads),
-                "apic_ids": [machine.cpus[cpu].apic_id for cpu in core.threads],
-            }
-            for core in machine.cores
-        ],
-    }
+    return dumps(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "topology": machine.name,
+            "source": machine.source,
+            "nr_cpu_ids": machine.nr_cpu_ids,
+            "present": cpulist(machine.present),
+            "online": cpulist(machine.online),
+            "possible": cpulist(machine.possible),
+            "facts": {key: value for key, _, value in show_facts(overview)},
+            "cores": [
+                {
+                    "package": core.key[0],
+                    "die": core.key[1],
+                    "core": core.key[2],
+                    "cpus": cpulist(core.threads),
+                    "online": cpulist(core.online_threads),
+                    "apic_ids": [machine.cpus[cpu].apic_id for cpu in core.threads],
+                }
+                for core in machine.cores
+            ],
+        }
+    )
 
 
 def render_compare(result: Comparison, display: Display = PLAIN) -> str:
