@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import click
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rmpplan.kernel import Kernel
     from rmpplan.topology.machine import Machine
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 Svg = Literal["svg"]
 SVG: Svg = "svg"
@@ -37,7 +37,9 @@ class PictureFormatChoice(EnumChoice):
         super().__init__(OutputFormat)
         self.choices = (*self.choices, SVG)
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
         if value == SVG:
             return SVG
         return super().convert(value, param, ctx)
