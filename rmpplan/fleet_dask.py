@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rmpplan.errors import InputError, quote
+from rmpplan.errors import InputError
+from rmpplan.escaping import quote
 from rmpplan.fleet import Checker, Done, Job, Settings, failure
 
 if TYPE_CHECKING:

@@ -151,7 +151,7 @@ class InputFormat(StrEnum):
 
 
 class VerifyFormat(StrEnum):
-    """``verify``'s ``--format`` values: every report format, and three for CI."""
+    """``verify``'s ``--format`` values: every report format, and four for CI."""
 
     TABLE = OutputFormat.TABLE.value
     JSON = OutputFormat.JSON.value
@@ -163,6 +163,8 @@ class VerifyFormat(StrEnum):
     """GitHub Actions workflow commands: a log group per input, an annotation per problem."""
     JSONL = "jsonl"
     """One JSON result per line, each printed as soon as it is known."""
+    CONCISE = "concise"
+    """``path:line: check: message``, one line per problem, as ruff and mypy print."""
 
 
 class JunitFamily(StrEnum):

@@ -210,6 +210,28 @@ def parse_github(out: str) -> list[Item]:
     return items
 
 
+CONCISE_LINE = re.compile(r"(?P<path>.*?):(?P<line>\d+): (?P<check>\S+): (?P<message>.*)")
+
+
+def parse_concise(out: str) -> list[Item]:
+    *lines, last = out.splitlines()
+    assert last.startswith("rmpplan: ") and not CONCISE_LINE.fullmatch(last), last
+    items: list[Item] = []
+    for line in lines:
+        match = CONCISE_LINE.fullmatch(line)
+        assert match, line
+        path, check, message = match["path"], match["check"], match["message"]
+        if check == "error":
+            items.append(("error", path, "", ""))
+        elif STALE in message:
+            items.append(("stale", path, check, ""))
+        else:
+            cpus = re.search(r"\(CPUs ([^)]*)\)$", message)
+            assert cpus, message
+            items.append(("unexpected", path, check, cpus.group(1)))
+    return items
+
+
 def unescape(text: str) -> str:
     """What GitHub's runner makes of an escaped value (its ActionCommand unescaping)."""
     for escaped, plain in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
@@ -225,6 +247,7 @@ PARSERS: dict[VerifyFormat, Callable[[str], list[Item]]] = {
     VerifyFormat.JUNIT: parse_junit,
     VerifyFormat.GITHUB: parse_github,
     VerifyFormat.JSONL: parse_jsonl,
+    VerifyFormat.CONCISE: parse_concise,
 }
 
 
@@ -245,6 +268,8 @@ def test_every_format_reports_the_same_findings(project: Path, fmt: VerifyFormat
     assert len([i for i in expected if i[2] == Check.ONE_MASK_CPU_PER_CORE]) == 2
     result = run("verify", *ARGS, "--format", fmt.value)
     assert result.exit_code == reference.exit_code == 2
+    if fmt is VerifyFormat.CONCISE:  # a line per problem: an expected finding is none
+        expected = [item for item in expected if item[0] != "expected"]
     assert sorted(PARSERS[fmt](result.stdout)) == expected
 
 

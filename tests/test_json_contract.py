@@ -142,6 +142,8 @@ RUNS: list[tuple[str, ...]] = [
     ("schedule", str(TOPOLOGIES / "single-core.yaml"), "--leader", "0", "--memory", "1G-3T"),
     *(("show", str(path)) for path in FILES),
     ("show", str(SYSFS_DUMP)),
+    ("show", str(EXAMPLES / "hotplug-offline-follower.yaml"), "--cpus", "--leader", "0"),
+    ("show", PRIMARY_OFFLINE, "--cpus", "--kernel", "v2"),
     *(
         ("explain", str(path), "--leader", "0")
         for path in SMALL

@@ -50,20 +50,23 @@ class EnumChoice(click.Choice[str]):
 GraphML = Literal["graphml"]
 """``show``'s one extra format: the machine graph itself, not a report, so not an OutputFormat."""
 GRAPHML: GraphML = "graphml"
+HwlocXml = Literal["hwloc-xml"]
+"""``show``'s other extra format: the machine as hwloc XML v2, for lstopo to draw."""
+HWLOC_XML: HwlocXml = "hwloc-xml"
 
 
 class ShowFormatChoice(EnumChoice):
-    """OutputFormat's values and ``graphml``, which only ``show`` writes."""
+    """OutputFormat's values, ``graphml`` and ``hwloc-xml``, which only ``show`` writes."""
 
     def __init__(self) -> None:
         super().__init__(OutputFormat)
-        self.choices = (*self.choices, GRAPHML)
+        self.choices = (*self.choices, GRAPHML, HWLOC_XML)
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
     ) -> str:
-        if value == GRAPHML:
-            return GRAPHML
+        if value in (GRAPHML, HWLOC_XML):
+            return str(value)
         return super().convert(value, param, ctx)
 
 
@@ -217,8 +220,8 @@ def show_format_option(func: F) -> F:
         type=ShowFormatChoice(),
         default=OutputFormat.TABLE.value,
         show_default=True,
-        help="Output format: rich table, stable JSON, plain text, Markdown, or the machine "
-        "graph as GraphML.",
+        help="Output format: rich table, stable JSON, plain text, Markdown, the machine "
+        "graph as GraphML, or hwloc XML v2 for lstopo -i (roles coloured with --leader).",
     )(func)
 
 

@@ -70,7 +70,8 @@ if TYPE_CHECKING:
     type=EnumChoice(VerifyFormat),
     default=None,
     help="Output format: table (the default; github when GITHUB_ACTIONS=true), json, text, "
-    "markdown, or for CI junit, github and jsonl (one result per line, as each is known).",
+    "markdown, or for CI junit, github, jsonl (one result per line, as each is known) and "
+    "concise (path:line: check: message, one line per problem).",
 )
 @click.option(
     "--junit-xml",
@@ -485,6 +486,10 @@ def _render(report: _Report, results: Sequence[Checked], seconds: Sequence[float
 
             lines = _lines(results, report.input_format)
             return github.render_verify(results, lines, config=report.config)
+        case VerifyFormat.CONCISE:
+            from rmpplan.render import concise
+
+            return concise.render_verify(results, _lines(results, report.input_format))
         case VerifyFormat.JSONL:
             raise AssertionError("jsonl is printed line by line, then its trailer")
     assert_never(fmt)
