@@ -19,6 +19,7 @@ from rmpplan.escaping import quote
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from pathlib import Path
 
 SZ_1G = 1 << 30
 SZ_2T = 1 << 41
@@ -207,3 +208,24 @@ def rmpopt_window(ranges: Sequence[RamRange]) -> Window:
         capped=capped,
         uncovered_from=end if capped else None,
     )
+
+
+def ram_window(memory: str | None, memory_from: Path | None) -> Window | None:
+    """The RMPOPT window of the RAM ``--memory`` (ranges) or ``--memory-from`` (a saved
+    /proc/iomem) gives; None when neither is given."""
+    from rmpplan.errors import OptionError
+    from rmpplan.topology.load import read_text
+
+    if memory is not None and memory_from is not None:
+        raise OptionError("give one of --memory or --memory-from, not both")
+    if memory is not None:
+        try:
+            return rmpopt_window(parse_memory(memory))
+        except InputError as err:
+            raise err.within("--memory") from None
+    if memory_from is not None:
+        try:
+            return rmpopt_window(parse_iomem(read_text(memory_from)))
+        except InputError as err:
+            raise err.located(str(memory_from)) from None
+    return None

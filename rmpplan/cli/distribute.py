@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import click
 
 from rmpplan.cli.options import F
-from rmpplan.shards import ShardMark, ShardSpec
-
-if TYPE_CHECKING:
-    from rmpplan.fleet import Done, Executor, Job
-
-PROCESSES = "processes"
-DASK = "dask"
+from rmpplan.shards import ShardSpec
+from rmpplan.verify_run import DASK, PROCESSES
 
 
 class ShardType(click.ParamType[ShardSpec]):
@@ -64,55 +55,3 @@ def distribute_options(func: F) -> F:
         "Run every shard on the same PATHS from the same folder; `rmpplan summary` merges "
         "the shards' --format jsonl and refuses a missing or repeated one.",
     )(func)
-
-
-@dataclass(slots=True)
-class Spread:
-    """How one ``verify`` spreads its inputs: which shard it checks, and where."""
-
-    shard: ShardSpec | None
-    processes: int
-    """The processes of this machine's pool, or the workers of a local Dask cluster."""
-    executor: Executor | None
-    mark: ShardMark | None = None
-    """What the trailer records of the shard, known once the inputs are listed."""
-
-    def inputs(self, items: Iterable[Job | Done]) -> Iterable[Job | Done]:
-        """The items of this run's shard (all of them without --shard)."""
-        if self.shard is None:
-            return items
-        from rmpplan.shards import select
-
-        kept, self.mark = select(items, self.shard)
-        return kept
-
-
-def spread(
-    shard: ShardSpec | None, name: str, scheduler: str | None, jobs: int | None, processes: int
-) -> Spread:
-    """The options' :class:`Spread`, its executor started."""
-    return Spread(shard, processes, executor_for(name, scheduler, jobs, processes))
-
-
-def executor_for(
-    name: str, scheduler: str | None, jobs: int | None, processes: int
-) -> Executor | None:
-    """The executor ``--executor`` names, started (None: the process pool of ``run``).
-
-    Closed with the command's context, so that a local cluster never outlives it."""
-    from rmpplan.cli.options import BadInput
-
-    if name == PROCESSES:
-        if scheduler is not None:
-            raise BadInput("--scheduler goes with --executor dask")
-        return None
-    if scheduler is not None and jobs is not None:
-        raise BadInput(
-            "--jobs sets the workers of the local Dask cluster; a --scheduler's cluster "
-            "has its own workers: give one of them"
-        )
-    from rmpplan.fleet_dask import DaskExecutor
-
-    executor = DaskExecutor.start(scheduler, processes)
-    click.get_current_context().call_on_close(executor.close)
-    return executor

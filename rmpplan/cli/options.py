@@ -340,23 +340,9 @@ def memory_options(func: F) -> F:
 
 def ram_window(memory: str | None, memory_from: Path | None) -> Window | None:
     """The RMPOPT window of the RAM the memory options give; None when neither is given."""
-    from rmpplan.errors import InputError
-    from rmpplan.memory import parse_iomem, parse_memory, rmpopt_window
-    from rmpplan.topology.load import read_text
+    from rmpplan.memory import ram_window as window
 
-    if memory is not None and memory_from is not None:
-        raise BadInput("give one of --memory or --memory-from, not both")
-    if memory is not None:
-        try:
-            return rmpopt_window(parse_memory(memory))
-        except InputError as err:
-            raise err.within("--memory") from None
-    if memory_from is not None:
-        try:
-            return rmpopt_window(parse_iomem(read_text(memory_from)))
-        except InputError as err:
-            raise err.located(str(memory_from)) from None
-    return None
+    return window(memory, memory_from)
 
 
 def dmesg_option(func: F) -> F:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, assert_never
 
 import click
 
 from rmpplan.cli.collector import paused
-from rmpplan.cli.distribute import distribute_options, spread
+from rmpplan.cli.distribute import distribute_options
 from rmpplan.cli.options import (
-    BadInput,
     EnumChoice,
     JobCount,
     display,
@@ -28,7 +24,6 @@ from rmpplan.cli.options import (
     input_format_option,
     kernel_option,
     memory_options,
-    ram_window,
     rule_option,
     strategy_option,
     warn,
@@ -45,16 +40,16 @@ from rmpplan.terms import (
     VerifyFormat,
 )
 
+# The run's decisions live in the core; the JUnit and GitHub reports read lines as it does.
+from rmpplan.verify_run import Report as _Report
+from rmpplan.verify_run import junit_report as _junit
+from rmpplan.verify_run import located_lines as _lines
+
 if TYPE_CHECKING:
     from rmpplan.checks import Checked
-    from rmpplan.config import Config
     from rmpplan.cpuspec import CpuSpec
-    from rmpplan.dmesg import KernelLog
-    from rmpplan.fleet import Done, Executor, Job, Settings
-    from rmpplan.kernel import Modelled
-    from rmpplan.memory import Window
+    from rmpplan.fleet import Settings
     from rmpplan.shards import ShardSpec
-    from rmpplan.topology.parse import LineIndex
 
 
 @click.command()
@@ -165,124 +160,50 @@ def verify(
     Exit 0 when all pass (or fail as expected), 1 when a check found a
     problem, 2 when an input could not be read.
     """
-    config = _configuration(config_file, no_config=no_config)
-    model = _model(config, kernel, rule, strategy)
-    _one_machine(paths, builtin=builtin, svg=svg)
-    listed = list(_inputs(paths, config, builtin=builtin, no_config=no_config))
-    _check_outputs((junit_xml, svg), listed, config, dmesg, memory_from)
-    log, window = _machine_log(dmesg, memory, memory_from, paths, builtin=builtin)
-    if fmt is None:
-        github = os.environ.get("GITHUB_ACTIONS") == "true"
-        fmt = VerifyFormat.GITHUB if github else VerifyFormat.TABLE
-    from rmpplan import step_summary
-
-    summary = step_summary.target(os.environ)
-    if summary is not None:
-        step_summary.check(summary)  # a link, FIFO or device is refused before any work
-
+    from rmpplan import verify_run
     from rmpplan.escaping import printable
-    from rmpplan.fleet import Settings, default_jobs
 
-    settings = Settings(
-        model,
-        input_format,
-        offline_after_setup,
-        online_after_setup,
-        log=log,
-        window=window,
+    request = verify_run.VerifyRequest(
+        paths=paths,
+        builtin=builtin,
+        fmt=fmt,
+        input_format=input_format,
+        junit_xml=junit_xml,
+        junit_family=junit_family,
+        svg=svg,
+        config_file=config_file,
+        no_config=no_config,
+        kernel=kernel,
+        rule=rule,
+        strategy=strategy,
+        offline_after_setup=offline_after_setup,
+        online_after_setup=online_after_setup,
+        dmesg=dmesg,
+        memory=memory,
+        memory_from=memory_from,
+        jobs=jobs,
+        shard=shard,
+        executor=executor,
+        scheduler=scheduler,
+        # The environment is read here only; the run sees it through the request.
+        github_actions=os.environ.get("GITHUB_ACTIONS"),
+        step_summary=os.environ.get("GITHUB_STEP_SUMMARY"),
         names=flag_names("offline_after_setup", "online_after_setup"),
     )
-    # A log is one machine's, so there is one input: nothing to share out.
-    fleet = spread(
-        shard, executor, scheduler, jobs, 1 if log is not None else _processes(jobs, default_jobs())
-    )
-    results: list[Checked] = []
-    seconds: list[float] = []
-    lines = hashlib.sha256()  # of the JSON Lines, for their trailer
-    # The report names the configuration it used, so a reviewer sees what set the rules.
-    used = None if config is None else Path(os.path.relpath(config.path))
-    report = _Report(fmt, input_format, junit_family, used)
-    for done in _checked(fleet.inputs(listed), settings, fleet.processes, fleet.executor):
-        if done.complaint is not None:
-            say(f"rmpplan: error: {printable(done.complaint)}")
-        results.append(done.checked)
-        seconds.append(done.seconds)
-        if fmt is VerifyFormat.JSONL:
-            from rmpplan.render.jsonl import verify_line
-
-            line = verify_line(done.checked)
-            lines.update(line.encode("utf-8"))
-            emit(line)  # flushed now: a long run can be watched and resumed
-    if junit_xml is not None:
-        from rmpplan.files import write_atomic
-
-        write_atomic(junit_xml, _junit(report, results, seconds), force=True)
-    if summary is not None:  # before stdout, which a reader may close early
-        _summarize(summary, results, used)
-    _picture(svg, paths, results, settings)
-    if fmt is VerifyFormat.JSONL:
-        from rmpplan.render.jsonl import trailer
-        from rmpplan.shards import run_settings
-
-        # Last, so that a run cut short has none and `rmpplan summary` refuses it.
-        named = None if used is None else str(used)
-        emit(trailer(results, lines.hexdigest(), named, run_settings(settings), fleet.mark))
+    run = verify_run.start(request, warn)
+    click.get_current_context().call_on_close(run.close)
+    for result in run.results():
+        if result.done.complaint is not None:
+            say(f"rmpplan: error: {printable(result.done.complaint)}")
+        if result.line is not None:
+            emit(result.line)  # flushed now: a long run can be watched and resumed
+    ending = run.end()
+    _picture(svg, paths, ending.results, run.settings)
+    if ending.trailer is not None:
+        emit(ending.trailer)
     else:
-        emit(_render(report, results, seconds))
-    if any(checked.error is not None for checked in results):
-        finish(2)
-    finish(0 if all(checked.ok for checked in results) else 1)
-
-
-@dataclass(frozen=True, slots=True)
-class _Report:
-    """How this run reports: its format, and what every report names."""
-
-    fmt: VerifyFormat
-    input_format: InputFormat | None
-    junit_family: JunitFamily
-    config: Path | None
-    """The configuration file used, relative to the current folder; None: there was none."""
-
-
-def _model(
-    config: Config | None, kernel: Kernel | None, rule: Rule | None, strategy: Strategy | None
-) -> Modelled:
-    """What the run models: the command line wins over the configuration file,
-    whose keys fill only what the command line left unset."""
-    from rmpplan.kernel import modelled
-
-    if config is not None:
-        kernel = kernel or config.kernel
-        rule = rule or config.rule
-        strategy = strategy or config.strategy
-    return modelled(kernel, rule, strategy)
-
-
-def _machine_log(
-    dmesg: Path | None,
-    memory: str | None,
-    memory_from: Path | None,
-    paths: Sequence[Path],
-    *,
-    builtin: bool,
-) -> tuple[KernelLog | None, Window | None]:
-    """The kernel log to hold one machine to, and its RAM window, checked for sense."""
-    from rmpplan.dmesg import read_log
-
-    window = ram_window(memory, memory_from)
-    log = None if dmesg is None else read_log(dmesg)
-    if log is None and window is not None:
-        raise BadInput("--memory and --memory-from go with --dmesg (the window is checked there)")
-    if log is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
-        raise BadInput("--dmesg is the log of one machine: give exactly one topology")
-    return log, window
-
-
-def _one_machine(paths: Sequence[Path], *, builtin: bool, svg: Path | None) -> None:
-    """--svg draws one machine: exactly one topology, not a folder."""
-    if svg is not None and (builtin or len(paths) != 1 or Path(paths[0]).is_dir()):
-        raise BadInput("--svg draws one machine: give exactly one topology")
+        emit(_render(run.report, ending.results, ending.seconds))
+    finish(ending.exit_code)
 
 
 def _picture(
@@ -300,173 +221,6 @@ def _picture(
     hotplug = scenario(machine, settings.offline_after_setup, settings.online_after_setup)
     picture = verdict_svg(machine, verdict, hotplug, settings.model.kernel, "verify")
     write_picture(svg, picture, paths)
-
-
-def _configuration(given: Path | None, *, no_config: bool) -> Config | None:
-    """The configuration of this run: none with --no-config, the file --config
-    names, else the one found from the current directory (rmpplan.config)."""
-    from rmpplan.config import discover_config, load_config
-
-    if given is not None and no_config:
-        raise BadInput("--config and --no-config conflict: give one of them")
-    if no_config:
-        return None
-    return discover_config() if given is None else load_config(given)
-
-
-def _inputs(
-    paths: Sequence[Path],
-    config: Config | None,
-    *,
-    builtin: bool = False,
-    no_config: bool = False,
-) -> Iterator[Job | Done]:
-    """Each input to check, in path order, or the result of a path that names none.
-
-    Expectations apply to the inputs verify finds itself, in folders and in
-    the configured paths; a file named on the command line is reported as it
-    stands. A dump and its hwloc XML gathered beside it in a folder are one
-    input (``rmpplan.sources.gather``). What the configured paths find stays
-    inside the configuration's folder: an input reached through a link out of
-    it is an error naming it.
-    """
-    from rmpplan.errors import InputError
-    from rmpplan.fleet import Job, failure
-    from rmpplan.inputs import discover
-    from rmpplan.sources.gather import pair
-
-    named = bool(paths)
-    configured = not named and config is not None and bool(config.paths)
-    if configured and config is not None:
-        paths = tuple(Path(os.path.relpath(path)) for path in config.paths)
-    elif not named and not builtin:
-        if not os.path.lexists("topologies"):
-            raise BadInput(_nothing_to_verify(config, no_config=no_config))
-        paths = (Path("topologies"),)
-    for path in paths:
-        started = time.perf_counter()
-        try:
-            targets = discover([path])
-        except InputError as err:
-            yield failure(str(path), err, time.perf_counter() - started)
-            continue
-        as_named = named and targets == [path]
-        for target, xml in pair(targets) if not as_named else ((path, None),):
-            if configured and config is not None and not config.contains(target):
-                why = InputError(
-                    "found through a symbolic link out of the configuration's folder; "
-                    "configured paths stay inside it (name it on the command line to check it)"
-                )
-                yield failure(str(target), why, 0.0)
-                continue
-            expect = frozenset() if config is None or as_named else config.expected(target)
-            yield Job(str(target), target, expect, companion=xml)
-
-    if builtin:
-        from rmpplan.inputs import BUILTIN_PREFIX, bundled_topologies
-
-        # Named builtin:NAME, never by where the package happens to be installed.
-        for name, target in bundled_topologies().items():
-            yield Job(BUILTIN_PREFIX + name, target)
-
-
-def _nothing_to_verify(config: Config | None, *, no_config: bool) -> str:
-    """The one line for a run with nothing to check: what was looked for, and how to say."""
-    if no_config:
-        where = "--no-config was given"
-    elif config is None:
-        where = "no configuration file was found"
-    else:
-        where = f"{os.path.relpath(config.path)} sets no paths"
-    return (
-        f"nothing to verify: no PATH was given, {where}, and there is no ./topologies; "
-        "name topology files or folders (rmpplan verify PATH ...), or list them in "
-        'pyproject.toml as [tool.rmpplan] paths = ["..."] (docs/ci.md)'
-    )
-
-
-def _processes(jobs: int | None, cpus: int) -> int:
-    """``--jobs``, at most the CPUs this process may use: more processes than CPUs
-    only cost memory (each holds its own copy of the checker), never time."""
-    if jobs is None:
-        return cpus
-    if jobs > cpus:
-        warn(f"--jobs {jobs} is more than the {cpus} CPUs this process may use; using {cpus}")
-        return cpus
-    return jobs
-
-
-def _check_outputs(
-    outputs: Sequence[Path | None],
-    listed: Sequence[Job | Done],
-    config: Config | None,
-    *files: Path | None,
-) -> None:
-    """Refuse each output file before any input is read: it must not be one of
-    the run's inputs (every file found, the configuration, the other files named
-    by flags), a link or a special file (``rmpplan.files``)."""
-    from rmpplan.files import check_output
-    from rmpplan.fleet import Job
-
-    inputs = [file for file in files if file is not None]
-    for item in listed:
-        if isinstance(item, Job):
-            inputs += [item.target] if item.companion is None else [item.target, item.companion]
-    if config is not None:
-        inputs.append(config.path)
-    for path in outputs:
-        if path is not None:
-            check_output(path, inputs)
-
-
-def _checked(
-    items: Iterable[Job | Done], settings: Settings, processes: int, runner: Executor | None
-) -> Iterator[Done]:
-    """Every item's result in order: the jobs checked by the fleet, the rest as they are."""
-    from rmpplan.fleet import Done, run
-
-    listed = list(items)
-    jobs = [item for item in listed if not isinstance(item, Done)]
-    results = run(jobs, settings, processes, executor=runner)
-    for item in listed:
-        yield item if isinstance(item, Done) else next(results)
-
-
-def _summarize(path: Path, results: Sequence[Checked], config: Path | None) -> None:
-    """Append the markdown report to the job summary, within what GitHub keeps."""
-    from rmpplan import step_summary
-    from rmpplan.inputs import BUILTIN_PREFIX
-    from rmpplan.render import PLAIN, markdown
-
-    def render(budget: int) -> str:
-        return markdown.render_verify(results, PLAIN, config=config, limit=budget)
-
-    inputs = (Path(c.path) for c in results if not c.path.startswith(BUILTIN_PREFIX))
-    step_summary.append(path, render, inputs)
-
-
-def _lines(results: Sequence[Checked], input_format: InputFormat | None) -> dict[str, LineIndex]:
-    """Where each topology file's keys and CPUs are, for annotations and JUnit's
-    ``line``; only files with findings to locate are read again."""
-    from rmpplan.inputs import BUILTIN_PREFIX
-    from rmpplan.topology.load import topology_lines
-
-    return {
-        checked.path: topology_lines(Path(checked.path))
-        for checked in results
-        if checked.verdict is not None
-        and checked.verdict.findings
-        and not checked.path.startswith(BUILTIN_PREFIX)
-        and input_format in (None, InputFormat.TOPOLOGY)
-    }
-
-
-def _junit(report: _Report, results: Sequence[Checked], seconds: Sequence[float]) -> str:
-    from rmpplan.render import junit
-
-    family = report.junit_family
-    lines = _lines(results, report.input_format) if family is JunitFamily.XUNIT1 else None
-    return junit.render_verify(results, seconds, family=family, lines=lines, config=report.config)
 
 
 def _render(report: _Report, results: Sequence[Checked], seconds: Sequence[float]) -> str:
