@@ -281,24 +281,9 @@ def verify(
     under the rule (``apic-primary`` without APIC ids) or the file's own
     scenario is impossible. A failed check is a finding, never an exception.
     """
-    from rmpplan.checks import verify as prove
-    from rmpplan.kernel import kernel_notes
+    from rmpplan.landed import judged
 
-    model = _model(kernel, rule, strategy)
-    scenario = _hotplug(machine, hotplug)
-    verdict = prove(
-        machine,
-        model.rule,
-        model.strategy,
-        scenario,
-        kernel=model.kernel,
-        notes=kernel_notes(machine, model),
-    )
-    if model.judge_landed:
-        from rmpplan.landed import with_landed
-
-        verdict = with_landed(machine, verdict, scenario)
-    return verdict
+    return judged(machine, _model(kernel, rule, strategy), _hotplug(machine, hotplug))
 
 
 def explain(  # noqa: PLR0917  # mirrors verify()'s positional order, plus the worker

@@ -226,10 +226,9 @@ class Checker:
         return load_machine(job.target, self.settings.input_format)
 
     def _prove(self, machine: Machine) -> tuple[Verdict, str]:
-        from rmpplan.checks import verify
         from rmpplan.cpuspec import scenario
         from rmpplan.dmesg import with_log
-        from rmpplan.kernel import kernel_notes
+        from rmpplan.landed import judged
 
         settings = self.settings
         model = settings.model
@@ -241,18 +240,7 @@ class Checker:
         known = self.verdicts.get(shape) if self.shared else None
         if known is not None:
             return known, shape
-        verdict = verify(
-            machine,
-            model.rule,
-            model.strategy,
-            hotplug,
-            kernel=model.kernel,
-            notes=kernel_notes(machine, model),
-        )
-        if model.judge_landed:
-            from rmpplan.landed import with_landed
-
-            verdict = with_landed(machine, verdict, hotplug)
+        verdict = judged(machine, model, hotplug)
         if settings.log is not None:
             verdict = with_log(verdict, settings.log, machine, settings.window)
         if self.shared:

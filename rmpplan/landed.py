@@ -16,12 +16,29 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from rmpplan.checks import Finding, Verdict, verify
-from rmpplan.kernel import LANDED, PROFILES
+from rmpplan.kernel import LANDED, PROFILES, kernel_notes
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:
     from rmpplan.hotplug import Hotplug
+    from rmpplan.kernel import Modelled
     from rmpplan.topology.machine import Machine
+
+
+def judged(machine: Machine, model: Modelled, hotplug: Hotplug | None = None) -> Verdict:
+    """What ``verify`` says of ``machine`` under ``model``: its checks with the kernel's
+    notes, and, when the model asked for nothing explicit, the landed kernel's own
+    failures (:func:`with_landed`). The command line's fleet and the API both call it,
+    so that the two never judge a machine differently."""
+    verdict = verify(
+        machine,
+        model.rule,
+        model.strategy,
+        hotplug,
+        kernel=model.kernel,
+        notes=kernel_notes(machine, model),
+    )
+    return with_landed(machine, verdict, hotplug) if model.judge_landed else verdict
 
 
 def with_landed(machine: Machine, verdict: Verdict, hotplug: Hotplug | None = None) -> Verdict:

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 import rmpplan.checks
 import rmpplan.fleet
+import rmpplan.landed
 from rmpplan.checks import Checked, MachineFacts
 from rmpplan.fleet import Done, Job, Settings, fingerprint, run
 from rmpplan.hotplug import NO_HOTPLUG
@@ -105,13 +106,13 @@ def test_jsonl_lines_come_in_path_order_from_a_pool(
 def test_each_shape_is_verified_once(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Seven readable hosts of three shapes cost three verifications, and say so."""
     calls: list[str] = []
-    check = rmpplan.checks.verify
+    check = rmpplan.landed.judged
 
     def counted(machine: Machine, *args: object, **kwargs: object) -> object:
         calls.append(machine.name)
         return check(machine, *args, **kwargs)  # type: ignore[arg-type]  # passed through as given
 
-    monkeypatch.setattr(rmpplan.checks, "verify", counted)
+    monkeypatch.setattr(rmpplan.landed, "judged", counted)
     out = cli("verify", str(fleet), "--format", "json", "--jobs", "1")
     assert summary_of(out) == {"files": 8, "ok": 6, "failed": 1, "bad_input": 1, "shapes": 3}
     assert len(calls) == 3

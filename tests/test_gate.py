@@ -99,7 +99,7 @@ def _explode(*_args: object, **_kwargs: object) -> Any:
 
 def test_internal_error_is_exit_3_and_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception rmpplan did not expect: exit 3, one line asking for a report."""
-    monkeypatch.setattr("rmpplan.checks.verify", _explode)
+    monkeypatch.setattr("rmpplan.landed.verify", _explode)
     line = one_line(run("verify", str(TOPOLOGIES), env={"RMPPLAN_DEBUG": ""}), 3, "internal")
     assert line == (
         "rmpplan: internal error: RuntimeError: the prover fell over\\nat a second line; "
@@ -109,7 +109,7 @@ def test_internal_error_is_exit_3_and_one_line(monkeypatch: pytest.MonkeyPatch) 
 
 def test_internal_error_traceback_with_debug(monkeypatch: pytest.MonkeyPatch) -> None:
     """RMPPLAN_DEBUG=1 adds the traceback to the one line, and only then."""
-    monkeypatch.setattr("rmpplan.checks.verify", _explode)
+    monkeypatch.setattr("rmpplan.landed.verify", _explode)
     result = run("verify", str(TOPOLOGIES), env={"RMPPLAN_DEBUG": "1"})
     assert result.exit_code == 3
     assert "Traceback (most recent call last)" in result.stderr
@@ -123,7 +123,7 @@ def test_unexpected_os_error_is_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> Any:
         raise PermissionError(13, "Permission denied", "/some/where")
 
-    monkeypatch.setattr("rmpplan.checks.verify", refuse)
+    monkeypatch.setattr("rmpplan.landed.verify", refuse)
     line = one_line(run("verify", str(TOPOLOGIES)), 2, "Permission denied")
     assert line == "rmpplan: error: /some/where: Permission denied"
 
