@@ -85,7 +85,7 @@ def _json_tokens(value: object, key: str = "") -> Iterator[str]:
             yield from _json_tokens(item, name)
     elif isinstance(value, list):
         if value and all(isinstance(item, int) and not isinstance(item, bool) for item in value):
-            yield from format_cpulist(value).split(",")  # type: ignore[arg-type]
+            yield from format_cpulist(value).split(",")
         else:
             for item in value:
                 yield from _json_tokens(item, key)

@@ -54,9 +54,9 @@ if TYPE_CHECKING:
 UNWRAPPED = 100_000
 
 # Rich wraps lines only at whitespace. This control character is whitespace to it
-# and zero cells wide, so one after each comma lets a cpulist wrap there and
-# nowhere else; _to_text removes them all. Input never holds one: every value is
-# escaped by printable() first.
+# and zero cells wide, so one after each comma lets a cpulist wrap there, and one
+# after a path's slash a path, and nowhere else; _to_text removes them all. Input
+# never holds one: every value is escaped by printable() first.
 _BREAK = "\x1f"
 
 
@@ -65,7 +65,8 @@ class _Escaped(Text):
 
 
 def _text(value: str | Text) -> Text:
-    """A value as rich Text: escaped to printable characters, breakable after commas."""
+    """A value as rich Text: escaped to printable characters, breakable after commas
+    and a path's slashes."""
     if isinstance(value, _Escaped):
         return value
     if isinstance(value, Text):
@@ -84,8 +85,8 @@ _SLASH = re.compile(r"/(?=[^\d/\s])")
 class _Table(Table):
     """A table whose cells are escaped and wrap only where a reader expects.
 
-    Columns added with ``free=True`` hold free text (a note, what is wrong): on a
-    terminal too narrow for the table, that text goes under its row, full width.
+    Columns added by :meth:`add_free_column` hold free text (a note, what is
+    wrong): on a terminal too narrow for the table, it goes under its row, full width.
     """
 
     free: tuple[Column, ...] = ()
