@@ -35,6 +35,11 @@ COMMANDS = {
     "plan-notes": ["plan", "docs/examples/primary-offline.yaml", "--leader", "all"],
     "verify": ["verify", "topologies", "docs/examples/nosmt.yaml"],
     "verify-one": ["verify", "topologies/xeon-2s-adjacent.yaml", "--strategy", "clear-cpu"],
+    "verify-notes": [
+        "verify",
+        *("docs/examples/apic-primary-missing.yaml", "docs/examples/nosmt.yaml"),
+        *("--strategy", "v8-three-way"),
+    ],
     "compare": ["compare", "docs/examples/primary-offline.yaml"],
     "explain": ["explain", "docs/examples/primary-offline.yaml", "--leader", "9", "--kernel", "v3"],
     "schedule": [
@@ -140,6 +145,34 @@ def test_no_token_split(
     assert shown, f"{name}: no token to check among {tokens}"
     split = [token for token in shown if _count(screen, token) < _count(unwrapped, token)]
     assert not split, f"{name} at {width} columns splits {split}:\n{screen}"
+
+
+def _free_texts(value: object, keys: tuple[str, ...], key: str = "") -> Iterator[str]:
+    """Every string under one of ``keys`` in a JSON report."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _free_texts(item, keys, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _free_texts(item, keys, key)
+    elif isinstance(value, str) and key in keys:
+        yield value
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", [name for name in COMMANDS if name not in ("mask", "summary")])
+def test_no_text_lost(
+    name: str, width: int, screens: dict[tuple[str, int], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each message and note of the run's JSON is on the screen, whole and in order."""
+    monkeypatch.chdir(ROOT)
+    # compare's table shows each verdict's notes; its findings' messages are verify's.
+    keys = ("notes",) if name == "compare" else ("message", "notes", "note")
+    texts = set(_free_texts(json.loads(run(*COMMANDS[name], "--format", "json").stdout), keys))
+    # Without blanks: a line may end after a comma or a slash where the text has none.
+    screen = "".join(screens[name, width].split())
+    lost = [text for text in texts if "".join(text.split()) not in screen]
+    assert not lost, f"{name} at {width} columns lost {lost}:\n{screens[name, width]}"
 
 
 def _rows_above(screen: str, header: str, value: str) -> list[str]:

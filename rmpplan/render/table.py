@@ -120,7 +120,7 @@ def _plain(cell: object) -> str | None:
 
 def _widest(tokens: list[str]) -> int:
     # Whole strings at C speed: a long cell costs no Python step per token.
-    if all(token.isascii() for token in tokens):
+    if "".join(tokens).isascii():
         return max(map(len, tokens), default=0)
     return max(map(cell_len, tokens), default=0)
 
@@ -244,10 +244,10 @@ def _arrange(table: _Table, width: int | None) -> list[RenderableType]:
         head.append(_text(table.title) if isinstance(table.title, str) else table.title)
     if hoisted:
         head.append(_hoisted(hoisted))
-    if not kept:
-        return head
     if under:
         return [*head, *_rows_with_text_under(table, kept, under, width or UNWRAPPED)]
+    if not kept:
+        return head
     table.columns = kept
     for index, column in enumerate(kept):
         column._index = index  # rich pads a column by its place
@@ -264,8 +264,10 @@ def _places(table: _Table, width: int | None) -> tuple[list[Column], list[Column
     headers are used, then its last columns go under their row as ``Header: value``.
     """
 
+    limits = {id(column): _limits(column) for column in table.columns} if width else {}
+
     def too_wide(chosen: Sequence[Column], pick: int) -> bool:
-        return width is not None and _span(chosen, [_limits(c)[pick] for c in chosen]) > width
+        return width is not None and _span(chosen, [limits[id(c)][pick] for c in chosen]) > width
 
     columns = list(table.columns)
     hoisted: list[Column] = []
@@ -281,6 +283,7 @@ def _places(table: _Table, width: int | None) -> tuple[list[Column], list[Column
         if too_wide(kept, 0):
             for column, short in table.short:
                 column.header = short
+                limits[id(column)] = _limits(column)
         while len(kept) > 1 and too_wide(kept, 0):
             under.insert(0, kept.pop())  # in column order, before the free text
     return hoisted, kept, under
@@ -320,13 +323,15 @@ def _rows_with_text_under(
             column.width or natural
             for column, (_, natural) in zip(probe.columns, limits, strict=True)
         ]
-    out: list[RenderableType] = [_copy(table, kept, widths, header=True)]
+    # With every column above or under (one check on every row), only the text is left.
+    out: list[RenderableType] = [_copy(table, kept, widths, header=True)] if kept else []
     cells = [list(column.cells) for column in kept]
     below = [list(column.cells) for column in under]
     for index in range(table.row_count):
-        row = _copy(table, kept, widths, header=False)
-        row.add_row(*(column[index] for column in cells))
-        out.append(row)
+        if kept:
+            row = _copy(table, kept, widths, header=False)
+            row.add_row(*(column[index] for column in cells))
+            out.append(row)
         for column, values in zip(under, below, strict=True):
             value = values[index]
             if not (_plain(value) or "").strip():
