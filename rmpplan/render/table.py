@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 # lay it out: off a terminal, plan, verify, compare, explain and schedule never do.
 from rich import box
 from rich.cells import cell_len
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.style import StyleType
 from rich.table import Column, Table
 from rich.text import Text
@@ -54,23 +56,53 @@ if TYPE_CHECKING:
 UNWRAPPED = 100_000
 
 # Rich wraps lines only at whitespace. This control character is whitespace to it
-# and zero cells wide, so one after each comma lets a cpulist wrap there and
-# nowhere else; _to_text removes them all. Input never holds one: every value is
-# escaped by printable() first.
+# and zero cells wide, so one after each comma lets a cpulist wrap there, and one
+# after a path's slash a path, and nowhere else; _to_text removes them all. Input
+# never holds one: every value is escaped by printable() first.
 _BREAK = "\x1f"
 
 
+class _Escaped(Text):
+    """Text that :func:`_text` made: escaped once, never again."""
+
+
 def _text(value: str | Text) -> Text:
-    """A value as rich Text: escaped to printable characters, breakable after commas."""
+    """A value as rich Text: escaped to printable characters, breakable after commas
+    and a path's slashes."""
+    if isinstance(value, _Escaped):
+        return value
     if isinstance(value, Text):
         plain, style = value.plain, value.style
     else:
         plain, style = value, ""
-    return Text(printable(plain).replace(",", "," + _BREAK), style=style)
+    return _Escaped(
+        _SLASH.sub("/" + _BREAK, printable(plain).replace(",", "," + _BREAK)), style=style
+    )
+
+
+# A path may wrap after a slash; a ratio such as ``96/96`` may not.
+_SLASH = re.compile(r"/(?=[^\d/\s])")
 
 
 class _Table(Table):
-    """A table whose cells are escaped and wrap only where a reader expects."""
+    """A table whose cells are escaped and wrap only where a reader expects.
+
+    Columns added by :meth:`add_free_column` hold free text (a note, what is
+    wrong): on a terminal too narrow for the table, it goes under its row, full width.
+    """
+
+    free: tuple[Column, ...] = ()
+    # A shorter header for a column of a table too wide for the terminal.
+    short: tuple[tuple[Column, str], ...] = ()
+
+    def add_free_column(self, header: str, style: str | None = None) -> None:
+        self.add_column(header, overflow="fold", style=style)
+        self.free = (*self.free, self.columns[-1])
+
+    def add_cpu_column(self) -> None:
+        """The counterexample CPUs: ``CPUs`` where ``Counterexample`` takes too much room."""
+        self.add_column("Counterexample CPUs", overflow="fold")
+        self.short = (*self.short, (self.columns[-1], "CPUs"))
 
     def add_row(
         self,
@@ -88,34 +120,29 @@ def _plain(cell: object) -> str | None:
     return cell if isinstance(cell, str) else None
 
 
-# A token without letters: a number, a cpulist piece such as ``384-767,``, ``(4-15);``.
-_NO_LETTERS = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
-
-
 def _widest(tokens: list[str]) -> int:
     # Whole strings at C speed: a long cell costs no Python step per token.
-    if all(token.isascii() for token in tokens):
+    if "".join(tokens).isascii():
         return max(map(len, tokens), default=0)
     return max(map(cell_len, tokens), default=0)
+
+
+def _cell_texts(column: Column) -> list[str]:
+    return [text for cell in column._cells if (text := _plain(cell)) is not None]
 
 
 def _limits(column: Column) -> tuple[int, int]:
     """The least width ``column`` may have and the width its content wants.
 
-    Nothing is split that a reader would misread once split: no header word, no
-    token of a column that is not marked ``fold`` (a rule, a verdict), and in a
-    ``fold`` column (a path, a message) no token without letters (a number, a
-    cpulist piece such as ``384-767,``). Words with letters may fold.
+    No token is split: a header word, a path segment, a name, a check name, a
+    number, a cpulist piece such as ``384-767,``. Cells wrap only between them
+    (at a space, after a comma, after a path's slash).
     """
-    whole = column.overflow != "fold"
     header = _plain(column.header) or ""
     natural, least = _widest(header.splitlines()), _widest(header.split())
-    for cell in column.cells:
-        text = _plain(cell)
-        if text is None:
-            continue
+    for text in _cell_texts(column):
         natural = max(natural, _widest(text.replace(_BREAK, "").splitlines()))
-        least = max(least, _widest(text.split() if whole else _NO_LETTERS.findall(text)))
+        least = max(least, _widest(text.split()))
     return max(least, 1), max(natural, 1)
 
 
@@ -128,7 +155,6 @@ def _fit(table: Table, console: Console, width: int) -> int:
     what must not be split (_limits), and when those minimums do not fit, the
     table grows past the terminal instead of cutting anything.
     """
-    from rich.measure import Measurement
 
     limits = [_limits(column) for column in table.columns]
     for column in table.columns:
@@ -160,10 +186,15 @@ def _fit(table: Table, console: Console, width: int) -> int:
 
 def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
     plain = not display.color and display.width is None
+    laid = [
+        piece
+        for part in parts
+        for piece in (_arrange(part, display.width) if isinstance(part, _Table) else [part])
+    ]
     if plain:
-        laid = [_plain_part(part) for part in parts]
-        if all(text is not None for text in laid):
-            return _tidy("".join(text or "" for text in laid))
+        texts = [_plain_part(part) for part in laid]
+        if all(text is not None for text in texts):
+            return _tidy("".join(text or "" for text in texts))
     from rich.console import Console
 
     buffer = io.StringIO()
@@ -178,7 +209,7 @@ def _to_text(parts: Sequence[RenderableType], display: Display) -> str:
         markup=False,
     )
     base = console.width
-    for part in parts:
+    for part in laid:
         fast = plain_table(part) if plain and isinstance(part, Table) else None
         if fast is not None:
             buffer.write(fast)
@@ -200,6 +231,15 @@ def _plain_part(part: RenderableType) -> str | None:
     """``part`` as rich prints it without colour or wrapping, or None when rich must."""
     if isinstance(part, Table):
         return plain_table(part) if _simple(part) else plain_grid(part)
+    if isinstance(part, Padding) and (part.top, part.right, part.bottom) == (0, 0, 0):
+        # An indented line (a summary's group): the same text, indented, as rich puts it.
+        inner = _plain_part(part.renderable)
+        indent = " " * part.left
+        return (
+            None
+            if inner is None
+            else "".join(indent + line + "\n" for line in inner.split("\n")[:-1])
+        )
     if isinstance(part, str | Text):
         lines = [_plain_cell(line) for line in _text(part).plain.split("\n")]
         if any(line is None or len(line) > UNWRAPPED for line in lines):
@@ -209,13 +249,14 @@ def _plain_part(part: RenderableType) -> str | None:
 
 
 def plain_grid(table: Table) -> str | None:
-    """A grid of facts (``_facts``) as rich prints it without colour or wrapping, laid
-    out directly; None for a grid this does not cover. Tests hold it equal to rich's."""
+    """A grid of facts (``_facts``) or a hanging note (``_hanging``) as rich prints it
+    without colour or wrapping, laid out directly; None for a grid this does not
+    cover. Tests hold it equal to rich's."""
     covered = (
         table.box is None
         and not (table.show_header or table.show_edge or table.pad_edge or table.show_footer)
         and table.collapse_padding
-        and table.padding == (0, 2, 0, 2)
+        and table.padding in ((0, 2, 0, 2), (0, 1, 0, 0))
         and table.title is None
         and table.caption is None
         and table.width is None
@@ -225,14 +266,164 @@ def plain_grid(table: Table) -> str | None:
     columns = _cells(table) if covered else None
     if columns is None:
         return None
+    # Collapsed padding: two neighbours share the wider of their facing pads.
+    _, right, _, left = table.padding
+    gap = " " * max(right, left)
     widths = [max(map(len, cells), default=0) for cells in columns]
-    if sum(widths) + 2 * (len(widths) - 1) > UNWRAPPED:
+    if sum(widths) + len(gap) * (len(widths) - 1) > UNWRAPPED:
         return None
     justified = [
         [_justify(cell, size, column.justify) for cell in cells]
         for column, cells, size in zip(table.columns, columns, widths, strict=True)
     ]
-    return "".join("  ".join(row) + "\n" for row in zip(*justified, strict=True))
+    return "".join(gap.join(row) + "\n" for row in zip(*justified, strict=True))
+
+
+# What separates two columns of a report table: a space of padding each side and the rule's.
+_GAP = 3
+
+
+def _span(columns: Sequence[Column], widths: Sequence[int]) -> int:
+    return sum(widths) + _GAP * (len(columns) - 1)
+
+
+def _equal(column: Column, *, empty: bool) -> bool:
+    """Every cell of ``column`` is the same text (and not empty, unless ``empty``)."""
+    texts = _cell_texts(column)
+    return (
+        len(texts) == len(column._cells)
+        and bool(texts[0].strip() or empty)
+        and texts.count(texts[0]) == len(texts)
+    )
+
+
+def _arrange(table: _Table, width: int | None) -> list[RenderableType]:
+    """A report table laid out for a terminal ``width`` wide (None: never wrapped)."""
+    if not table.show_header or table.box is not box.SIMPLE_HEAD or not table.row_count:
+        return [table]
+    hoisted, kept, under = _places(table, width)
+    if not hoisted and not under:
+        return [table]
+    head: list[RenderableType] = []
+    if table.title is not None:
+        head.append(_text(table.title) if isinstance(table.title, str) else table.title)
+    if hoisted:
+        head.append(_hoisted(hoisted))
+    if under:
+        return [*head, *_rows_with_text_under(table, kept, under, width or UNWRAPPED)]
+    if not kept:
+        return head
+    table.columns = kept
+    for index, column in enumerate(kept):
+        column._index = index  # rich pads a column by its place
+    table.title = None
+    return [*head, table]
+
+
+def _places(table: _Table, width: int | None) -> tuple[list[Column], list[Column], list[Column]]:
+    """The columns that go above the table, stay in it, and go under each row.
+
+    A column equal on every row goes above (with one row, only when the table
+    is too wide). When the table is too wide, its free text goes under each row,
+    full width; when it is still too wide for its tokens whole, its short
+    headers are used, then its last columns go under their row as ``Header: value``.
+    """
+
+    limits = {id(column): _limits(column) for column in table.columns} if width else {}
+
+    def too_wide(chosen: Sequence[Column], pick: int) -> bool:
+        return width is not None and _span(chosen, [limits[id(c)][pick] for c in chosen]) > width
+
+    columns = list(table.columns)
+    hoisted: list[Column] = []
+    narrow = too_wide(columns, 1)
+    if table.row_count > 1 or narrow:
+        # An empty column goes too, but only where it costs room.
+        hoisted = [column for column in columns if _equal(column, empty=narrow)]
+    kept = [column for column in columns if all(column is not h for h in hoisted)]
+    under: list[Column] = []
+    if kept and too_wide(kept, 1):
+        under = [column for column in kept if any(column is f for f in table.free)]
+        kept = [column for column in kept if all(column is not u for u in under)]
+        if too_wide(kept, 0):
+            for column, short in table.short:
+                column.header = short
+                limits[id(column)] = _limits(column)
+        while len(kept) > 1 and too_wide(kept, 0):
+            under.insert(0, kept.pop())  # in column order, before the free text
+    return hoisted, kept, under
+
+
+def _hoisted(columns: list[Column]) -> Table:
+    """Columns equal on every row as ``Header  value`` lines; empty ones left out."""
+    facts = _Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", justify="right")
+    facts.add_column(overflow="fold")
+    for column in columns:
+        cell = next(iter(column.cells))
+        if (_plain(cell) or "").strip():
+            facts.add_row(_plain(column.header) or "", _styled(column, cell))
+    return facts
+
+
+def _styled(column: Column, cell: RenderableType) -> Text:
+    """A cell as Text in its column's style."""
+    line = _Escaped(style=column.style if isinstance(column.style, str) else "")
+    return line.append_text(_text(cell if isinstance(cell, str | Text) else str(cell)))
+
+
+def _rows_with_text_under(
+    table: _Table, kept: list[Column], under: list[Column], width: int
+) -> list[RenderableType]:
+    """The table's rows one at a time, each followed by its ``under`` cells."""
+    limits = [_limits(column) for column in kept]
+    room = width - _GAP * (len(kept) - 1)
+    widths = [natural for _, natural in limits]
+    if sum(widths) > room:
+        probe = _copy(table, kept, widths, header=True)
+        for column, source in zip(probe.columns, kept, strict=True):
+            column._cells = list(source.cells)
+        from rich.console import Console  # only a table too wide for the terminal needs it
+
+        _fit(probe, Console(width=width), width)
+        widths = [
+            column.width or natural
+            for column, (_, natural) in zip(probe.columns, limits, strict=True)
+        ]
+    # With every column above or under (one check on every row), only the text is left.
+    out: list[RenderableType] = [_copy(table, kept, widths, header=True)] if kept else []
+    cells = [list(column.cells) for column in kept]
+    below = [list(column.cells) for column in under]
+    for index in range(table.row_count):
+        if kept:
+            row = _copy(table, kept, widths, header=False)
+            row.add_row(*(column[index] for column in cells))
+            out.append(row)
+        for column, values in zip(under, below, strict=True):
+            value = values[index]
+            if not (_plain(value) or "").strip():
+                continue
+            text = _styled(column, value)
+            if all(column is not f for f in table.free):
+                label = _Escaped(f"{_plain(column.header)}: ", style="bold")
+                text = label.append_text(text)
+            out.append(Padding(text, (0, 0, 0, 2), expand=False))
+    return out
+
+
+def _copy(table: _Table, columns: list[Column], widths: list[int], *, header: bool) -> _Table:
+    """An empty table with ``columns``' headers and styles, ``widths`` wide."""
+    copy = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_header=header)
+    for column, size in zip(columns, widths, strict=True):
+        copy.add_column(
+            column.header,
+            justify=column.justify,
+            style=column.style,
+            header_style=column.header_style,
+            overflow="fold",
+            width=size,
+        )
+    return copy
 
 
 def _plain_cell(cell: RenderableType) -> str | None:
@@ -317,7 +508,16 @@ def _kernel_row(kernel: Kernel | None) -> list[tuple[str, str]]:
 
 
 def _notes(notes: Sequence[str]) -> list[RenderableType]:
-    return [Text(f"note: {note}", style="yellow") for note in notes]
+    return [_hanging("note:", note, style="yellow") for note in notes]
+
+
+def _hanging(label: str, text: str, style: str) -> Table:
+    """``label text`` whose wrapped lines start under the text, not under the label."""
+    grid = _Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(style=style)
+    grid.add_column(style=style, overflow="fold")
+    grid.add_row(label, text)
+    return grid
 
 
 def _facts(rows: Sequence[tuple[str, str]]) -> Table:
@@ -356,7 +556,7 @@ def render_plan(result: PlanResult, display: Display = PLAIN) -> str:
     table.add_column("Cores covered", justify="right")
     notes = any(lead_note(item) for _, item in rows)
     if notes:
-        table.add_column("Note", overflow="fold")
+        table.add_free_column("Note")
     for leaders, item in rows:
         full = item.cores_covered == cores and item.leader_core_programmed
         cells: list[RenderableType] = [
@@ -409,8 +609,8 @@ def render_verify(
                 title=_text(Text(f"{checked.path}: {machine.name}", style="bold")),
             )
             detail.add_column("Check", style="bold")
-            detail.add_column("Counterexample CPUs", overflow="fold")
-            detail.add_column("What is wrong", overflow="fold")
+            detail.add_cpu_column()
+            detail.add_free_column("What is wrong")
             for item, expected in held.findings:
                 check = item.check + (" (expected)" if expected else "")
                 detail.add_row(check, cpulist(item.cpus), item.message)
@@ -427,7 +627,11 @@ def render_verify(
 def _summary(summary: Summary) -> list[RenderableType]:
     return [
         Text(f"Summary: {summary_head(summary)}", style="bold"),
-        *(Text(f"  {group_line(group)}", style="red") for group in summary.groups),
+        # Padded, not indented with spaces: a wrapped line keeps the indent.
+        *(
+            Padding(Text(group_line(group), style="red"), (0, 0, 0, 2), expand=False)
+            for group in summary.groups
+        ),
     ]
 
 
@@ -477,8 +681,8 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     table.add_column("Rule")
     table.add_column("Verdict")
     table.add_column("Check", overflow="fold")
-    table.add_column("Counterexample CPUs", overflow="fold")
-    table.add_column("Notes", overflow="fold", style="dim")
+    table.add_cpu_column()
+    table.add_free_column("Notes", style="dim")
     for verdict in result.verdicts:
         notes = "; ".join(verdict.notes)
         if verdict.ok:
@@ -551,7 +755,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
     steps.add_column("#", justify="right")
     steps.add_column("Kernel operation", overflow="fold")
     steps.add_column("Result", overflow="fold")
-    steps.add_column("Note", overflow="fold", style="dim")
+    steps.add_free_column("Note", style="dim")
     for number, step in enumerate(e.steps, 1):
         steps.add_row(str(number), step.code, step.result or "(empty)", step.note)
     verdict = (
@@ -573,7 +777,7 @@ def render_explain(explanation: Explanation, display: Display = PLAIN) -> str:
         found = _Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         found.add_column("Check", style="bold")
         found.add_column("CPUs", overflow="fold")
-        found.add_column("What happens", overflow="fold")
+        found.add_free_column("What happens")
         for item in e.findings:
             found.add_row(item.check, cpulist(item.cpus), item.message)
         parts += [Text(""), found]
