@@ -34,6 +34,7 @@ costs a few microseconds a member, where :mod:`tarfile` costs twenty:
 
 from __future__ import annotations
 
+import hashlib
 import lzma
 import os
 import zlib
@@ -44,7 +45,13 @@ from typing import IO, TYPE_CHECKING, Protocol
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
 from rmpplan.files import MAX_FILE_BYTES, open_regular, os_error_text, size_text
-from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, TOPOLOGY_FILES, read_sysfs_tree
+from rmpplan.sources.sysfs import (
+    CPU_DIR,
+    CPUINFO,
+    CPUINFO_LINE,
+    TOPOLOGY_FILES,
+    read_sysfs_tree,
+)
 from rmpplan.sources.tree import Links, decode, file_cap, too_big
 from rmpplan.terms import NR_CPUS_MAX
 
@@ -83,14 +90,15 @@ _ZERO = bytes(_BLOCK)
 _READ = 1 << 20
 _MARK = "/" + CPU_DIR
 _INSIDE = _MARK + "/"
+_CPUINFO_TAIL = "/" + CPUINFO
 # The folders (or links) above the CPU folder and cpuinfo, the CPU folder, cpuinfo.
 _ON_THE_WAY = ("/sys", "/sys/devices", "/sys/devices/system", _MARK, "/proc", "/" + CPUINFO)
 _READ_FILES = frozenset(("online", *TOPOLOGY_FILES))
 _INSIDE_BYTES = _INSIDE.encode()
 _ON_THE_WAY_BYTES = tuple(path.encode() for path in _ON_THE_WAY)
 _READ_FILES_BYTES = frozenset(name.encode() for name in _READ_FILES)
-# Plain members the fast path may step over: files, hard links, folders, symlinks.
-_FAST_KINDS = frozenset(b"0157")
+# Plain members the fast path reads: files, hard links, symlinks, folders, contiguous files.
+_FAST_KINDS = frozenset(b"01257")
 _SYMLINK, _FOLDER = b"25"
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
@@ -228,24 +236,28 @@ def _kept(name: str, kind: int) -> bool:
     return leaf in _READ_FILES
 
 
-def _stepped_over(name: bytes, kind: int) -> bool:
-    """Whether a plain header's raw name is surely one :func:`_kept` refuses (the fast path
-    of a full dump: most members are caches and C-states).  False sends the member down
-    the full path, which also refuses what a name may not hold (``..``)."""
-    if b".." in name or b"//" in name or b"./" in name or name.endswith(b"/"):
-        return False
+def _keeps(name: bytes, kind: int) -> bool | None:
+    """:func:`_kept` of a plain header's raw name, read as bytes (the markers are ASCII, so
+    this is exact for any name ``surrogateescape`` decodes): the fast path of every member.
+    A folder's one trailing slash (GNU tar's) is dropped first.  None when the name is not
+    plain (``..``, ``//``, ``./``, a leading ``/`` or ``.``, a trailing ``.``): the full
+    path then reads it, normalizes it, and refuses what a name may not hold."""
+    if kind == _FOLDER and name.endswith(b"/"):
+        name = name[:-1]
+    if b".." in name or b"//" in name or b"./" in name or name[:1] in b"/." or name[-1:] in b"/.":
+        return None
     slashed = b"/" + name
     at = slashed.find(_INSIDE_BYTES)
     if at < 0:
-        return b"/" in name and not slashed.endswith(_ON_THE_WAY_BYTES)
+        return b"/" not in name or slashed.endswith(_ON_THE_WAY_BYTES)
     rel = slashed[at + len(_INSIDE_BYTES) :]
     cut = rel.rfind(b"/")
     if cut < 0 or kind == _SYMLINK:
-        return False
+        return True
     leaf = rel[cut + 1 :]
     if kind == _FOLDER:
-        return leaf != b"topology"
-    return leaf not in _READ_FILES_BYTES
+        return leaf == b"topology"
+    return leaf in _READ_FILES_BYTES
 
 
 def _text(field: bytes) -> str:
@@ -441,7 +453,7 @@ class TarTree:
         # needs no header checksum of its own there; a member kept always has it checked.
         verify = kind == "tar"
         while True:
-            if not verify and self._step_over(stream):
+            if not verify and self._fast(stream):
                 continue
             found = _next_member(stream, verify=verify)
             if found is None:
@@ -453,29 +465,46 @@ class TarTree:
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
 
-    def _step_over(self, stream: _Stream) -> bool:
-        """Step over the next member when its plain header surely names nothing kept (no
-        checksum: the compression's CRC covers it); False, with nothing taken, otherwise."""
+    def _fast(self, stream: _Stream) -> bool:
+        """The next member when its header is a plain ustar one (a file, folder or link with a
+        plain name and no prefix): stepped over unchecked (the compression's CRC covers it),
+        or kept once its checksum is checked, with the same outcome as the full path; False,
+        with nothing taken, for any other header (the full path reads it and says what is
+        wrong).  The hot loop of a dump: one header parse a member, not two."""
         if stream.offset == 0:
             return False  # the first header is always checked in full
         block = stream.take(_BLOCK)
         kind = block[156] if len(block) == _BLOCK else -1
-        if (
-            kind not in _FAST_KINDS
-            or block[345]
-            or not _stepped_over(block[:100].split(b"\0", 1)[0], kind)
-        ):
-            stream.unread(len(block))  # the full path reads it (and says what is wrong)
+        if kind not in _FAST_KINDS or block[345]:
+            stream.unread(len(block))
+            return False
+        raw = block[:100].split(b"\0", 1)[0]
+        keep = _keeps(raw, kind)
+        if keep is None:
+            stream.unread(_BLOCK)
             return False
         self.members += 1
-        if kind in _NO_DATA:
+        size = 0
+        if kind not in _NO_DATA:
+            field = block[124:136]
+            cached = stream.sizes.get(field)  # sysfs files have a few sizes: parse each once
+            if cached is None:
+                cached = _number(field, stream.offset - _BLOCK)
+                if len(stream.sizes) < _SIZES_KEPT:
+                    stream.sizes[field] = cached
+            size = cached
+        if not keep:
+            if size and not stream.skip(size + -size % _BLOCK):
+                raise InputError("truncated archive: a member is cut short")
             return True
-        field = block[124:136]
-        size = stream.sizes.get(field)
-        if size is None:
-            size = _number(field, stream.offset - _BLOCK)
-        if not stream.skip(size + -size % _BLOCK):
-            raise InputError("truncated archive: a member is cut short")
+        if not _checksum_ok(block):
+            raise _corrupt("a wrong checksum (not a tar archive?)", stream.offset - _BLOCK)
+        if kind == _FOLDER and raw.endswith(b"/"):
+            raw = raw[:-1]
+        name = raw.decode("utf-8", "surrogateescape")
+        link = _text(block[157:257]) if block[157] else ""
+        if self._keep(stream, kind, name, link, size) and not stream.skip(size + -size % _BLOCK):
+            raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
         return True
 
     def _add(self, stream: _Stream, member: _Member, unchecked: tuple[bytes, int] | None) -> bool:
@@ -495,6 +524,11 @@ class TarTree:
             return True
         if unchecked is not None and not _checksum_ok(unchecked[0]):
             raise _corrupt("a wrong checksum (not a tar archive?)", unchecked[1])
+        return self._keep(stream, kind_byte, name, link, size)
+
+    def _keep(self, stream: _Stream, kind_byte: int, name: str, link: str, size: int) -> bool:
+        """Keep one member the reader can need (a normalized name); True when its data is
+        still to be skipped."""
         self.kept += 1
         if self.kept > MAX_KEPT_MEMBERS:
             raise InputError(
@@ -507,7 +541,7 @@ class TarTree:
             self.symlinks[name] = link
         elif kind_byte == ord("1"):
             self.hardlinks[name] = _normalize(link)
-        elif regular:
+        elif kind_byte in _REGULAR:
             cap = file_cap(CPUINFO if name.endswith(CPUINFO) else name)
             if size > cap:
                 self.oversize.add(name)
@@ -542,6 +576,28 @@ class TarTree:
             )
         return prefixes.pop()
 
+    def content_key(self) -> str:
+        """A digest of everything the sysfs reader can read here: every kept file, folder
+        and link, where ``sys/`` sits, and of /proc/cpuinfo only the ``processor`` and
+        ``apicid`` lines, the only ones it reads (so a fleet's MHz lines do not part two
+        hosts).  Two trees with one key describe one machine under any name.  When a link
+        leads to ``proc`` or ``cpuinfo`` (cpuinfo could be read as another file), cpuinfo
+        is taken whole."""
+        linked = (*self.symlinks.values(), *self.hardlinks.values())
+        whole = any("proc" in target or "cpuinfo" in target for target in linked)
+        digest = hashlib.blake2b(digest_size=16)
+        update = digest.update
+        update(repr((self.prefix, sorted(self.dirs), sorted(self.oversize))).encode())
+        update(repr((sorted(self.symlinks.items()), sorted(self.hardlinks.items()))).encode())
+        for path, raw in self.files.items():
+            name, data = path, raw
+            if not whole and (path == CPUINFO or path.endswith(_CPUINFO_TAIL)):
+                data = repr(CPUINFO_LINE.findall(decode(raw))).encode()
+                name = path + "\0lines"
+            update(b"%d:%s\0%d:" % (len(name), name.encode("utf-8", "surrogateescape"), len(data)))
+            update(data)
+        return digest.hexdigest()
+
     # --- resolving paths inside the archive ---------------------------------------------
 
     def _real(self, rel: str) -> str:
@@ -567,9 +623,12 @@ class TarTree:
         if self._children is None:
             children: defaultdict[str, set[str]] = defaultdict(set)
             names = (*self.files, *self.oversize, *self.dirs, *self.symlinks, *self.hardlinks)
+            seen: set[str] = set()
             for name in names:
                 path = name
-                while path:
+                # Up to the first folder already listed: its own parents are listed too.
+                while path and path not in seen:
+                    seen.add(path)
                     parent, _, leaf = path.rpartition("/")
                     children[parent].add(leaf)
                     path = parent
