@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from rmpplan.sources import archive, sysfs
 from rmpplan.sources.archive import TarTree
+from rmpplan.sources.tree import Tree
+from rmpplan.topology.machine import Machine
 from tests.cli import run
 from tests.sources.full_dump import END_BLOCKS, full_dump, member, symlink, write_full_dump
 
@@ -34,7 +36,7 @@ def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     plain = sysfs.read_sysfs_tree
 
-    def counted(tree: sysfs.Tree, name: str, source: str | None = None) -> sysfs.Machine:
+    def counted(tree: Tree, name: str, source: str | None = None) -> Machine:
         names.append(name)
         return plain(tree, name, source)
 
