@@ -150,3 +150,30 @@ def test_fast_path_keeps_what_the_full_path_keeps(parts: list[str], kind: int, s
     if fast is None:
         return  # the full path reads it
     assert fast == archive._kept(archive._normalize(name), kind)
+
+
+def test_the_cpuinfo_lines_kept_in_the_key_are_the_ones_the_reader_matches() -> None:
+    """The key keeps cpuinfo's lines that start with these words; the reader's pattern must
+    match no other line, or two hosts it reads apart would share one key."""
+    pattern = sysfs._CPUINFO_LINE.pattern
+    assert pattern.startswith("^(processor|apicid)")
+    assert archive._CPUINFO_READ == (b"processor", b"apicid")
+
+
+def test_names_remembered_across_tarballs_give_the_same_tree(tmp_path: Path) -> None:
+    """The fast path remembers what each raw name means; a tree read with a warm memory
+    equals one read with a cold one."""
+    path = tmp_path / "one.tar.gz"
+    with path.open("wb") as out:
+        write_full_dump(out, 8, "gzip", host=3)
+    archive._PLAIN.clear()
+    cold = TarTree(path)
+    assert archive._PLAIN  # the walk did remember names
+    warm = TarTree(path)
+    assert (cold.files, cold.dirs, cold.symlinks, cold.members, cold.kept) == (
+        warm.files,
+        warm.dirs,
+        warm.symlinks,
+        warm.members,
+        warm.kept,
+    )

@@ -48,7 +48,6 @@ from rmpplan.files import MAX_FILE_BYTES, open_regular, os_error_text, size_text
 from rmpplan.sources.sysfs import (
     CPU_DIR,
     CPUINFO,
-    CPUINFO_LINE,
     TOPOLOGY_FILES,
     read_sysfs_tree,
 )
@@ -91,6 +90,7 @@ _READ = 1 << 20
 _MARK = "/" + CPU_DIR
 _INSIDE = _MARK + "/"
 _CPUINFO_TAIL = "/" + CPUINFO
+_CPUINFO_READ = (b"processor", b"apicid")  # the lines CPUINFO_LINE can match
 # The folders (or links) above the CPU folder and cpuinfo, the CPU folder, cpuinfo.
 _ON_THE_WAY = ("/sys", "/sys/devices", "/sys/devices/system", _MARK, "/proc", "/" + CPUINFO)
 _READ_FILES = frozenset(("online", *TOPOLOGY_FILES))
@@ -258,6 +258,23 @@ def _keeps(name: bytes, kind: int) -> bool | None:
     if kind == _FOLDER:
         return leaf == b"topology"
     return leaf in _READ_FILES_BYTES
+
+
+_PLAIN: dict[tuple[bytes, int], tuple[bool | None, str]] = {}
+""":func:`_plain` of the names seen in this process: a fleet's dumps name the same paths."""
+_PLAIN_KEPT = 1 << 16
+
+
+def _plain(raw: bytes, kind: int) -> tuple[bool | None, str]:
+    """:func:`_keeps` of a plain header's raw name, and the name decoded when kept (a
+    folder's one trailing slash dropped), remembered in :data:`_PLAIN`."""
+    keep = _keeps(raw, kind)
+    name = raw[:-1] if kind == _FOLDER and raw.endswith(b"/") else raw
+    known = keep, name.decode("utf-8", "surrogateescape") if keep else ""
+    if len(_PLAIN) >= _PLAIN_KEPT:
+        _PLAIN.clear()
+    _PLAIN[raw, kind] = known
+    return known
 
 
 def _text(field: bytes) -> str:
@@ -470,9 +487,48 @@ class TarTree:
         plain name and no prefix): stepped over unchecked (the compression's CRC covers it),
         or kept once its checksum is checked, with the same outcome as the full path; False,
         with nothing taken, for any other header (the full path reads it and says what is
-        wrong).  The hot loop of a dump: one header parse a member, not two."""
+        wrong).  The hot loop of a dump: one header parse a member, and when the member
+        (header, data and padding) is wholly in the buffer, no call into the stream."""
+        buf, pos = stream._buf, stream._pos
+        if pos + _BLOCK > len(buf) or stream.offset == 0:
+            return self._fast_across(stream)  # the first header is always checked in full
+        block = buf[pos : pos + _BLOCK]
+        kind = block[156]
+        if kind not in _FAST_KINDS or block[345]:
+            return False
+        raw = block[:100].split(b"\0", 1)[0]
+        known = _PLAIN.get((raw, kind))
+        if known is None:
+            known = _plain(raw, kind)
+        keep, name = known
+        if keep is None:
+            return False
+        size = 0
+        if kind not in _NO_DATA:
+            field = block[124:136]
+            size = stream.sizes.get(field, -1)  # sysfs files have a few sizes: parse each once
+            if size < 0:
+                size = _number(field, stream.offset)
+                if len(stream.sizes) < _SIZES_KEPT:
+                    stream.sizes[field] = size
+        end = pos + _BLOCK + size + (-size % _BLOCK)
+        if end > len(buf):
+            return self._fast_across(stream)
+        self.members += 1
+        if keep:
+            if not _checksum_ok(block):
+                raise _corrupt("a wrong checksum (not a tar archive?)", stream.offset)
+            link = _text(block[157:257]) if block[157] else ""
+            if self._keep(kind, name, link, size):
+                self.files[name] = buf[pos + _BLOCK : pos + _BLOCK + size]
+        stream._pos = end
+        stream.offset += end - pos
+        return True
+
+    def _fast_across(self, stream: _Stream) -> bool:
+        """:meth:`_fast` for a member that the buffer does not wholly hold, through the stream."""
         if stream.offset == 0:
-            return False  # the first header is always checked in full
+            return False
         block = stream.take(_BLOCK)
         kind = block[156] if len(block) == _BLOCK else -1
         if kind not in _FAST_KINDS or block[345]:
@@ -486,13 +542,7 @@ class TarTree:
         self.members += 1
         size = 0
         if kind not in _NO_DATA:
-            field = block[124:136]
-            cached = stream.sizes.get(field)  # sysfs files have a few sizes: parse each once
-            if cached is None:
-                cached = _number(field, stream.offset - _BLOCK)
-                if len(stream.sizes) < _SIZES_KEPT:
-                    stream.sizes[field] = cached
-            size = cached
+            size = _number(block[124:136], stream.offset - _BLOCK)
         if not keep:
             if size and not stream.skip(size + -size % _BLOCK):
                 raise InputError("truncated archive: a member is cut short")
@@ -503,9 +553,19 @@ class TarTree:
             raw = raw[:-1]
         name = raw.decode("utf-8", "surrogateescape")
         link = _text(block[157:257]) if block[157] else ""
-        if self._keep(stream, kind, name, link, size) and not stream.skip(size + -size % _BLOCK):
-            raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
+        self._take(stream, name, size, self._keep(kind, name, link, size))
         return True
+
+    def _take(self, stream: _Stream, name: str, size: int, keep: bool) -> None:
+        """Keep a file's data (``keep``) or step over it, and its padding."""
+        if keep:
+            data = stream.take(size)
+            if len(data) == size:
+                self.files[name] = data
+            else:
+                size = -1
+        if size < 0 or not stream.skip((0 if keep else size) + -size % _BLOCK):
+            raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
 
     def _add(self, stream: _Stream, member: _Member, unchecked: tuple[bytes, int] | None) -> bool:
         """Record one member; True when its data is still to be skipped.  ``unchecked``: the
@@ -524,11 +584,14 @@ class TarTree:
             return True
         if unchecked is not None and not _checksum_ok(unchecked[0]):
             raise _corrupt("a wrong checksum (not a tar archive?)", unchecked[1])
-        return self._keep(stream, kind_byte, name, link, size)
+        if not self._keep(kind_byte, name, link, size):
+            return True
+        self._take(stream, name, size, keep=True)
+        return False
 
-    def _keep(self, stream: _Stream, kind_byte: int, name: str, link: str, size: int) -> bool:
-        """Keep one member the reader can need (a normalized name); True when its data is
-        still to be skipped."""
+    def _keep(self, kind_byte: int, name: str, link: str, size: int) -> bool:
+        """Record one member the reader can need (a normalized name); True for a file whose
+        data the caller is to keep under ``name`` (within every cap)."""
         self.kept += 1
         if self.kept > MAX_KEPT_MEMBERS:
             raise InputError(
@@ -545,19 +608,15 @@ class TarTree:
             cap = file_cap(CPUINFO if name.endswith(CPUINFO) else name)
             if size > cap:
                 self.oversize.add(name)
-                return True
+                return False
             self.kept_bytes += size
             if self.kept_bytes > MAX_KEPT_BYTES:
                 raise InputError(
                     f"archive holds more than {size_text(MAX_KEPT_BYTES)} of sysfs text; "
                     "refusing it"
                 )
-            data = stream.take(size)
-            if len(data) < size or not stream.skip(-size % _BLOCK):
-                raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
-            self.files[name] = data
-            return False
-        return True
+            return True
+        return False
 
     def _find_prefix(self) -> str:
         prefixes: set[str] = set()
@@ -578,24 +637,36 @@ class TarTree:
 
     def content_key(self) -> str:
         """A digest of everything the sysfs reader can read here: every kept file, folder
-        and link, where ``sys/`` sits, and of /proc/cpuinfo only the ``processor`` and
-        ``apicid`` lines, the only ones it reads (so a fleet's MHz lines do not part two
-        hosts).  Two trees with one key describe one machine under any name.  When a link
-        leads to ``proc`` or ``cpuinfo`` (cpuinfo could be read as another file), cpuinfo
-        is taken whole."""
+        and link, where ``sys/`` sits, and of /proc/cpuinfo only the lines that start with
+        ``processor`` or ``apicid`` (its reader matches nothing else), so a fleet's MHz
+        lines do not part two hosts.  Two trees with one key describe one machine under
+        any name.  When a link leads to ``proc`` or ``cpuinfo`` (cpuinfo could then be read
+        as another file), cpuinfo is taken whole."""
         linked = (*self.symlinks.values(), *self.hardlinks.values())
         whole = any("proc" in target or "cpuinfo" in target for target in linked)
+        files = self.files
+        if not whole:
+            files = dict(files)
+            for path, raw in self.files.items():
+                if path == CPUINFO or path.endswith(_CPUINFO_TAIL):
+                    files[path] = b"\n".join(
+                        line for line in raw.split(b"\n") if line.startswith(_CPUINFO_READ)
+                    )
         digest = hashlib.blake2b(digest_size=16)
-        update = digest.update
-        update(repr((self.prefix, sorted(self.dirs), sorted(self.oversize))).encode())
-        update(repr((sorted(self.symlinks.items()), sorted(self.hardlinks.items()))).encode())
-        for path, raw in self.files.items():
-            name, data = path, raw
-            if not whole and (path == CPUINFO or path.endswith(_CPUINFO_TAIL)):
-                data = repr(CPUINFO_LINE.findall(decode(raw))).encode()
-                name = path + "\0lines"
-            update(b"%d:%s\0%d:" % (len(name), name.encode("utf-8", "surrogateescape"), len(data)))
-            update(data)
+        digest.update(
+            repr(
+                (
+                    self.prefix,
+                    whole,
+                    sorted(self.dirs),
+                    sorted(self.oversize),
+                    sorted(self.symlinks.items()),
+                    sorted(self.hardlinks.items()),
+                    [(path, len(data)) for path, data in files.items()],
+                )
+            ).encode()
+        )
+        digest.update(b"".join(files.values()))  # their lengths are above: no ambiguity
         return digest.hexdigest()
 
     # --- resolving paths inside the archive ---------------------------------------------

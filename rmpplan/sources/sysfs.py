@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from rmpplan.sources.tree import Tree
     from rmpplan.topology.machine import Machine
 
-__all__ = ["CPUINFO", "CPUINFO_LINE", "CPU_DIR", "TOPOLOGY_FILES", "read_sysfs_tree"]
+__all__ = ["CPUINFO", "CPU_DIR", "TOPOLOGY_FILES", "read_sysfs_tree"]
 
 _CPU_NAME = re.compile(r"cpu(0|[1-9][0-9]{0,5})")
 # Best first; the *_list files are decimal cpulists, the others hex masks.
@@ -57,7 +57,7 @@ TOPOLOGY_FILES = frozenset((*(name for name, _ in _SIBLING_FILES), "physical_pac
 """The ``cpuN/topology/`` files read (a tarball keeps only these)."""
 _HEX_WORD = re.compile(r"(?:0[xX])?([0-9a-fA-F]{1,8})")
 # Ten digits at most: a longer number is no CPU or APIC id, and its line is no such line.
-CPUINFO_LINE = re.compile(
+_CPUINFO_LINE = re.compile(
     r"^(processor|apicid)[ \t]*:[ \t]*([0-9]{1,10})[ \t]*$", re.MULTILINE | re.ASCII
 )
 # A sysfs id: the kernel prints an int, -1 for "unknown".
@@ -302,7 +302,7 @@ def apic_ids(tree: Tree, present: frozenset[int]) -> dict[int, int]:
     ids: dict[int, int] = {}
     processors: set[int] = set()
     current: int | None = None
-    for match in CPUINFO_LINE.finditer(text):
+    for match in _CPUINFO_LINE.finditer(text):
         key, number = match[1], int(match[2])
         if key == "processor":
             if number in processors or len(processors) >= NR_CPUS_MAX:
