@@ -157,7 +157,7 @@ def test_the_cpuinfo_lines_kept_in_the_key_are_the_ones_the_reader_matches() -> 
     match no other line, or two hosts it reads apart would share one key."""
     pattern = sysfs._CPUINFO_LINE.pattern
     assert pattern.startswith("^(processor|apicid)")
-    assert archive._CPUINFO_READ == (b"processor", b"apicid")
+    assert archive._CPUINFO_READ.pattern == rb"\n(?:processor|apicid)[^\n]*"
 
 
 def test_names_remembered_across_tarballs_give_the_same_tree(tmp_path: Path) -> None:
@@ -177,3 +177,14 @@ def test_names_remembered_across_tarballs_give_the_same_tree(tmp_path: Path) -> 
         warm.members,
         warm.kept,
     )
+
+
+def test_a_nul_in_a_pax_name_cannot_shift_files_between_names(tmp_path: Path) -> None:
+    """Names are joined with NULs in the key; a pax name holding a NUL must not make two
+    different trees (``a\\0b`` + ``c`` against ``a`` + ``b\\0c``) hash alike."""
+    tree = TarTree.__new__(TarTree)
+    tree.prefix, tree.dirs, tree.oversize, tree.symlinks, tree.hardlinks = "", set(), set(), {}, {}
+    tree.files = {"a\0b": b"1", "c": b"2"}
+    first = tree.content_key()
+    tree.files = {"a": b"1", "b\0c": b"2"}
+    assert tree.content_key() != first

@@ -37,7 +37,9 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
+import re
 import zlib
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
@@ -90,7 +92,9 @@ _READ = 1 << 20
 _MARK = "/" + CPU_DIR
 _INSIDE = _MARK + "/"
 _CPUINFO_TAIL = "/" + CPUINFO
-_CPUINFO_READ = (b"processor", b"apicid")  # the lines CPUINFO_LINE can match
+# The only lines of cpuinfo its reader can match (sysfs._CPUINFO_LINE), each with the
+# newline before it.
+_CPUINFO_READ = re.compile(rb"\n(?:processor|apicid)[^\n]*")
 # The folders (or links) above the CPU folder and cpuinfo, the CPU folder, cpuinfo.
 _ON_THE_WAY = ("/sys", "/sys/devices", "/sys/devices/system", _MARK, "/proc", "/" + CPUINFO)
 _READ_FILES = frozenset(("online", *TOPOLOGY_FILES))
@@ -649,9 +653,7 @@ class TarTree:
             files = dict(files)
             for path, raw in self.files.items():
                 if path == CPUINFO or path.endswith(_CPUINFO_TAIL):
-                    files[path] = b"\n".join(
-                        line for line in raw.split(b"\n") if line.startswith(_CPUINFO_READ)
-                    )
+                    files[path] = b"".join(_CPUINFO_READ.findall(b"\n" + raw))
         digest = hashlib.blake2b(digest_size=16)
         digest.update(
             repr(
@@ -662,11 +664,17 @@ class TarTree:
                     sorted(self.oversize),
                     sorted(self.symlinks.items()),
                     sorted(self.hardlinks.items()),
-                    [(path, len(data)) for path, data in files.items()],
+                    len(files),
                 )
             ).encode()
         )
-        digest.update(b"".join(files.values()))  # their lengths are above: no ambiguity
+        # The files' names and lengths, then their bytes: no two trees give one stream.
+        names = "\0".join(files)
+        if names.count("\0") != max(len(files) - 1, 0):  # a name holds a NUL (pax): spelt out
+            names = repr(list(files))
+        digest.update(names.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(array("q", map(len, files.values())).tobytes())
+        digest.update(b"".join(files.values()))
         return digest.hexdigest()
 
     # --- resolving paths inside the archive ---------------------------------------------
