@@ -282,6 +282,10 @@ def report(rows: list[Row], runs: int, sizes: tuple[int, ...], paused: bool) -> 
 
 
 PROJECTED_HOSTS = 100_000
+# The floor of a fleet of tarballs, run as a command like the others (bench/real_fleet.py).
+FLOOR = (
+    "import sys; sys.path.insert(0, 'bench'); import real_fleet; real_fleet.floor_walk(sys.argv[1])"
+)
 
 
 def real_rows(sizes: tuple[int, ...], folder_hosts: int) -> tuple[list[Row], dict[str, Path]]:
@@ -304,16 +308,9 @@ def real_rows(sizes: tuple[int, ...], folder_hosts: int) -> tuple[list[Row], dic
             if kind == "tar.gz":
                 dask = [*base, "--executor", "dask", "--jobs", "2"]
                 rows.append(Row(f"{key} dask", f"{hosts:,} {kind} dask, 2 workers", dask))
+                floor = [PY, "-c", FLOOR, str(path)]
+                rows.append(Row(f"{key} floor", f"{hosts:,} {kind} floor", floor))
     return rows, fleets
-
-
-def tar_floor(path: Path, sample: int = 20) -> float:
-    """The mean floor (CPU seconds) of the first ``sample`` tarballs of a fleet: inflate with
-    zlib and step over the 512-byte headers with a minimal loop (bench/hostile.py)."""
-    from hostile import floor_seconds
-
-    tarballs = sorted(path.glob("*.tar.gz"))[:sample]
-    return statistics.mean(floor_seconds(tarball) for tarball in tarballs)
 
 
 def real_report(rows: list[Row], fleets: dict[str, Path], runs: int) -> None:
@@ -322,11 +319,17 @@ def real_report(rows: list[Row], fleets: dict[str, Path], runs: int) -> None:
         f"{len(os.sched_getaffinity(0))} CPUs, Python {platform.python_version()}; "
         f"load average {os.getloadavg()[0]:.1f} at the end\n"
     )
-    floors = {key: tar_floor(path) for key, path in fleets.items() if key.startswith("tar.gz")}
     by_key = {row.key: row for row in rows}
+    floors = {
+        key: by_key[f"{key} floor"].cpu() / int(key.rsplit("-", 1)[1])
+        for key in fleets
+        if f"{key} floor" in by_key
+    }
     body = []
     for row in rows:
         key, how = row.key.rsplit(" ", 1)
+        if how == "floor":
+            continue
         hosts = int(key.rsplit("-", 1)[1])
         floor = floors.get(key)
         one = by_key[f"{key} j1"]
@@ -362,7 +365,9 @@ def real_report(rows: list[Row], fleets: dict[str, Path], runs: int) -> None:
     ]
     print(table(header, body))
     print(
-        "\nx floor: CPU per host / the floor's CPU per host (inflate + minimal header walk);"
+        "\nfloor: CPU per host of inflating every tarball with the standard library and"
+        "\nstepping over its headers with a minimal loop, one process, in the same round-robin;"
+        "\nx floor: CPU per host / the floor's CPU per host;"
         "\nvs j1: wall of --jobs 1 / wall of this row; 100k: 100,000 hosts at the measured"
         "\nwall per host, and at the CPU per host spread over N = its workers (free cores)."
     )

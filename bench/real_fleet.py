@@ -190,3 +190,15 @@ def fleet(kind: str, hosts: int) -> Path:
         write_texts(where, hosts, kind)
     (where / ".complete").write_text("")
     return where
+
+
+def floor_walk(folder: str) -> None:
+    """The floor of a fleet of tarballs: each inflated with the standard library and its
+    512-byte headers stepped over with a minimal loop (bench/hostile.py), once each, in
+    one process, as ``verify`` meets them."""
+    from hostile import _inflated, _walk
+
+    for path in sorted(Path(folder).glob("*.tar.gz")):
+        with path.open("rb") as handle:
+            head = handle.read(6)
+        _walk(_inflated(path, head))

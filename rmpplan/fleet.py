@@ -12,7 +12,10 @@ A fleet is mostly copies of a few machines under many names. So:
   so one verdict serves every input of its shape; with ``--dmesg``, whose
   findings name the machine, there is only one input and nothing is shared.
 - A topology file is first keyed by its parsed content without ``name``: a
-  file already seen that way is not even expanded into a machine again.
+  file already seen that way is not even expanded into a machine again. A dump
+  tarball is walked, then keyed by what the sysfs reader can read of it
+  (:meth:`~rmpplan.sources.archive.TarTree.content_key`: cpuinfo's MHz lines
+  are not read), and one already seen that way is not read into a machine.
 - Inputs run in a process pool (:func:`run`); results come back in input
   order whatever the number of processes, each as soon as it and every input
   before it are known.
