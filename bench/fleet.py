@@ -11,7 +11,13 @@ table reports median wall and CPU time and the peak RSS, where CPU time and
 RSS come from ``os.wait4`` and so cover the command and every process of its
 pool (``ru_maxrss`` is then the largest of them, parent or child).
 
-Usage: ``python bench/fleet.py [--runs N] [--check] [--source DIR]``.
+With ``--real``, it measures fleets of distinct bytes instead (bench/real_fleet.py: the
+768-CPU host as topology-only ``.tar.gz`` dumps, unpacked folders, lscpu JSON and hwloc
+XML, each host's cpuinfo MHz and name its own) with ``--jobs 1``, ``--jobs 2`` and a
+2-worker Dask LocalCluster, against the tarballs' floor, and projects 100,000 hosts.
+
+Usage: ``python bench/fleet.py [--runs N] [--check] [--source DIR]``,
+``python bench/fleet.py --real [--runs N] [--real-hosts 1000,10000] [--folder-hosts N]``.
 ``--source`` runs the rmpplan of another checkout (its root put first on
 PYTHONPATH), to measure a commit before this work. Exit 1 when a measured
 command fails, 3 with ``--check`` when a target is missed.
@@ -31,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # real_fleet, hostile
 PY = sys.executable
 HOST = ROOT / "rmpplan" / "topologies" / "epyc-9965-2s.yaml"
 FAILING = ROOT / "docs" / "examples" / "nosmt.yaml"
@@ -274,6 +281,115 @@ def report(rows: list[Row], runs: int, sizes: tuple[int, ...], paused: bool) -> 
     return missed
 
 
+PROJECTED_HOSTS = 100_000
+# The floor of a fleet of tarballs, run as a command like the others (bench/real_fleet.py).
+FLOOR = (
+    "import sys; sys.path.insert(0, 'bench'); import real_fleet; real_fleet.floor_walk(sys.argv[1])"
+)
+
+
+def real_rows(sizes: tuple[int, ...], folder_hosts: int) -> tuple[list[Row], dict[str, Path]]:
+    """``verify`` of each fleet of distinct bytes (bench/real_fleet.py) with ``--jobs 1`` and
+    ``--jobs 2``, and the tarballs on a 2-worker Dask LocalCluster too."""
+    import real_fleet
+
+    rows: list[Row] = []
+    fleets: dict[str, Path] = {}
+    for size in sizes:
+        for kind in real_fleet.KINDS:
+            hosts = min(size, folder_hosts) if kind == "folder" else size
+            key = f"{kind}-{hosts}"
+            if key in fleets:
+                continue
+            fleets[key] = path = real_fleet.fleet(kind, hosts)
+            base = [PY, "-c", MAIN, "verify", str(path)]
+            rows.append(Row(f"{key} j1", f"{hosts:,} {kind} --jobs 1", [*base, "--jobs", "1"]))
+            rows.append(Row(f"{key} j2", f"{hosts:,} {kind} --jobs 2", [*base, "--jobs", "2"]))
+            if kind == "tar.gz":
+                dask = [*base, "--executor", "dask", "--jobs", "2"]
+                rows.append(Row(f"{key} dask", f"{hosts:,} {kind} dask, 2 workers", dask))
+                floor = [PY, "-c", FLOOR, str(path)]
+                rows.append(Row(f"{key} floor", f"{hosts:,} {kind} floor", floor))
+    return rows, fleets
+
+
+def real_report(rows: list[Row], fleets: dict[str, Path], runs: int) -> None:
+    print(
+        f"rmpplan real fleets: {runs} run(s) each, round-robin, medians; "
+        f"{len(os.sched_getaffinity(0))} CPUs, Python {platform.python_version()}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end\n"
+    )
+    by_key = {row.key: row for row in rows}
+    floors = {
+        key: by_key[f"{key} floor"].cpu() / int(key.rsplit("-", 1)[1])
+        for key in fleets
+        if f"{key} floor" in by_key
+    }
+    body = []
+    for row in rows:
+        key, how = row.key.rsplit(" ", 1)
+        if how == "floor":
+            continue
+        hosts = int(key.rsplit("-", 1)[1])
+        floor = floors.get(key)
+        one = by_key[f"{key} j1"]
+        wall_host, cpu_host = row.wall() / hosts, row.cpu() / hosts
+        workers = 1 if how == "j1" else 2
+        body.append(
+            [
+                row.label,
+                f"{row.wall():.1f} s",
+                f"{row.cpu():.1f} s",
+                f"{wall_host * 1000:.1f} ms",
+                f"{cpu_host * 1000:.1f} ms",
+                "" if floor is None else f"{floor * 1000:.1f} ms",
+                "" if floor is None else f"{cpu_host / floor:.2f}",
+                f"{one.wall() / row.wall():.2f}",
+                f"{row.peak_mib():.0f} MiB",
+                f"{wall_host * PROJECTED_HOSTS / 3600:.2f} h",
+                f"{cpu_host * PROJECTED_HOSTS / workers / 3600:.2f} h",
+            ]
+        )
+    header = [
+        "fleet",
+        "wall",
+        "cpu",
+        "wall/host",
+        "cpu/host",
+        "floor",
+        "x floor",
+        "vs j1",
+        "peak RSS",
+        "100k wall",
+        "100k cpu/N",
+    ]
+    print(table(header, body))
+    print(
+        "\nfloor: CPU per host of inflating every tarball with the standard library and"
+        "\nstepping over its headers with a minimal loop, one process, in the same round-robin;"
+        "\nx floor: CPU per host / the floor's CPU per host;"
+        "\nvs j1: wall of --jobs 1 / wall of this row; 100k: 100,000 hosts at the measured"
+        "\nwall per host, and at the CPU per host spread over N = its workers (free cores)."
+    )
+
+
+def real_main(args: argparse.Namespace, env: dict[str, str]) -> int:
+    started = time.perf_counter()
+    try:
+        rows, fleets = real_rows(args.real_hosts, args.folder_hosts)
+        print(f"fleets ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        for i in range(args.runs):
+            shift = i % len(rows)
+            for row in rows[shift:] + rows[:shift]:
+                run_once(row, env, ROOT)
+    except (BenchError, OSError) as err:
+        print(f"bench: error: {err}", file=sys.stderr)
+        return 1
+    real_report(rows, fleets, args.runs)
+    print(f"\nbenchmark took {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5, help="runs per command (default 5)")
@@ -287,10 +403,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--source", type=Path, default=None, help="the checkout whose rmpplan to run"
     )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="measure fleets of distinct bytes instead (bench/real_fleet.py)",
+    )
+    parser.add_argument(
+        "--real-hosts",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        default=(1_000,),
+        help="with --real: fleet sizes, comma-separated (default 1000; e.g. 1000,10000)",
+    )
+    parser.add_argument(
+        "--folder-hosts",
+        type=int,
+        default=100,
+        help="with --real: at most this many unpacked folders (7,700 files each; default 100)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     env = dict(os.environ)
+    if args.real:
+        return real_main(args, env)
     if args.source is not None:
         env["PYTHONPATH"] = str(args.source.resolve())
     source = args.source.resolve() if args.source else ROOT

@@ -12,7 +12,10 @@ A fleet is mostly copies of a few machines under many names. So:
   so one verdict serves every input of its shape; with ``--dmesg``, whose
   findings name the machine, there is only one input and nothing is shared.
 - A topology file is first keyed by its parsed content without ``name``: a
-  file already seen that way is not even expanded into a machine again.
+  file already seen that way is not even expanded into a machine again. A dump
+  tarball is walked, then keyed by what the sysfs reader can read of it
+  (:meth:`~rmpplan.sources.archive.TarTree.content_key`: cpuinfo's MHz lines
+  are not read), and one already seen that way is not read into a machine.
 - Inputs run in a process pool (:func:`run`); results come back in input
   order whatever the number of processes, each as soon as it and every input
   before it are known.
@@ -180,6 +183,7 @@ class Checker:
         self.verdicts: dict[str, Verdict] = {}
         self.documents: dict[str, tuple[MachineFacts, str]] = {}
         self.count = 0
+        self.tarballs = 0  # dump tarballs walked here (the tests count them)
 
     def check(self, job: Job) -> Done:
         started = time.perf_counter()
@@ -205,7 +209,16 @@ class Checker:
             verdict = self.verdicts[shape]
             facts = replace(facts, name=document[1])
             return Checked(job.label, verdict=verdict, expect=job.expect, facts=facts, shape=shape)
-        machine = self._load(job)
+        walked = None
+        if self.shared and job.companion is None and document is None:
+            tarball = self._tarball(job)
+            if isinstance(tarball, Checked):
+                return tarball
+            walked = tarball
+        if walked is not None:
+            document, machine = walked
+        else:
+            machine = self._load(job)
         facts = MachineFacts.of(machine)
         try:
             verdict, shape = self._prove(machine)
@@ -215,6 +228,38 @@ class Checker:
         if document is not None:
             self.documents[document[0]] = (facts, shape)
         return Checked(job.label, verdict=verdict, expect=job.expect, facts=facts, shape=shape)
+
+    def _tarball(self, job: Job) -> Checked | tuple[tuple[str, str], Machine] | None:
+        """A dump tarball's result when one of the same content (:meth:`TarTree.content_key`)
+        was checked before; else its key and name, and its machine, read from the tree
+        already walked; None for any other input (or one :func:`_load` reports on)."""
+        from rmpplan.inputs import input_format_of, resolve_input
+        from rmpplan.sources.archive import TarTree
+        from rmpplan.sources.detect import _name
+        from rmpplan.sources.sysfs import read_sysfs_tree
+
+        try:
+            found = resolve_input(job.target)
+            if input_format_of(found, self.settings.input_format) is not InputFormat.TARBALL:
+                return None
+            if found.is_dir():
+                return None  # the reader says what is wrong
+            self.tarballs += 1
+            tree = TarTree(found)
+            key, name = "tar:" + tree.content_key(), _name(found)
+            if key in self.documents:
+                facts, shape = self.documents[key]
+                return Checked(
+                    job.label,
+                    verdict=self.verdicts[shape],
+                    expect=job.expect,
+                    facts=replace(facts, name=name),
+                    shape=shape,
+                )
+            machine = read_sysfs_tree(tree, name, f"sysfs dump tarball {found.name}")
+        except InputError as err:
+            raise err.located(str(job.target)) from None
+        return (key, name), machine
 
     def _load(self, job: Job) -> Machine:
         from rmpplan.inputs import load_machine

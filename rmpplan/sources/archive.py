@@ -34,9 +34,12 @@ costs a few microseconds a member, where :mod:`tarfile` costs twenty:
 
 from __future__ import annotations
 
+import hashlib
 import lzma
 import os
+import re
 import zlib
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
@@ -44,7 +47,12 @@ from typing import IO, TYPE_CHECKING, Protocol
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
 from rmpplan.files import MAX_FILE_BYTES, open_regular, os_error_text, size_text
-from rmpplan.sources.sysfs import CPU_DIR, CPUINFO, TOPOLOGY_FILES, read_sysfs_tree
+from rmpplan.sources.sysfs import (
+    CPU_DIR,
+    CPUINFO,
+    TOPOLOGY_FILES,
+    read_sysfs_tree,
+)
 from rmpplan.sources.tree import Links, decode, file_cap, too_big
 from rmpplan.terms import NR_CPUS_MAX
 
@@ -83,14 +91,18 @@ _ZERO = bytes(_BLOCK)
 _READ = 1 << 20
 _MARK = "/" + CPU_DIR
 _INSIDE = _MARK + "/"
+_CPUINFO_TAIL = "/" + CPUINFO
+# The only lines of cpuinfo its reader can match (sysfs._CPUINFO_LINE), each with the
+# newline before it.
+_CPUINFO_READ = re.compile(rb"\n(?:processor|apicid)[^\n]*")
 # The folders (or links) above the CPU folder and cpuinfo, the CPU folder, cpuinfo.
 _ON_THE_WAY = ("/sys", "/sys/devices", "/sys/devices/system", _MARK, "/proc", "/" + CPUINFO)
 _READ_FILES = frozenset(("online", *TOPOLOGY_FILES))
 _INSIDE_BYTES = _INSIDE.encode()
 _ON_THE_WAY_BYTES = tuple(path.encode() for path in _ON_THE_WAY)
 _READ_FILES_BYTES = frozenset(name.encode() for name in _READ_FILES)
-# Plain members the fast path may step over: files, hard links, folders, symlinks.
-_FAST_KINDS = frozenset(b"0157")
+# Plain members the fast path reads: files, hard links, symlinks, folders, contiguous files.
+_FAST_KINDS = frozenset(b"01257")
 _SYMLINK, _FOLDER = b"25"
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
@@ -228,24 +240,45 @@ def _kept(name: str, kind: int) -> bool:
     return leaf in _READ_FILES
 
 
-def _stepped_over(name: bytes, kind: int) -> bool:
-    """Whether a plain header's raw name is surely one :func:`_kept` refuses (the fast path
-    of a full dump: most members are caches and C-states).  False sends the member down
-    the full path, which also refuses what a name may not hold (``..``)."""
-    if b".." in name or b"//" in name or b"./" in name or name.endswith(b"/"):
-        return False
+def _keeps(name: bytes, kind: int) -> bool | None:
+    """:func:`_kept` of a plain header's raw name, read as bytes (the markers are ASCII, so
+    this is exact for any name ``surrogateescape`` decodes): the fast path of every member.
+    A folder's one trailing slash (GNU tar's) is dropped first.  None when the name is not
+    plain (``..``, ``//``, ``./``, a leading ``/`` or ``.``, a trailing ``.``): the full
+    path then reads it, normalizes it, and refuses what a name may not hold."""
+    if kind == _FOLDER and name.endswith(b"/"):
+        name = name[:-1]
+    if b".." in name or b"//" in name or b"./" in name or name[:1] in b"/." or name[-1:] in b"/.":
+        return None
     slashed = b"/" + name
     at = slashed.find(_INSIDE_BYTES)
     if at < 0:
-        return b"/" in name and not slashed.endswith(_ON_THE_WAY_BYTES)
+        return b"/" not in name or slashed.endswith(_ON_THE_WAY_BYTES)
     rel = slashed[at + len(_INSIDE_BYTES) :]
     cut = rel.rfind(b"/")
     if cut < 0 or kind == _SYMLINK:
-        return False
+        return True
     leaf = rel[cut + 1 :]
     if kind == _FOLDER:
-        return leaf != b"topology"
-    return leaf not in _READ_FILES_BYTES
+        return leaf == b"topology"
+    return leaf in _READ_FILES_BYTES
+
+
+_PLAIN: dict[tuple[bytes, int], tuple[bool | None, str]] = {}
+""":func:`_plain` of the names seen in this process: a fleet's dumps name the same paths."""
+_PLAIN_KEPT = 1 << 16
+
+
+def _plain(raw: bytes, kind: int) -> tuple[bool | None, str]:
+    """:func:`_keeps` of a plain header's raw name, and the name decoded when kept (a
+    folder's one trailing slash dropped), remembered in :data:`_PLAIN`."""
+    keep = _keeps(raw, kind)
+    name = raw[:-1] if kind == _FOLDER and raw.endswith(b"/") else raw
+    known = keep, name.decode("utf-8", "surrogateescape") if keep else ""
+    if len(_PLAIN) >= _PLAIN_KEPT:
+        _PLAIN.clear()
+    _PLAIN[raw, kind] = known
+    return known
 
 
 def _text(field: bytes) -> str:
@@ -285,7 +318,12 @@ def _checksum_ok(block: bytes) -> bool:
         expected = int(stored, 8)
     except ValueError:  # an 8 or a 9
         return False
-    # _byte_sum inlined: the hot loop of a big archive.
+    if block.isascii():
+        # Every byte under 128: the sum is under 65521, so one Adler-32 over the whole
+        # block is exact (the hot loop of a big archive: every kept header).
+        # ASCII only: the signed sum of old tars is the same.
+        return (zlib.adler32(block) & 0xFFFF) - 1 - sum(field) + 256 == expected
+    # _byte_sum inlined.
     unsigned = (
         (zlib.adler32(block[:256]) & 0xFFFF)
         + (zlib.adler32(block[256:]) & 0xFFFF)
@@ -441,7 +479,7 @@ class TarTree:
         # needs no header checksum of its own there; a member kept always has it checked.
         verify = kind == "tar"
         while True:
-            if not verify and self._step_over(stream):
+            if not verify and self._fast(stream):
                 continue
             found = _next_member(stream, verify=verify)
             if found is None:
@@ -453,30 +491,90 @@ class TarTree:
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
 
-    def _step_over(self, stream: _Stream) -> bool:
-        """Step over the next member when its plain header surely names nothing kept (no
-        checksum: the compression's CRC covers it); False, with nothing taken, otherwise."""
+    def _fast(self, stream: _Stream) -> bool:
+        """The next member when its header is a plain ustar one (a file, folder or link with a
+        plain name and no prefix): stepped over unchecked (the compression's CRC covers it),
+        or kept once its checksum is checked, with the same outcome as the full path; False,
+        with nothing taken, for any other header (the full path reads it and says what is
+        wrong).  The hot loop of a dump: one header parse a member, and when the member
+        (header, data and padding) is wholly in the buffer, no call into the stream."""
+        buf, pos = stream._buf, stream._pos
+        if pos + _BLOCK > len(buf) or stream.offset == 0:
+            return self._fast_across(stream)  # the first header is always checked in full
+        block = buf[pos : pos + _BLOCK]
+        kind = block[156]
+        if kind not in _FAST_KINDS or block[345]:
+            return False
+        raw = block[:100].split(b"\0", 1)[0]
+        known = _PLAIN.get((raw, kind))
+        if known is None:
+            known = _plain(raw, kind)
+        keep, name = known
+        if keep is None:
+            return False
+        size = 0
+        if kind not in _NO_DATA:
+            field = block[124:136]
+            size = stream.sizes.get(field, -1)  # sysfs files have a few sizes: parse each once
+            if size < 0:
+                size = _number(field, stream.offset)
+                if len(stream.sizes) < _SIZES_KEPT:
+                    stream.sizes[field] = size
+        end = pos + _BLOCK + size + (-size % _BLOCK)
+        if end > len(buf):
+            return self._fast_across(stream)
+        self.members += 1
+        if keep:
+            if not _checksum_ok(block):
+                raise _corrupt("a wrong checksum (not a tar archive?)", stream.offset)
+            link = _text(block[157:257]) if block[157] else ""
+            if self._keep(kind, name, link, size):
+                self.files[name] = buf[pos + _BLOCK : pos + _BLOCK + size]
+        stream._pos = end
+        stream.offset += end - pos
+        return True
+
+    def _fast_across(self, stream: _Stream) -> bool:
+        """:meth:`_fast` for a member that the buffer does not wholly hold, through the stream."""
         if stream.offset == 0:
-            return False  # the first header is always checked in full
+            return False
         block = stream.take(_BLOCK)
         kind = block[156] if len(block) == _BLOCK else -1
-        if (
-            kind not in _FAST_KINDS
-            or block[345]
-            or not _stepped_over(block[:100].split(b"\0", 1)[0], kind)
-        ):
-            stream.unread(len(block))  # the full path reads it (and says what is wrong)
+        if kind not in _FAST_KINDS or block[345]:
+            stream.unread(len(block))
+            return False
+        raw = block[:100].split(b"\0", 1)[0]
+        keep = _keeps(raw, kind)
+        if keep is None:
+            stream.unread(_BLOCK)
             return False
         self.members += 1
-        if kind in _NO_DATA:
+        size = 0
+        if kind not in _NO_DATA:
+            size = _number(block[124:136], stream.offset - _BLOCK)
+        if not keep:
+            if size and not stream.skip(size + -size % _BLOCK):
+                raise InputError("truncated archive: a member is cut short")
             return True
-        field = block[124:136]
-        size = stream.sizes.get(field)
-        if size is None:
-            size = _number(field, stream.offset - _BLOCK)
-        if not stream.skip(size + -size % _BLOCK):
-            raise InputError("truncated archive: a member is cut short")
+        if not _checksum_ok(block):
+            raise _corrupt("a wrong checksum (not a tar archive?)", stream.offset - _BLOCK)
+        if kind == _FOLDER and raw.endswith(b"/"):
+            raw = raw[:-1]
+        name = raw.decode("utf-8", "surrogateescape")
+        link = _text(block[157:257]) if block[157] else ""
+        self._take(stream, name, size, self._keep(kind, name, link, size))
         return True
+
+    def _take(self, stream: _Stream, name: str, size: int, keep: bool) -> None:
+        """Keep a file's data (``keep``) or step over it, and its padding."""
+        if keep:
+            data = stream.take(size)
+            if len(data) == size:
+                self.files[name] = data
+            else:
+                size = -1
+        if size < 0 or not stream.skip((0 if keep else size) + -size % _BLOCK):
+            raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
 
     def _add(self, stream: _Stream, member: _Member, unchecked: tuple[bytes, int] | None) -> bool:
         """Record one member; True when its data is still to be skipped.  ``unchecked``: the
@@ -495,6 +593,14 @@ class TarTree:
             return True
         if unchecked is not None and not _checksum_ok(unchecked[0]):
             raise _corrupt("a wrong checksum (not a tar archive?)", unchecked[1])
+        if not self._keep(kind_byte, name, link, size):
+            return True
+        self._take(stream, name, size, keep=True)
+        return False
+
+    def _keep(self, kind_byte: int, name: str, link: str, size: int) -> bool:
+        """Record one member the reader can need (a normalized name); True for a file whose
+        data the caller is to keep under ``name`` (within every cap)."""
         self.kept += 1
         if self.kept > MAX_KEPT_MEMBERS:
             raise InputError(
@@ -507,23 +613,19 @@ class TarTree:
             self.symlinks[name] = link
         elif kind_byte == ord("1"):
             self.hardlinks[name] = _normalize(link)
-        elif regular:
+        elif kind_byte in _REGULAR:
             cap = file_cap(CPUINFO if name.endswith(CPUINFO) else name)
             if size > cap:
                 self.oversize.add(name)
-                return True
+                return False
             self.kept_bytes += size
             if self.kept_bytes > MAX_KEPT_BYTES:
                 raise InputError(
                     f"archive holds more than {size_text(MAX_KEPT_BYTES)} of sysfs text; "
                     "refusing it"
                 )
-            data = stream.take(size)
-            if len(data) < size or not stream.skip(-size % _BLOCK):
-                raise InputError(f"truncated archive: member '{quote(name)}' is cut short")
-            self.files[name] = data
-            return False
-        return True
+            return True
+        return False
 
     def _find_prefix(self) -> str:
         prefixes: set[str] = set()
@@ -541,6 +643,44 @@ class TarTree:
                 f"'{quote(second or '.')}'); pack one machine per archive"
             )
         return prefixes.pop()
+
+    def content_key(self) -> str:
+        """A digest of everything the sysfs reader can read here: every kept file, folder
+        and link, where ``sys/`` sits, and of /proc/cpuinfo only the lines that start with
+        ``processor`` or ``apicid`` (its reader matches nothing else), so a fleet's MHz
+        lines do not part two hosts.  Two trees with one key describe one machine under
+        any name.  When a link leads to ``proc`` or ``cpuinfo`` (cpuinfo could then be read
+        as another file), cpuinfo is taken whole."""
+        linked = (*self.symlinks.values(), *self.hardlinks.values())
+        whole = any("proc" in target or "cpuinfo" in target for target in linked)
+        files = self.files
+        if not whole:
+            files = dict(files)
+            for path, raw in self.files.items():
+                if path == CPUINFO or path.endswith(_CPUINFO_TAIL):
+                    files[path] = b"".join(_CPUINFO_READ.findall(b"\n" + raw))
+        digest = hashlib.blake2b(digest_size=32)  # 256 bits: no two dumps made to collide
+        digest.update(
+            repr(
+                (
+                    self.prefix,
+                    whole,
+                    sorted(self.dirs),
+                    sorted(self.oversize),
+                    sorted(self.symlinks.items()),
+                    sorted(self.hardlinks.items()),
+                    len(files),
+                )
+            ).encode()
+        )
+        # The files' names and lengths, then their bytes: no two trees give one stream.
+        names = "\0".join(files)
+        if names.count("\0") != max(len(files) - 1, 0):  # a name holds a NUL (pax): spelt out
+            names = repr(list(files))
+        digest.update(names.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(array("q", map(len, files.values())).tobytes())
+        digest.update(b"".join(files.values()))
+        return digest.hexdigest()
 
     # --- resolving paths inside the archive ---------------------------------------------
 
@@ -567,9 +707,12 @@ class TarTree:
         if self._children is None:
             children: defaultdict[str, set[str]] = defaultdict(set)
             names = (*self.files, *self.oversize, *self.dirs, *self.symlinks, *self.hardlinks)
+            seen: set[str] = set()
             for name in names:
                 path = name
-                while path:
+                # Up to the first folder already listed: its own parents are listed too.
+                while path and path not in seen:
+                    seen.add(path)
                     parent, _, leaf = path.rpartition("/")
                     children[parent].add(leaf)
                     path = parent

@@ -1,0 +1,203 @@
+"""A fleet of dump tarballs that differ in bytes (cpuinfo MHz, names) but not in shape:
+each one is walked, and only the first of each content is read into a machine. These
+tests hold that shortcut to the plain path's bytes and count the work it skips."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rmpplan.sources import archive, sysfs
+from rmpplan.sources.archive import TarTree
+from rmpplan.sources.tree import Tree
+from rmpplan.topology.machine import Machine
+from tests.cli import run
+from tests.sources.full_dump import END_BLOCKS, full_dump, member, symlink, write_full_dump
+
+HOSTS = 5
+
+
+def fleet(where: Path, hosts: int = HOSTS, cpus: int = 8) -> Path:
+    """``hosts`` full dumps of one shape, each with its own MHz lines and name."""
+    where.mkdir(exist_ok=True)
+    for host in range(hosts):
+        with (where / f"host-{host:03d}.tar.gz").open("wb") as out:
+            write_full_dump(out, cpus, "gzip", host=host)
+    return where
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the machines read from a sysfs tree, as they are read."""
+    names: list[str] = []
+    plain = sysfs.read_sysfs_tree
+
+    def counted(tree: Tree, name: str, source: str | None = None) -> Machine:
+        names.append(name)
+        return plain(tree, name, source)
+
+    monkeypatch.setattr(sysfs, "read_sysfs_tree", counted)
+    monkeypatch.setattr(archive, "read_sysfs_tree", counted)
+    return names
+
+
+def test_one_read_per_content_and_every_host_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = fleet(tmp_path / "fleet")
+    with (folder / "wider.tar.gz").open("wb") as out:  # another shape: read on its own
+        write_full_dump(out, 16, "gzip", host=9)
+    reads = count_reads(monkeypatch)
+    result = run("verify", str(folder), "--jobs", "1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert reads == ["host-000", "wider"]
+    names = sorted(entry["name"] for entry in json.loads(result.stdout)["results"])
+    assert names == [f"host-{host:03d}" for host in range(HOSTS)] + ["wider"]
+
+
+def test_shortcut_output_is_byte_identical_to_reading_every_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = fleet(tmp_path / "fleet")
+    with (folder / "wider.tar.gz").open("wb") as out:
+        write_full_dump(out, 16, "gzip", host=9)
+    unique = itertools.count()
+    for fmt in ("json", "table"):
+        shared = run("verify", str(folder), "--jobs", "1", "--format", fmt)
+        with monkeypatch.context() as patch:
+            patch.setattr(TarTree, "content_key", lambda _self: f"unique-{next(unique)}")
+            reads = count_reads(patch)
+            plain = run("verify", str(folder), "--jobs", "1", "--format", fmt)
+        assert len(reads) == HOSTS + 1  # the plain path did read every host
+        assert (shared.exit_code, shared.stdout) == (plain.exit_code, plain.stdout)
+
+
+def test_pool_gives_the_same_bytes(tmp_path: Path) -> None:
+    folder = fleet(tmp_path / "fleet", hosts=8)
+    one = run("verify", str(folder), "--jobs", "1", "--format", "json")
+    two = run("verify", str(folder), "--jobs", "2", "--format", "json")
+    assert one.exit_code == 0
+    assert one.stdout == two.stdout
+
+
+def dump(tail: bytes, cpus: int = 4, host: int = 0) -> bytes:
+    """A full dump whose members after the CPU folders are replaced by ``tail``."""
+    blocks = list(full_dump(cpus, host=host))
+    assert blocks[-1] == END_BLOCKS
+    return b"".join(blocks[:-1]) + tail + END_BLOCKS
+
+
+def key_of(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return TarTree(path).content_key()
+
+
+def test_key_ignores_mhz_but_not_apic_ids(tmp_path: Path) -> None:
+    apic = "processor\t: 0\napicid\t\t: {}\ncpu MHz\t\t: {}\n\n"
+    mhz_a = key_of(tmp_path / "b.tar", dump(b"", host=1))
+    mhz_b = key_of(tmp_path / "c.tar", dump(b"", host=2))
+    assert mhz_a == mhz_b  # the hosts' MHz and bogomips lines differ
+    # Two cpuinfo files that differ only in an apicid line: two keys.
+    first = key_of(tmp_path / "d.tar", dump(member("dump/proc/cpuinfo", apic.format(0, 1))))
+    second = key_of(tmp_path / "e.tar", dump(member("dump/proc/cpuinfo", apic.format(2, 1))))
+    assert first != second
+
+
+def test_a_link_to_cpuinfo_keeps_cpuinfo_whole(tmp_path: Path) -> None:
+    """cpuinfo read as another file through a link: its MHz lines then count."""
+    link = symlink("dump/sys/devices/system/cpu/cpu0/topology/die_id", "../../../../../proc/x")
+    keys = {
+        key_of(tmp_path / f"{host}.tar", dump(link, host=host))
+        for host in (1, 2)  # their cpuinfo differs only in MHz
+    }
+    assert len(keys) == 2
+
+
+NAME_PARTS = st.sampled_from(
+    [
+        "dump",
+        "sys",
+        "devices",
+        "system",
+        "cpu",
+        "cpu0",
+        "cpu12",
+        "topology",
+        "online",
+        "die_id",
+        "core_cpus_list",
+        "cache",
+        "index0",
+        "proc",
+        "cpuinfo",
+        "",
+        ".",
+        "..",
+        "x y",
+    ]
+)
+
+
+@given(st.lists(NAME_PARTS, min_size=1, max_size=9), st.sampled_from(b"01257"), st.booleans())
+def test_fast_path_keeps_what_the_full_path_keeps(parts: list[str], kind: int, slash: bool) -> None:
+    """The byte-level test of the fast path agrees with the full path's normalize-and-keep."""
+    name = "/".join(parts) + ("/" if slash else "")
+    fast = archive._keeps(name.encode(), kind)
+    if fast is None:
+        return  # the full path reads it
+    assert fast == archive._kept(archive._normalize(name), kind)
+
+
+def test_the_cpuinfo_lines_kept_in_the_key_are_the_ones_the_reader_matches() -> None:
+    """The key keeps cpuinfo's lines that start with these words; the reader's pattern must
+    match no other line, or two hosts it reads apart would share one key."""
+    pattern = sysfs._CPUINFO_LINE.pattern
+    assert pattern.startswith("^(processor|apicid)")
+    assert archive._CPUINFO_READ.pattern == rb"\n(?:processor|apicid)[^\n]*"
+
+
+def test_names_remembered_across_tarballs_give_the_same_tree(tmp_path: Path) -> None:
+    """The fast path remembers what each raw name means; a tree read with a warm memory
+    equals one read with a cold one."""
+    path = tmp_path / "one.tar.gz"
+    with path.open("wb") as out:
+        write_full_dump(out, 8, "gzip", host=3)
+    archive._PLAIN.clear()
+    cold = TarTree(path)
+    assert archive._PLAIN  # the walk did remember names
+    warm = TarTree(path)
+    assert (cold.files, cold.dirs, cold.symlinks, cold.members, cold.kept) == (
+        warm.files,
+        warm.dirs,
+        warm.symlinks,
+        warm.members,
+        warm.kept,
+    )
+
+
+def test_a_nul_in_a_pax_name_cannot_shift_files_between_names(tmp_path: Path) -> None:
+    """Names are joined with NULs in the key; a pax name holding a NUL must not make two
+    different trees (``a\\0b`` + ``c`` against ``a`` + ``b\\0c``) hash alike."""
+    tree = TarTree.__new__(TarTree)
+    tree.prefix, tree.dirs, tree.oversize, tree.symlinks, tree.hardlinks = "", set(), set(), {}, {}
+    tree.files = {"a\0b": b"1", "c": b"2"}
+    first = tree.content_key()
+    tree.files = {"a": b"1", "b\0c": b"2"}
+    assert tree.content_key() != first
+
+
+@given(st.binary(min_size=512, max_size=512), st.booleans())
+def test_the_checksum_shortcut_is_the_byte_sum(block: bytes, ascii_only: bool) -> None:
+    """The one-Adler-32 checksum of an ASCII block agrees with summing its bytes (the
+    field counting as spaces), as does the general one of any block."""
+    if ascii_only:
+        block = bytes(byte & 0x7F for byte in block)
+    unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:])
+    right = block[:148] + f"{unsigned:06o}\0 ".encode() + block[156:]
+    wrong = block[:148] + f"{unsigned + 1:06o}\0 ".encode() + block[156:]
+    assert archive._checksum_ok(right)
+    assert not archive._checksum_ok(wrong)
