@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmpplan.checks import checks_run, verify
+from rmpplan.checks import LOG_CHECKS, checks_run, outcome, verify
 from rmpplan.cpumask import CpulistMinus, format_cpulist, parse_cpulist, parse_hexmask
 from rmpplan.errors import MaskError
 from rmpplan.explain import explain
@@ -22,6 +22,7 @@ from rmpplan.kernel import PROFILES, modelled
 from rmpplan.plan import dispatch, plan
 from rmpplan.strategies import STRATEGIES
 from rmpplan.terms import Check, Kernel, Rule, Strategy
+from rmpplan.topology.machine import Cpu, build_machine
 from tests.conftest import EXAMPLES, examples
 
 # --- cpumask ----------------------------------------------------------------------------
@@ -252,3 +253,41 @@ def test_a_verdict_without_a_kernel_log_does_not_claim_one() -> None:
     """Only a run given a kernel log (--dmesg) marks the verdict as log-checked."""
     machine = load_machine(EXAMPLES / "nosmt.yaml")
     assert not verify(machine).log_checked
+
+
+def test_checks_run_lists_log_and_landed_checks_only_when_asked() -> None:
+    """By default a run lists neither the kernel-log checks nor landed-kernel; each
+    is listed when its judgement was made."""
+    for strategy in Strategy:
+        plain = set(checks_run(strategy))
+        assert not plain & {*LOG_CHECKS, Check.LANDED_KERNEL}
+        assert set(LOG_CHECKS) <= set(checks_run(strategy, log=True))
+        assert Check.LANDED_KERNEL in checks_run(strategy, landed=True)
+
+
+def test_an_outcome_marks_each_finding_expected_or_not() -> None:
+    """outcome() pairs every finding with whether its check was expected, in the
+    verdict's order, as it splits them."""
+    machine = load_machine(EXAMPLES / "primary-offline.yaml")
+    verdict = verify(machine, Rule.APIC_PRIMARY)
+    checks = [item.check for item in verdict.findings]
+    assert len(set(checks)) > 1
+    expect = frozenset(checks[:1])
+    held = outcome(verdict, expect)
+    assert [item for item, _ in held.findings] == list(verdict.findings)
+    assert [flag for _, flag in held.findings] == [check in expect for check in checks]
+    assert held.expected and held.unexpected
+
+
+def test_explain_of_case_3_with_an_empty_mask_shows_no_leader_to_clear() -> None:
+    """v8's case 3 on a machine whose mask is empty (the only primary thread is
+    offline) shows every branch test and the empty pick, but no line that needs a
+    leader (clearing it from the followers)."""
+    machine = build_machine("empty-mask", [Cpu(0, 0, 0, 0, False, 0), Cpu(1, 0, 0, 0, True, 1)])
+    told = explain(machine, 1, Rule.APIC_PRIMARY, Strategy.V8_THREE_WAY)
+    assert told.leader is None
+    codes = [s.code for s in told.steps]
+    assert "cpumask_copy(follower_mask, rmpopt_cpumask)" in codes
+    assert "cpumask_test_cpu(1, follower_mask)" in codes
+    assert "leader = cpumask_first(follower_mask)" in codes
+    assert not any(code.startswith("cpumask_clear_cpu") for code in codes)
