@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmpplan.checks import LOG_CHECKS, checks_run, outcome, verify
+from rmpplan.checks import LOG_CHECKS, checks_run, compare, outcome, verify
 from rmpplan.cpumask import CpulistMinus, format_cpulist, parse_cpulist, parse_hexmask
-from rmpplan.errors import MaskError
+from rmpplan.errors import InputError, MaskError
 from rmpplan.explain import explain
 from rmpplan.hotplug import Hotplug
 from rmpplan.inputs import load_machine
@@ -200,6 +200,8 @@ def _records() -> list[object]:
         profile,
         profile.handler,
         modelled(Kernel.V10),
+        outcome(verify(machine)),
+        compare(machine),
     ]
 
 
@@ -291,3 +293,15 @@ def test_explain_of_case_3_with_an_empty_mask_shows_no_leader_to_clear() -> None
     assert "cpumask_test_cpu(1, follower_mask)" in codes
     assert "leader = cpumask_first(follower_mask)" in codes
     assert not any(code.startswith("cpumask_clear_cpu") for code in codes)
+
+
+def test_compare_skips_a_rule_the_machine_cannot_evaluate_unless_strict() -> None:
+    """compare() skips apic-primary, with its reason, on a machine without APIC
+    ids; with strict_rules that is bad input instead."""
+    machine = build_machine("no-apic", [Cpu(0, 0, 0, 0, True, None), Cpu(1, 0, 0, 0, True, None)])
+    loose = compare(machine)
+    (reason,) = loose.skipped
+    assert reason.startswith("apic-primary skipped: ")
+    assert {verdict.rule for verdict in loose.verdicts} == {Rule.FIRST_SIBLING}
+    with pytest.raises(InputError):
+        compare(machine, strict_rules=True)
