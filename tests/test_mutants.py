@@ -12,7 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmpplan.checks import LOG_CHECKS, checks_run, compare, outcome, verify
+from rmpplan.checks import (
+    LOG_CHECKS,
+    Checked,
+    MachineFacts,
+    checks_run,
+    compare,
+    outcome,
+    verify,
+)
 from rmpplan.cpumask import CpulistMinus, format_cpulist, parse_cpulist, parse_hexmask
 from rmpplan.errors import InputError, MaskError
 from rmpplan.explain import explain
@@ -202,6 +210,8 @@ def _records() -> list[object]:
         modelled(Kernel.V10),
         outcome(verify(machine)),
         compare(machine),
+        MachineFacts.of(machine),
+        Checked("nosmt.yaml", machine, verify(machine)),
     ]
 
 
@@ -252,9 +262,12 @@ def test_explain_restores_the_mask_only_where_the_kernel_does() -> None:
 
 
 def test_a_verdict_without_a_kernel_log_does_not_claim_one() -> None:
-    """Only a run given a kernel log (--dmesg) marks the verdict as log-checked."""
+    """Only a run given a kernel log (--dmesg) marks the verdict as log-checked, and
+    only a run that judged the kernel as landed marks it landed-checked."""
     machine = load_machine(EXAMPLES / "nosmt.yaml")
-    assert not verify(machine).log_checked
+    verdict = verify(machine)
+    assert not verdict.log_checked
+    assert not verdict.landed_checked
 
 
 def test_checks_run_lists_log_and_landed_checks_only_when_asked() -> None:
