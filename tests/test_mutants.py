@@ -318,3 +318,26 @@ def test_compare_skips_a_rule_the_machine_cannot_evaluate_unless_strict() -> Non
     assert {verdict.rule for verdict in loose.verdicts} == {Rule.FIRST_SIBLING}
     with pytest.raises(InputError):
         compare(machine, strict_rules=True)
+
+
+@pytest.mark.parametrize(
+    ("apic_ids", "gone", "worker"),
+    [
+        ((0, 1, 2, 3), 0, 1),
+        # Core 0 has two primary threads (APIC ids 0 and 2): one offline at boot
+        # leaves the other in the mask (case 1), so the search moves on to core 1.
+        ((0, 2, 4, 5), 2, 3),
+    ],
+)
+def test_explain_reaches_case_3_under_apic_primary_by_a_boot_time_offline(
+    apic_ids: tuple[int, ...], gone: int, worker: int
+) -> None:
+    """Under apic-primary, explain's way to v8's case 3 takes a core's primary thread
+    offline at boot, every other CPU as it is, and names that CPU and the sibling
+    whose handler then takes case 3."""
+    cpus = [Cpu(cpu, 0, 0, cpu // 2, True, apic) for cpu, apic in enumerate(apic_ids)]
+    machine = build_machine("two-cores", cpus)
+    notes = explain(machine, 0, Rule.APIC_PRIMARY, Strategy.V8_THREE_WAY).notes
+    (case3,) = [note for note in notes if note.startswith("case 3")]
+    assert f"CPU {gone} offline at boot (maxcpus=)" in case3
+    assert f"the handler on CPU {worker} takes case 3" in case3
