@@ -410,22 +410,25 @@ def test_github_hostile_path_cannot_inject_commands(
     assert unescape(lines[0][len("::group::") :]) == printable(name)
 
 
+def located_inputs(folder: Path) -> list[str]:
+    """verify's arguments for inputs written to ``folder`` (the current directory) whose
+    findings are located by a cpus: list and by a key, and a parse error with its line."""
+    write(folder / "twice.yaml", TWICE)
+    write(folder / "nosmt.yaml", NOSMT)
+    write(
+        folder / "hotplug.yaml",
+        "name: h\nlayout: {packages: 1, cores_per_die: 4, threads_per_core: 2}\n"
+        "offline_after_setup: 2\n",
+    )
+    write(folder / "broken.yaml", "name: b\ncpus: [\n")
+    return ["twice.yaml", "nosmt.yaml", "hotplug.yaml", "broken.yaml", "--rule", "apic-primary"]
+
+
 def test_github_lines_point_into_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An annotation's line is the first counterexample CPU's entry in a cpus: list,
     else the key that causes the finding, else 1; a parse error keeps its own line."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "twice.yaml", TWICE)
-    write(tmp_path / "nosmt.yaml", NOSMT)
-    write(
-        tmp_path / "hotplug.yaml",
-        "name: h\nlayout: {packages: 1, cores_per_die: 4, threads_per_core: 2}\n"
-        "offline_after_setup: 2\n",
-    )
-    write(tmp_path / "broken.yaml", "name: b\ncpus: [\n")
-    out = run(
-        "verify", "twice.yaml", "nosmt.yaml", "hotplug.yaml", "broken.yaml", "--rule",
-        "apic-primary", "--format", "github",
-    ).stdout  # fmt: skip
+    out = run("verify", *located_inputs(tmp_path), "--format", "github").stdout
     found = [
         (props["file"], props["title"], int(props["line"]))
         for annotation in map(ANNOTATION.fullmatch, out.splitlines())

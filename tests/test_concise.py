@@ -14,7 +14,7 @@ import pytest
 
 from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT
-from tests.test_ci_formats import ANNOTATION, NOSMT, TWICE, unescape, write
+from tests.test_ci_formats import ANNOTATION, NOSMT, located_inputs, unescape, write
 
 LINE = re.compile(r"(?P<path>.*?):(?P<line>\d+): (?P<check>\S+): (?P<message>.*)")
 
@@ -50,15 +50,7 @@ def github_problems(out: str) -> list[tuple[str, int, str]]:
 def inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Inputs with findings located by a cpus: list, by a key, and a parse error's line."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path / "twice.yaml", TWICE)
-    write(tmp_path / "nosmt.yaml", NOSMT)
-    write(
-        tmp_path / "hotplug.yaml",
-        "name: h\nlayout: {packages: 1, cores_per_die: 4, threads_per_core: 2}\n"
-        "offline_after_setup: 2\n",
-    )
-    write(tmp_path / "broken.yaml", "name: b\ncpus: [\n")
-    return ["twice.yaml", "nosmt.yaml", "hotplug.yaml", "broken.yaml", "--rule", "apic-primary"]
+    return located_inputs(tmp_path)
 
 
 def test_each_problem_is_on_the_line_github_annotates(inputs: list[str]) -> None:
