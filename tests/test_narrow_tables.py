@@ -183,12 +183,12 @@ def _rows_above(screen: str, header: str, value: str) -> list[str]:
 def test_a_column_equal_on_every_row_is_shown_once_above(
     width: int, screens: dict[tuple[str, int], str]
 ) -> None:
-    """verify's Rule and Strategy, schedule's Rule: one line above the table, not a column."""
+    """verify's Rule and Strategy, schedule's In window: one line above the table, not a
+    column (schedule's Rule differs on the v2-all-cpus row, which has no mask)."""
     verify, schedule = screens["verify", width], screens["schedule", width]
     for screen, header, value in [
         (verify, "Rule", "first-sibling"),
         (verify, "Strategy", "v9-andnot"),
-        (schedule, "Rule", "first-sibling"),
         (schedule, "In window", "yes"),
     ]:
         assert len(_rows_above(screen, header, value)) == 1, screen

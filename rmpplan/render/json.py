@@ -241,7 +241,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
             "strategies": [
                 {
                     "strategy": str(item.strategy),
-                    "rule": str(item.rule),
+                    "rule": _rule(item.rule, item.strategy),
                     "case": str(item.case),
                     "leaders": list(item.leaders),
                     "follower_count": item.follower_count,

@@ -267,7 +267,8 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     ]
     for item in report.strategies:
         lines.append(
-            f"| `{item.strategy}` | `{item.rule}` | {_code(cpulist(item.leaders))} "
+            f"| `{item.strategy}` | `{rule_text(item.rule, item.strategy)}` "
+            f"| {_code(cpulist(item.leaders))} "
             f"| {item.follower_count} | {item.rmpopt_executions} | {item.ipis} "
             f"| {item.per_core_min}-{item.per_core_max} | {'yes' if item.in_window else 'NO'} "
             f"| {item.cost.total_ms:.1f} |"

@@ -724,7 +724,7 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
         even = item.per_core_min == item.per_core_max == report.window.regions
         table.add_row(
             str(item.strategy),
-            str(item.rule),
+            rule_text(item.rule, item.strategy),
             cpulist(item.leaders) or "-",
             str(item.follower_count),
             str(item.rmpopt_executions),

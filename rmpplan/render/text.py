@@ -144,7 +144,8 @@ def render_schedule(report: ScheduleReport, display: Display = PLAIN) -> str:
     lines += [f"{item.check}: {item.message}" for item in report.findings]
     for item in report.strategies:
         lines.append(
-            f"{item.strategy} ({item.rule}, {item.case}): leaders {cpulist(item.leaders) or '-'}; "
+            f"{item.strategy} ({rule_text(item.rule, item.strategy)}, {item.case}): "
+            f"leaders {cpulist(item.leaders) or '-'}; "
             f"followers {item.follower_count}; rmpopt_executions {item.rmpopt_executions}; "
             f"ipis {item.ipis}; per_core {item.per_core_min}-{item.per_core_max}; "
             f"in_window {'yes' if item.in_window else 'NO'}; "
