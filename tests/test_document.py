@@ -142,3 +142,14 @@ def test_a_file_not_taken_still_gets_the_schema_error(text: str) -> None:
     assert well_formed(load_yaml(text)) is None
     with pytest.raises(InputError, match=r"\S"):
         parse_topology(text, ".yaml", "t")
+
+
+def test_the_fast_reader_knows_exactly_the_schemas_keys() -> None:
+    """The pydantic-free reader takes only keys the schema takes, and all of them: a key
+    it knew alone would be accepted unchecked, one it lacked would cost the slow path."""
+    from rmpplan.topology import document
+    from rmpplan.topology.schema import CpuEntry, Layout, TopologyFile
+
+    assert set(TopologyFile.model_fields) == document._TOP
+    assert set(Layout.model_fields) == document._LAYOUT
+    assert set(CpuEntry.model_fields) == document._ENTRY
