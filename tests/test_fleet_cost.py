@@ -4,20 +4,32 @@ tests hold that shortcut to the plain path's bytes and count the work it skips."
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from rmpplan.errors import InputError
 from rmpplan.sources import archive, sysfs
 from rmpplan.sources.archive import TarTree
 from rmpplan.sources.tree import Tree
 from rmpplan.topology.machine import Machine
 from tests.cli import run
-from tests.sources.full_dump import END_BLOCKS, full_dump, member, symlink, write_full_dump
+from tests.sources.full_dump import (
+    CPU,
+    END_BLOCKS,
+    folder,
+    full_dump,
+    header,
+    member,
+    symlink,
+    write_full_dump,
+)
 
 HOSTS = 5
 
@@ -201,3 +213,102 @@ def test_the_checksum_shortcut_is_the_byte_sum(block: bytes, ascii_only: bool) -
     wrong = block[:148] + f"{unsigned + 1:06o}\0 ".encode() + block[156:]
     assert archive._checksum_ok(right)
     assert not archive._checksum_ok(wrong)
+
+
+def _tree_or_error(raw: bytes, compressed: bool) -> object:
+    """What :class:`TarTree` makes of ``raw``: its state, or the error it gives."""
+    with tempfile.TemporaryDirectory() as where:
+        path = Path(where) / ("x.tar.gz" if compressed else "x.tar")
+        path.write_bytes(gzip.compress(raw, 1) if compressed else raw)
+        try:
+            tree = TarTree(path)
+        except InputError as err:
+            return str(err).replace(str(path), "x")
+    return (
+        tree.files,
+        tree.dirs,
+        tree.symlinks,
+        tree.hardlinks,
+        tree.oversize,
+        tree.kept,
+        tree.kept_bytes,
+        tree.members,
+        tree.prefix,
+    )
+
+
+# A plain tar takes the full path (every header checksummed); its gzip takes the fast
+# path, the members in a row from the buffer.  The two must agree member for member.
+MEMBER = st.tuples(
+    st.one_of(
+        st.lists(NAME_PARTS, min_size=1, max_size=3).map(lambda parts: [*CPU.split("/"), *parts]),
+        st.lists(NAME_PARTS, min_size=1, max_size=8),
+    ),
+    st.sampled_from(b"01257"),
+    st.sampled_from([0, 1, 511, 512, 513, (64 << 10) + 1]),
+)
+
+
+@given(st.lists(MEMBER, max_size=12))
+@example([([*CPU.split("/"), "cpu0", "online"], ord("0"), (64 << 10) + 1)])
+@example([([*CPU.split("/"), "cpu1", "topology", "core_id"], ord("7"), 513)])
+@example([([*CPU.split("/"), "cpu0"], ord("2"), 0), ([*CPU.split("/"), "cpu1"], ord("1"), 0)])
+def test_the_fast_path_reads_an_archive_as_the_full_path_does(
+    members: list[tuple[list[str], int, int]],
+) -> None:
+    blocks = [folder(f"dump/{CPU}")]
+    for parts, kind, size in members:
+        name = "dump/" + "/".join(parts)
+        if kind in b"12":
+            blocks.append(header(name, kind=bytes([kind]), link="dump/" + "/".join(parts[:2])))
+        elif kind == ord("5"):
+            blocks.append(header(name + "/", kind=b"5"))
+        else:
+            blocks.append(header(name, size, bytes([kind])) + b"7" * size + bytes(-size % 512))
+    raw = b"".join(blocks) + END_BLOCKS
+    assert _tree_or_error(raw, compressed=True) == _tree_or_error(raw, compressed=False)
+
+
+CHECKSUM_FIELDS = ("{:06o}\0 ", "{:07o}\0", " {:06o}\0", "{:06o}  ", "{:o}", "{:07o} ", "0{:o}")
+
+
+# Bytes written over the fields no reader of a plain header looks at: none, a user
+# name in Latin-1, and 0xff wherever it can go, which sums past Adler-32's modulus.
+FILLERS = ("", "latin", "heavy")
+
+
+def _filled(block: bytearray, filler: str) -> None:
+    if filler == "latin":
+        block[265:270] = b"\xe9t\xe9\0\0"
+    elif filler == "heavy":
+        end = block.index(0)
+        block[end + 1 : 100] = b"\xff" * (99 - end)
+        block[157:257] = b"\xff" * 100
+        block[265:345] = b"\xff" * 80
+        block[500:512] = b"\xff" * 12
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("filler", FILLERS)
+@pytest.mark.parametrize("off", [0, 1, -1, 8, 65521, -65521])
+@pytest.mark.parametrize("field", CHECKSUM_FIELDS)
+def test_a_kept_header_s_checksum_is_judged_alike_compressed_or_not(
+    field: str, off: int, filler: str, signed: bool
+) -> None:
+    """A kept member's header checksum, in any encoding a tar writer uses (or a wrong
+    value), unsigned or signed, is refused or taken alike by both paths; the fast path's
+    shortcut for the usual ``%06o\\0 `` never takes a wrong one, even where the byte
+    sum passes 65521 and Adler-32 wraps."""
+    block = bytearray(header(f"dump/{CPU}/cpu0/online", 2))
+    _filled(block, filler)
+    block[148:156] = b" " * 8
+    value = sum(block) - (256 * sum(1 for byte in block if byte > 127) if signed else 0) + off
+    block[148:156] = field.format(max(value, 0)).encode()[:8].ljust(8, b"\0")
+    raw = folder("dump") + bytes(block) + b"1\n".ljust(512, b"\0") + END_BLOCKS
+    plain = _tree_or_error(raw, compressed=False)
+    assert _tree_or_error(raw, compressed=True) == plain
+    if off:
+        assert isinstance(plain, str)
+        assert "wrong checksum" in plain
+    elif not signed or filler == "":
+        assert not isinstance(plain, str)

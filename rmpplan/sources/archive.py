@@ -103,7 +103,7 @@ _ON_THE_WAY_BYTES = tuple(path.encode() for path in _ON_THE_WAY)
 _READ_FILES_BYTES = frozenset(name.encode() for name in _READ_FILES)
 # Plain members the fast path reads: files, hard links, symlinks, folders, contiguous files.
 _FAST_KINDS = frozenset(b"01257")
-_SYMLINK, _FOLDER = b"25"
+_HARDLINK, _SYMLINK, _FOLDER = b"125"
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
 _XZ = b"\xfd7zXZ\x00"
@@ -264,21 +264,41 @@ def _keeps(name: bytes, kind: int) -> bool | None:
     return leaf in _READ_FILES_BYTES
 
 
-_PLAIN: dict[tuple[bytes, int], tuple[bool | None, str]] = {}
+_PLAIN: dict[tuple[bytes, int], tuple[bool | None, str, int]] = {}
 """:func:`_plain` of the names seen in this process: a fleet's dumps name the same paths."""
 _PLAIN_KEPT = 1 << 16
 
 
-def _plain(raw: bytes, kind: int) -> tuple[bool | None, str]:
-    """:func:`_keeps` of a plain header's raw name, and the name decoded when kept (a
-    folder's one trailing slash dropped), remembered in :data:`_PLAIN`."""
+def _plain(raw: bytes, kind: int) -> tuple[bool | None, str, int]:
+    """:func:`_keeps` of a plain header's raw name, the name decoded when kept (a folder's
+    one trailing slash dropped), and the most a file of that name may hold, remembered in
+    :data:`_PLAIN`."""
     keep = _keeps(raw, kind)
     name = raw[:-1] if kind == _FOLDER and raw.endswith(b"/") else raw
-    known = keep, name.decode("utf-8", "surrogateescape") if keep else ""
+    text = name.decode("utf-8", "surrogateescape") if keep else ""
+    known = keep, text, _cap(text)
     if len(_PLAIN) >= _PLAIN_KEPT:
         _PLAIN.clear()
     _PLAIN[raw, kind] = known
     return known
+
+
+def _cap(name: str) -> int:
+    """The most the file ``name`` (a normalized member name) may hold."""
+    return file_cap(CPUINFO if name.endswith(CPUINFO) else name)
+
+
+def _too_many_kept() -> InputError:
+    return InputError(
+        f"archive has more than {MAX_KEPT_MEMBERS} CPU topology entries, more than "
+        f"{NR_CPUS_MAX} CPUs have; refusing it"
+    )
+
+
+def _too_much_kept() -> InputError:
+    return InputError(
+        f"archive holds more than {size_text(MAX_KEPT_BYTES)} of sysfs text; refusing it"
+    )
 
 
 def _text(field: bytes) -> str:
@@ -448,7 +468,7 @@ class TarTree:
         self.dirs: set[str] = {""}
         self.symlinks: dict[str, str] = {}
         self.hardlinks: dict[str, str] = {}
-        self._children: dict[str, set[str]] | None = None
+        self._children: dict[str, list[str]] | None = None
         self._links = Links(self.symlinks.get)
         self.kept_bytes = 0
         self.kept = 0
@@ -479,7 +499,7 @@ class TarTree:
         # needs no header checksum of its own there; a member kept always has it checked.
         verify = kind == "tar"
         while True:
-            if not verify and self._fast(stream):
+            if not verify and (self._fast(stream) or self._fast_across(stream)):
                 continue
             found = _next_member(stream, verify=verify)
             if found is None:
@@ -492,47 +512,79 @@ class TarTree:
         stream.drain()
 
     def _fast(self, stream: _Stream) -> bool:
-        """The next member when its header is a plain ustar one (a file, folder or link with a
-        plain name and no prefix): stepped over unchecked (the compression's CRC covers it),
-        or kept once its checksum is checked, with the same outcome as the full path; False,
-        with nothing taken, for any other header (the full path reads it and says what is
-        wrong).  The hot loop of a dump: one header parse a member, and when the member
-        (header, data and padding) is wholly in the buffer, no call into the stream."""
+        """Plain ustar members (files, folders and links with a plain name and no prefix)
+        taken from the buffer, as many in a row as it wholly holds: each stepped over
+        unchecked (the compression's CRC covers it), or kept once its checksum is checked,
+        with the same outcome as the full path; False when the first is not one of them
+        (:meth:`_fast_across` or the full path then reads it).  The hot loop of a dump,
+        with the state in locals: one header parse a member and no call into the stream."""
         buf, pos = stream._buf, stream._pos
-        if pos + _BLOCK > len(buf) or stream.offset == 0:
-            return self._fast_across(stream)  # the first header is always checked in full
-        block = buf[pos : pos + _BLOCK]
-        kind = block[156]
-        if kind not in _FAST_KINDS or block[345]:
-            return False
-        raw = block[:100].split(b"\0", 1)[0]
-        known = _PLAIN.get((raw, kind))
-        if known is None:
-            known = _plain(raw, kind)
-        keep, name = known
-        if keep is None:
-            return False
-        size = 0
-        if kind not in _NO_DATA:
-            field = block[124:136]
-            size = stream.sizes.get(field, -1)  # sysfs files have a few sizes: parse each once
-            if size < 0:
-                size = _number(field, stream.offset)
-                if len(stream.sizes) < _SIZES_KEPT:
-                    stream.sizes[field] = size
-        end = pos + _BLOCK + size + (-size % _BLOCK)
-        if end > len(buf):
-            return self._fast_across(stream)
-        self.members += 1
-        if keep:
-            if not _checksum_ok(block):
-                raise _corrupt("a wrong checksum (not a tar archive?)", stream.offset)
-            link = _text(block[157:257]) if block[157] else ""
-            if self._keep(kind, name, link, size):
-                self.files[name] = buf[pos + _BLOCK : pos + _BLOCK + size]
-        stream._pos = end
-        stream.offset += end - pos
-        return True
+        if stream.offset == 0:
+            return False  # the first header is always checked in full
+        base = stream.offset - pos  # where buf[0] lies in the tar stream
+        start = pos
+        count = 0
+        last = len(buf) - _BLOCK
+        plain, sizes = _PLAIN, stream.sizes
+        files, dirs, symlinks = self.files, self.dirs, self.symlinks
+        kept, kept_bytes = self.kept, self.kept_bytes
+        adler32 = zlib.adler32
+        while pos <= last:
+            kind = buf[pos + 156]
+            if kind not in _FAST_KINDS or buf[pos + 345]:
+                break
+            cut = buf.find(0, pos, pos + 100)
+            raw = buf[pos : cut if cut >= 0 else pos + 100]
+            known = plain.get((raw, kind))
+            if known is None:
+                known = _plain(raw, kind)
+            keep, name, cap = known
+            if keep is None:
+                break
+            size = 0
+            if kind not in _NO_DATA:
+                field = buf[pos + 124 : pos + 136]
+                size = sizes.get(field, -1)  # sysfs files have a few sizes: parse each once
+                if size < 0:
+                    size = _number(field, base + pos)
+                    if len(sizes) < _SIZES_KEPT:
+                        sizes[field] = size
+            end = pos + _BLOCK + size + (-size % _BLOCK)
+            if end > len(buf):
+                break
+            if keep:
+                block = buf[pos : pos + _BLOCK]
+                field = block[148:156]
+                # The usual "%06o\0 " field of an ASCII header, compared as written (the
+                # byte sums by Adler-32 are exact under 65521); anything else in full.
+                if (
+                    field != b"%06o\0 " % ((adler32(block) - adler32(field) + 256) & 0xFFFF)
+                    or not block.isascii()
+                ) and not _checksum_ok(block):
+                    raise _corrupt("a wrong checksum (not a tar archive?)", base + pos)
+                kept += 1
+                if kept > MAX_KEPT_MEMBERS:
+                    raise _too_many_kept()
+                if kind == _FOLDER:
+                    dirs.add(name)
+                elif kind == _SYMLINK:
+                    symlinks[name] = _text(buf[pos + 157 : pos + 257])
+                elif kind == _HARDLINK:
+                    self.hardlinks[name] = _normalize(_text(buf[pos + 157 : pos + 257]))
+                elif size > cap:
+                    self.oversize.add(name)
+                else:
+                    kept_bytes += size
+                    if kept_bytes > MAX_KEPT_BYTES:
+                        raise _too_much_kept()
+                    files[name] = buf[pos + _BLOCK : pos + _BLOCK + size]
+            pos = end
+            count += 1
+        self.members += count
+        self.kept, self.kept_bytes = kept, kept_bytes
+        stream._pos = pos
+        stream.offset = base + pos
+        return pos > start
 
     def _fast_across(self, stream: _Stream) -> bool:
         """:meth:`_fast` for a member that the buffer does not wholly hold, through the stream."""
@@ -603,10 +655,7 @@ class TarTree:
         data the caller is to keep under ``name`` (within every cap)."""
         self.kept += 1
         if self.kept > MAX_KEPT_MEMBERS:
-            raise InputError(
-                f"archive has more than {MAX_KEPT_MEMBERS} CPU topology entries, more than "
-                f"{NR_CPUS_MAX} CPUs have; refusing it"
-            )
+            raise _too_many_kept()
         if kind_byte == ord("5"):
             self.dirs.add(name)
         elif kind_byte == ord("2"):
@@ -614,26 +663,27 @@ class TarTree:
         elif kind_byte == ord("1"):
             self.hardlinks[name] = _normalize(link)
         elif kind_byte in _REGULAR:
-            cap = file_cap(CPUINFO if name.endswith(CPUINFO) else name)
-            if size > cap:
+            if size > _cap(name):
                 self.oversize.add(name)
                 return False
             self.kept_bytes += size
             if self.kept_bytes > MAX_KEPT_BYTES:
-                raise InputError(
-                    f"archive holds more than {size_text(MAX_KEPT_BYTES)} of sysfs text; "
-                    "refusing it"
-                )
+                raise _too_much_kept()
             return True
         return False
 
     def _find_prefix(self) -> str:
         prefixes: set[str] = set()
+        lead = ""  # the first prefix found, followed by the CPU folder's own path and "/"
         for name in (*self.files, *self.oversize, *self.dirs, *self.symlinks, *self.hardlinks):
+            if lead and name.startswith(lead):
+                continue  # the same first CPU folder, so the same prefix: one C call a name
             slashed = f"/{name}/"
-            at = slashed.find(f"{_MARK}/")
+            at = slashed.find(_INSIDE)
             if at >= 0:
-                prefixes.add(slashed[1 : at + 1])
+                prefix = slashed[1 : at + 1]
+                prefixes.add(prefix)
+                lead = lead or prefix + _INSIDE[1:]
         if not prefixes:
             raise InputError(f"archive has no {CPU_DIR} folder")
         if len(prefixes) > 1:
@@ -656,9 +706,10 @@ class TarTree:
         files = self.files
         if not whole:
             files = dict(files)
-            for path, raw in self.files.items():
+            # endswith() alone first: one C call a name, for the thousands of sysfs files.
+            for path in [path for path in files if path.endswith(CPUINFO)]:
                 if path == CPUINFO or path.endswith(_CPUINFO_TAIL):
-                    files[path] = b"".join(_CPUINFO_READ.findall(b"\n" + raw))
+                    files[path] = b"".join(_CPUINFO_READ.findall(b"\n" + files[path]))
         digest = hashlib.blake2b(digest_size=32)  # 256 bits: no two dumps made to collide
         digest.update(
             repr(
@@ -703,19 +754,23 @@ class TarTree:
         data = self.files.get(path)
         return None if data is None else decode(data)
 
-    def _index(self) -> dict[str, set[str]]:
+    def _index(self) -> dict[str, list[str]]:
+        """Each folder's entries, a name perhaps more than once (a folder listed as a
+        member and as the parent of others): lists, since a folder of one entry is the
+        common case and a set of one costs three times the memory."""
         if self._children is None:
-            children: defaultdict[str, set[str]] = defaultdict(set)
-            names = (*self.files, *self.oversize, *self.dirs, *self.symlinks, *self.hardlinks)
-            seen: set[str] = set()
-            for name in names:
-                path = name
-                # Up to the first folder already listed: its own parents are listed too.
-                while path and path not in seen:
-                    seen.add(path)
-                    parent, _, leaf = path.rpartition("/")
-                    children[parent].add(leaf)
-                    path = parent
+            children: defaultdict[str, list[str]] = defaultdict(list)
+            folders = (name for name in self.dirs if name)  # not the top itself
+            for name in (*self.files, *self.oversize, *folders, *self.symlinks, *self.hardlinks):
+                parent, _, leaf = name.rpartition("/")
+                children[parent].append(leaf)
+            # Each folder holding entries is an entry of its own parent, up to the top.
+            pending = [path for path in children if path]
+            while pending:
+                parent, _, leaf = pending.pop().rpartition("/")
+                if parent and parent not in children:
+                    pending.append(parent)
+                children[parent].append(leaf)
             self._children = dict(children)
         return self._children
 
@@ -724,7 +779,7 @@ class TarTree:
         names = self._index().get(path)
         if names is None:
             return [] if path in self.dirs else None
-        return sorted(names)
+        return sorted(set(names))
 
     def isdir(self, rel: str) -> bool:
         path = self._real(rel)
