@@ -164,6 +164,30 @@ def test_fast_path_keeps_what_the_full_path_keeps(parts: list[str], kind: int, s
     assert fast == archive._kept(archive._normalize(name), kind)
 
 
+def test_no_name_the_fast_path_looks_for_holds_a_digit() -> None:
+    """Names are remembered by their shape, every digit a 0; that is exact only while no
+    name the keep rule or the file caps look for holds a digit."""
+    looked_for = (
+        archive._INSIDE,
+        *archive._ON_THE_WAY,
+        *archive._READ_FILES,
+        sysfs.CPUINFO,
+        "topology",
+    )
+    assert not any(char.isdigit() for name in looked_for for char in name)
+
+
+@given(
+    st.lists(st.sampled_from(["cpu0", "cpu17", "index3", "node1", "1.", "..9"]) | NAME_PARTS),
+    st.sampled_from(b"01257"),
+)
+def test_a_name_means_what_its_shape_means(parts: list[str], kind: int) -> None:
+    raw = "/".join(parts).encode()
+    shape = raw.translate(archive._DIGITS_AS_ZERO)
+    assert archive._keeps(raw, kind) == archive._keeps(shape, kind)
+    assert archive._cap(raw.decode()) == archive._cap(shape.decode())
+
+
 def test_the_cpuinfo_lines_kept_in_the_key_are_the_ones_the_reader_matches() -> None:
     """The key keeps cpuinfo's lines that start with these words; the reader's pattern must
     match no other line, or two hosts it reads apart would share one key."""
@@ -179,6 +203,7 @@ def test_names_remembered_across_tarballs_give_the_same_tree(tmp_path: Path) -> 
     with path.open("wb") as out:
         write_full_dump(out, 8, "gzip", host=3)
     archive._PLAIN.clear()
+    archive._SHAPES.clear()
     cold = TarTree(path)
     assert archive._PLAIN  # the walk did remember names
     warm = TarTree(path)

@@ -266,17 +266,29 @@ def _keeps(name: bytes, kind: int) -> bool | None:
 
 _PLAIN: dict[tuple[bytes, int], tuple[bool | None, str, int]] = {}
 """:func:`_plain` of the names seen in this process: a fleet's dumps name the same paths."""
+_SHAPES: dict[tuple[bytes, int], tuple[bool | None, int]] = {}
+"""What a name means, by its shape (every digit a 0): one dump's ``cpuN/cache/indexK/…``
+names differ only in their digits, and neither :func:`_keeps` nor :func:`_cap` looks at
+a digit (none of the names they look for holds one: tests/test_fleet_cost.py)."""
 _PLAIN_KEPT = 1 << 16
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def _plain(raw: bytes, kind: int) -> tuple[bool | None, str, int]:
     """:func:`_keeps` of a plain header's raw name, the name decoded when kept (a folder's
     one trailing slash dropped), and the most a file of that name may hold, remembered in
-    :data:`_PLAIN`."""
-    keep = _keeps(raw, kind)
+    :data:`_PLAIN` and by the name's shape in :data:`_SHAPES`."""
+    shape = raw.translate(_DIGITS_AS_ZERO)
+    meant = _SHAPES.get((shape, kind))
+    if meant is None:
+        keep = _keeps(shape, kind)
+        meant = keep, _cap(shape.decode("utf-8", "surrogateescape") if keep else "")
+        if len(_SHAPES) >= _PLAIN_KEPT:
+            _SHAPES.clear()
+        _SHAPES[shape, kind] = meant
+    keep, cap = meant
     name = raw[:-1] if kind == _FOLDER and raw.endswith(b"/") else raw
-    text = name.decode("utf-8", "surrogateescape") if keep else ""
-    known = keep, text, _cap(text)
+    known = keep, name.decode("utf-8", "surrogateescape") if keep else "", cap
     if len(_PLAIN) >= _PLAIN_KEPT:
         _PLAIN.clear()
     _PLAIN[raw, kind] = known
@@ -511,7 +523,7 @@ class TarTree:
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
 
-    def _fast(self, stream: _Stream) -> bool:
+    def _fast(self, stream: _Stream) -> bool:  # noqa: PLR0912, PLR0915  # one loop, no call a member
         """Plain ustar members (files, folders and links with a plain name and no prefix)
         taken from the buffer, as many in a row as it wholly holds: each stepped over
         unchecked (the compression's CRC covers it), or kept once its checksum is checked,
