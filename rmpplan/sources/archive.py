@@ -22,6 +22,10 @@ costs a few microseconds a member, where :mod:`tarfile` costs twenty:
   compressed one, whose CRC covers every byte, on the first header, the extended ones
   and every member kept (the members stepped over take a fast path that reads only
   their raw name, kind and size).
+- The hot loop takes every plain member the buffer holds in a row, with no call a
+  member; what a raw name means is remembered for the process, by the name and by its
+  shape (every digit a 0: one dump's ``cpuN/cache/indexK`` names share a few shapes),
+  so a fleet's dumps, and one dump's thousands of CPUs, classify each name once.
 - Symbolic links resolve inside the archive only (:class:`~rmpplan.sources.tree.Links`):
   an absolute target, a ``..`` above the archive's top, or more than 40 links in a
   row refuse the path that needs them.  Hard links name an earlier member.  Devices
