@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rmpplan.errors import InputError
+from rmpplan.naming import named
 
 MAX_FILE_BYTES = 64 << 20
 """The most rmpplan reads of any one file (a saved kernel log, a dump tarball).
@@ -217,7 +218,7 @@ def write_atomic(path: Path, text: str, *, force: bool = False) -> None:
     """
     check_output(path)
     if _lstat(path) is not None and not force:
-        raise InputError("already exists; give --force to replace it", path=str(path))
+        raise InputError(f"already exists; give {named('force')} to replace it", path=str(path))
     directory = path.parent if str(path.parent) else Path()
     written = False
     with _signals_held() as held:
@@ -263,7 +264,9 @@ def _commit(staged: Path, path: Path, force: bool) -> None:
     try:
         os.link(staged, path)
     except FileExistsError:
-        raise InputError("already exists; give --force to replace it", path=str(path)) from None
+        raise InputError(
+            f"already exists; give {named('force')} to replace it", path=str(path)
+        ) from None
     except OSError as err:
         if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
             raise

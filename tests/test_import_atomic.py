@@ -141,7 +141,7 @@ def test_refusing_an_existing_file_is_atomic(
         out.write_text("theirs\n")
 
     monkeypatch.setattr(os, "fsync", another_writer_wins)
-    with pytest.raises(InputError, match="already exists; give --force"):
+    with pytest.raises(InputError, match="already exists; give force"):
         write_atomic(out, "ours\n")
     assert out.read_text() == "theirs\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml"]
