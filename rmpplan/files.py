@@ -282,7 +282,9 @@ _HELD = (signal.SIGINT, signal.SIGTERM)
 def _signals_held() -> Iterator[list[int]]:
     """SIGINT and SIGTERM recorded instead of acted on inside the block, then
     delivered again to the handlers they had. Only the main thread has handlers
-    to replace; other threads never see KeyboardInterrupt anyway."""
+    to replace; other threads never see KeyboardInterrupt anyway. A signal the
+    process ignores (started by nohup, or in the background of a script) stays
+    ignored: holding it would make it interrupt the write."""
     held: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield held
@@ -291,7 +293,11 @@ def _signals_held() -> Iterator[list[int]]:
     def hold(signum: int, _frame: object) -> None:
         held.append(signum)
 
-    previous = {number: signal.signal(number, hold) for number in _HELD}
+    previous = {
+        number: signal.signal(number, hold)
+        for number in _HELD
+        if signal.getsignal(number) is not signal.SIG_IGN
+    }
     try:
         yield held
     finally:
