@@ -511,7 +511,7 @@ class TarTree:
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
 
-    def _fast(self, stream: _Stream) -> bool:
+    def _fast(self, stream: _Stream) -> bool:  # noqa: PLR0912, PLR0915  # one hot loop, state in locals
         """Plain ustar members (files, folders and links with a plain name and no prefix)
         taken from the buffer, as many in a row as it wholly holds: each stepped over
         unchecked (the compression's CRC covers it), or kept once its checksum is checked,
