@@ -13,13 +13,15 @@ rendered.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from rmpplan.errors import InputError, MaskError, OptionError, ParameterError
 from rmpplan.escaping import quote
+from rmpplan.naming import naming
 from rmpplan.terms import Case, Check, InputFormat, Kernel, OutputFormat, Rule, Strategy
 
 if TYPE_CHECKING:
@@ -111,6 +113,29 @@ if not TYPE_CHECKING:  # mypy sees the imports above; at run time they come from
 
 _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+NAMED = {"builtin": "bundled()"}
+"""The core's parameters that this API's notes and messages name otherwise than as
+the core does (rmpplan.naming): the bundled topologies are listed by :func:`bundled`."""
+
+
+def _argument(param: str) -> str:
+    """How this API names the core's parameter ``param`` in notes and messages: as its
+    argument (``rule``, ``kernel``, a :class:`Hotplug`'s ``offline_after_setup``),
+    where the command line names its flag."""
+    return NAMED.get(param, param)
+
+
+def _by_argument(func: Callable[_P, _T]) -> Callable[_P, _T]:
+    """``func`` with every note and message it makes naming this API's arguments."""
+
+    @functools.wraps(func)
+    def named_by_argument(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with naming(_argument):
+            return func(*args, **kwargs)
+
+    return named_by_argument
 
 
 def _member(enum: type[_E], value: _E | str, what: str) -> _E:
@@ -132,6 +157,7 @@ def bundled() -> tuple[str, ...]:
     return tuple(bundled_topologies())
 
 
+@_by_argument
 def load(source: str | os.PathLike[str], input_format: InputFormat | str | None = None) -> Machine:
     """Load a machine from ``source``, as every command's TOPO argument does.
 
@@ -216,6 +242,7 @@ def _workers(machine: Machine, workers: str | int | Iterable[int]) -> tuple[int,
     return _argument_errors(lambda: resolve_workers(spec, machine, "workers"))
 
 
+@_by_argument
 def plan(
     machine: Machine,
     workers: str | int | Iterable[int] = "all",
@@ -257,6 +284,7 @@ def plan(
     )
 
 
+@_by_argument
 def verify(
     machine: Machine,
     rule: Rule | str | None = None,
@@ -286,6 +314,7 @@ def verify(
     return judged(machine, _model(kernel, rule, strategy), _hotplug(machine, hotplug))
 
 
+@_by_argument
 def explain(  # noqa: PLR0917  # mirrors verify()'s positional order, plus the worker
     machine: Machine,
     worker: int,
@@ -326,6 +355,7 @@ def explain(  # noqa: PLR0917  # mirrors verify()'s positional order, plus the w
     )
 
 
+@_by_argument
 def compare(
     machine: Machine,
     rules: Iterable[Rule | str] | None = None,
@@ -357,6 +387,7 @@ def compare(
     )
 
 
+@_by_argument
 def schedule(  # noqa: PLR0917  # the command's order
     machine: Machine,
     worker: int,
@@ -406,6 +437,7 @@ def schedule(  # noqa: PLR0917  # the command's order
     )
 
 
+@_by_argument
 def show(source: str | os.PathLike[str], input_format: InputFormat | str | None = None) -> Overview:
     """The machine at ``source`` with what ``rmpplan show`` adds: the file's
     hotplug scenario (checked as :func:`verify` checks it) and, for a sysfs

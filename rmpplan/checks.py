@@ -500,13 +500,20 @@ def compare(
     """Verify each (strategy, rule) pair. A rule the machine cannot evaluate
     (apic-primary without APIC ids) is skipped with a reason, unless
     ``strict_rules``, when it is bad input. ``kernel`` decides whether a
-    hotplug scenario can happen (see :func:`verify`)."""
+    hotplug scenario can happen (see :func:`verify`). A strategy without a mask
+    (v2-all-cpus) is verified once, under the first rule: no rule applies to it,
+    so every rule would give the same verdict."""
     verdicts: list[Verdict] = []
     skipped: list[str] = []
+    done: set[Strategy] = set()
     for rule in rules:
         try:
             for strategy in strategies:
+                if strategy in done:
+                    continue
                 verdicts.append(verify(machine, rule, strategy, hotplug, kernel=kernel))
+                if not STRATEGIES[strategy].has_mask:
+                    done.add(strategy)
         except InputError as err:
             if strict_rules or rule is Rule.FIRST_SIBLING:
                 raise

@@ -30,6 +30,7 @@ from typing import TypeVar
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
 from rmpplan.files import read_file_bytes, size_text
+from rmpplan.naming import named
 from rmpplan.terms import Check, Kernel, Rule, Strategy
 
 CONFIG_FILES = ("rmpplan.toml", "pyproject.toml")
@@ -248,7 +249,8 @@ def _check_found(path: Path) -> None:
     why = _untrusted(path)
     if why is not None:
         raise InputError(
-            f"not used: {why}; name it with --config to use it anyway, or give --no-config",
+            f"not used: {why}; name it with {named('config')} to use it anyway, "
+            f"or give {named('no_config')}",
             path=_shown(path),
         )
 

@@ -19,6 +19,7 @@ from rmpplan.checks import Finding
 from rmpplan.cpumask import format_cpulist, parse_cpulist
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
+from rmpplan.naming import named
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:
@@ -261,7 +262,8 @@ def _window(log: KernelLog, window: Window | None, verdict: LogVerdict) -> None:
     if window is None:
         if log.passes or log.caps:
             verdict.notes.append(
-                "the logged RMPOPT window is not compared: give --memory or --memory-from"
+                "the logged RMPOPT window is not compared: "
+                f"give {named('memory')} or {named('memory_from')}"
             )
         return
     for line, start, end in log.passes:

@@ -19,6 +19,7 @@ from rmpplan.cpumask import format_cpulist
 from rmpplan.errors import ParameterError
 from rmpplan.hotplug import Hotplug
 from rmpplan.kernel import PROFILES, Handler, Kernel, LeaderCall, case3_call, programming
+from rmpplan.naming import named
 from rmpplan.plan import dispatch, rmpopt_cpumask
 from rmpplan.strategies import STRATEGIES, Line
 from rmpplan.terms import Case, Check, Rule, Strategy
@@ -492,7 +493,8 @@ def branch_scenario(machine: Machine, rule: Rule, strategy: Strategy, case: Case
         changed = dispatch(machine, mask, worker, strategy, online)
         if changed.case is case:
             return (
-                f"{base}; the smallest scenario that reaches it: --offline-after-setup {gone} "
+                f"{base}; the smallest scenario that reaches it: "
+                f"{named('offline_after_setup')} {gone} "
                 f"(the mask CPU of {core.label()}), then the handler on CPU {worker} takes "
                 f"{case} (impossible from v8 on: CPU hotplug is disabled)"
             )
@@ -500,7 +502,8 @@ def branch_scenario(machine: Machine, rule: Rule, strategy: Strategy, case: Case
         if not machine.core_of(cpu).online_threads:
             # Onlined after setup, its whole core was offline at setup: no mask CPU.
             return (
-                f"{base}; the smallest scenario that reaches it: --online-after-setup {cpu}, "
+                f"{base}; the smallest scenario that reaches it: "
+                f"{named('online_after_setup')} {cpu}, "
                 f"then the handler on CPU {cpu} takes {case} (impossible from v8 on: CPU "
                 "hotplug is disabled)"
             )

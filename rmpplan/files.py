@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rmpplan.errors import InputError
+from rmpplan.naming import named
 
 MAX_FILE_BYTES = 64 << 20
 """The most rmpplan reads of any one file (a saved kernel log, a dump tarball).
@@ -217,7 +218,7 @@ def write_atomic(path: Path, text: str, *, force: bool = False) -> None:
     """
     check_output(path)
     if _lstat(path) is not None and not force:
-        raise InputError("already exists; give --force to replace it", path=str(path))
+        raise InputError(f"already exists; give {named('force')} to replace it", path=str(path))
     directory = path.parent if str(path.parent) else Path()
     written = False
     with _signals_held() as held:
@@ -263,7 +264,9 @@ def _commit(staged: Path, path: Path, force: bool) -> None:
     try:
         os.link(staged, path)
     except FileExistsError:
-        raise InputError("already exists; give --force to replace it", path=str(path)) from None
+        raise InputError(
+            f"already exists; give {named('force')} to replace it", path=str(path)
+        ) from None
     except OSError as err:
         if err.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
             raise
@@ -279,7 +282,9 @@ _HELD = (signal.SIGINT, signal.SIGTERM)
 def _signals_held() -> Iterator[list[int]]:
     """SIGINT and SIGTERM recorded instead of acted on inside the block, then
     delivered again to the handlers they had. Only the main thread has handlers
-    to replace; other threads never see KeyboardInterrupt anyway."""
+    to replace; other threads never see KeyboardInterrupt anyway. A signal the
+    process ignores (started by nohup, or in the background of a script) stays
+    ignored: holding it would make it interrupt the write."""
     held: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield held
@@ -288,7 +293,11 @@ def _signals_held() -> Iterator[list[int]]:
     def hold(signum: int, _frame: object) -> None:
         held.append(signum)
 
-    previous = {number: signal.signal(number, hold) for number in _HELD}
+    previous = {
+        number: signal.signal(number, hold)
+        for number in _HELD
+        if signal.getsignal(number) is not signal.SIG_IGN
+    }
     try:
         yield held
     finally:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from rmpplan.checks import Checked, MachineFacts, Verdict
 from rmpplan.errors import InputError, ParameterError
+from rmpplan.naming import names_from, naming
 from rmpplan.terms import Check, InputFormat
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ class Settings:
     log: KernelLog | None = None
     window: Window | None = None
     names: tuple[tuple[str, str], ...] = ()
-    """How the caller names each parameter in errors (the command line: its flags)."""
+    """How the caller names each parameter in errors and notes (the command line: its
+    flags); see :mod:`rmpplan.naming`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,8 @@ class Checker:
         self.documents: dict[str, tuple[MachineFacts, str]] = {}
         self.count = 0
         self.tarballs = 0  # dump tarballs walked here (the tests count them)
+        # A process of the pool or of a Dask cluster names parameters as its caller does.
+        self.naming = names_from(settings.names)
 
     def check(self, job: Job) -> Done:
         started = time.perf_counter()
@@ -191,7 +195,8 @@ class Checker:
         if self.count % COLLECT_EVERY == 0 and not gc.isenabled():
             gc.collect(0)
         try:
-            checked = self._check(job)
+            with naming(self.naming):
+                checked = self._check(job)
         except InputError as err:
             return failure(job.label, err, time.perf_counter() - started)
         except _Unchecked as unchecked:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
 from rmpplan.fleet import Checker, Done, Job, Settings, failure
+from rmpplan.naming import named
 
 if TYPE_CHECKING:
     from distributed import Client, Future, LocalCluster
@@ -51,7 +52,9 @@ def require() -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise InputError(f"--executor dask needs Dask's distributed scheduler: {INSTALL}") from None
+        raise InputError(
+            f"{named('executor')} dask needs Dask's distributed scheduler: {INSTALL}"
+        ) from None
 
 
 class DaskExecutor:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rmpplan.errors import InputError
+from rmpplan.naming import named
 from rmpplan.terms import InputFormat
 from rmpplan.topology.load import TOPOLOGY_SUFFIXES, load_topology_file
 from rmpplan.topology.machine import Machine
@@ -51,7 +52,7 @@ def resolve_input(path: Path) -> Path:
     if bundled and (len(path.parts) == 1 or text.startswith(BUILTIN_PREFIX)):
         raise InputError(
             f"no such file or directory (bundled topologies: {', '.join(bundled)}; "
-            "see `rmpplan verify --builtin`)",
+            f"see {named('builtin')})",
             path=text,
         )
     return path
@@ -85,7 +86,7 @@ def input_format_of(path: Path, given: InputFormat | None = None) -> InputFormat
         )
     raise InputError(
         "unknown kind of input: expected a .yaml/.yml/.json topology, a sysfs root or dump "
-        "tarball, hwloc XML, or saved lscpu output (or give --input-format)",
+        f"tarball, hwloc XML, or saved lscpu output (or give {named('input_format')})",
         path=str(path),
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from rmpplan.naming import named
 from rmpplan.strategies import STRATEGIES
 from rmpplan.terms import Kernel, Rule, Strategy
 
@@ -204,9 +205,11 @@ def modelled(
     profile = PROFILES[kernel]
     overrides = []
     if rule is not None and rule is not profile.rule:
-        overrides.append(f"--rule {rule} replaces {kernel}'s {profile.rule} (what-if)")
+        overrides.append(f"{named('rule')} {rule} replaces {kernel}'s {profile.rule} (what-if)")
     if strategy is not None and strategy is not profile.strategy:
-        overrides.append(f"--strategy {strategy} replaces {kernel}'s {profile.strategy} (what-if)")
+        overrides.append(
+            f"{named('strategy')} {strategy} replaces {kernel}'s {profile.strategy} (what-if)"
+        )
     return Modelled(kernel, rule or profile.rule, strategy or profile.strategy, tuple(overrides))
 
 
@@ -249,7 +252,7 @@ def landed_mask_note(machine: Machine, rule: Rule) -> str | None:
     cores = sorted({machine.core_index(cpu) for cpu in ours ^ landed})
     firsts = format_cpulist(machine.cores[index].first for index in cores)
     return (
-        f"the kernel as landed ({LANDED}, --kernel {LANDED}) builds another mask here: "
+        f"the kernel as landed ({LANDED}, {named('kernel')} {LANDED}) builds another mask here: "
         f"{format_cpulist(landed)} instead of {format_cpulist(ours)}; the {len(cores)} "
         f"core(s) that differ start at CPU(s) {firsts}"
     )

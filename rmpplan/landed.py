@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.checks import Finding, Verdict, verify
 from rmpplan.kernel import LANDED, PROFILES, kernel_notes
+from rmpplan.naming import named
 from rmpplan.terms import Check
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def with_landed(machine: Machine, verdict: Verdict, hotplug: Hotplug | None = No
         Finding(
             Check.LANDED_KERNEL,
             f"the kernel as landed ({LANDED}: {profile.rule}, {profile.strategy}) fails "
-            f"{item.check} here: {item.message} (see --kernel {LANDED})",
+            f"{item.check} here: {item.message} (see {named('kernel')} {LANDED})",
             item.cpus,
         )
         for item in landed.findings

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError
 from rmpplan.escaping import quote
+from rmpplan.naming import named
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -217,12 +218,12 @@ def ram_window(memory: str | None, memory_from: Path | None) -> Window | None:
     from rmpplan.topology.load import read_text
 
     if memory is not None and memory_from is not None:
-        raise OptionError("give one of --memory or --memory-from, not both")
+        raise OptionError(f"give one of {named('memory')} or {named('memory_from')}, not both")
     if memory is not None:
         try:
             return rmpopt_window(parse_memory(memory))
         except InputError as err:
-            raise err.within("--memory") from None
+            raise err.within(named("memory")) from None
     if memory_from is not None:
         try:
             return rmpopt_window(parse_iomem(read_text(memory_from)))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rmpplan.mask_rules import apic_primaries, rmpopt_cpumask
+from rmpplan.naming import named
 from rmpplan.strategies import STRATEGIES, Base, Step, StepFn
 from rmpplan.terms import Case, Kernel, Rule, Strategy
 from rmpplan.topology.machine import Machine
@@ -234,6 +235,6 @@ def _warnings(machine: Machine, rule: Rule, plans: list[WorkerPlan]) -> tuple[st
     if unprogrammed:
         found.append(
             f"leader CPU {format_cpulist(unprogrammed)}: the core has no CPU in rmpopt_cpumask "
-            f"under {rule}, so RMPOPT there raises #UD (see `rmpplan verify --rule {rule}`)"
+            f"under {rule}, so RMPOPT there raises #UD (see `verify` with {named('rule')} {rule})"
         )
     return tuple(found)

@@ -92,7 +92,7 @@ _CHECK_SUMMARIES = {
     Check.FOLLOWERS_EXCLUDE_LEADER_CORE: "the online followers hold no CPU of the leader's core",
     Check.CORE_MISSED: "the leader's core and the followers' cores are all the programmed cores",
     Check.CORE_RUN_TWICE: "no programmed core runs a region twice in one pass",
-    Check.LANDED_KERNEL: "without --kernel, --rule or --strategy, the kernel as landed (v10) "
+    Check.LANDED_KERNEL: "with no kernel, rule or strategy asked for, the kernel as landed (v10) "
     "passes the machine too",
     Check.DMESG_SNP_INIT: "the kernel log's SNP init outcome is the one online == present predicts",
     Check.DMESG_MASKS: "the online and present masks in the log are the topology's",

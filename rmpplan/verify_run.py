@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rmpplan.errors import InputError
+from rmpplan.naming import named
 from rmpplan.terms import InputFormat, JunitFamily, VerifyFormat
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def configuration(given: Path | None, *, no_config: bool) -> Config | None:
     from rmpplan.config import discover_config, load_config
 
     if given is not None and no_config:
-        raise InputError("--config and --no-config conflict: give one of them")
+        raise InputError(f"{named('config')} and {named('no_config')} conflict: give one of them")
     if no_config:
         return None
     return discover_config() if given is None else load_config(given)
@@ -271,7 +272,7 @@ class VerifyRun:
 def _one_machine(request: VerifyRequest) -> None:
     """--svg draws one machine: exactly one topology, not a folder."""
     if request.svg is not None and not _one_topology(request):
-        raise InputError("--svg draws one machine: give exactly one topology")
+        raise InputError(f"{named('svg')} draws one machine: give exactly one topology")
 
 
 def _one_topology(request: VerifyRequest) -> bool:
@@ -287,9 +288,12 @@ def _machine_log(request: VerifyRequest) -> tuple[KernelLog | None, Window | Non
     window = ram_window(request.memory, request.memory_from)
     log = None if request.dmesg is None else read_log(request.dmesg)
     if log is None and window is not None:
-        raise InputError("--memory and --memory-from go with --dmesg (the window is checked there)")
+        raise InputError(
+            f"{named('memory')} and {named('memory_from')} go with {named('dmesg')} "
+            "(the window is checked there)"
+        )
     if log is not None and not _one_topology(request):
-        raise InputError("--dmesg is the log of one machine: give exactly one topology")
+        raise InputError(f"{named('dmesg')} is the log of one machine: give exactly one topology")
     return log, window
 
 
@@ -347,7 +351,7 @@ def _inputs(
 def _nothing_to_verify(config: Config | None, *, no_config: bool) -> str:
     """The one line for a run with nothing to check: what was looked for, and how to say."""
     if no_config:
-        where = "--no-config was given"
+        where = f"{named('no_config')} was given"
     elif config is None:
         where = "no configuration file was found"
     else:
@@ -394,7 +398,10 @@ def _processes(jobs: int | None, cpus: int, warn: Callable[[str], None]) -> int:
     if jobs is None:
         return cpus
     if jobs > cpus:
-        warn(f"--jobs {jobs} is more than the {cpus} CPUs this process may use; using {cpus}")
+        warn(
+            f"{named('jobs')} {jobs} is more than the {cpus} CPUs this process may use; "
+            f"using {cpus}"
+        )
         return cpus
     return jobs
 
@@ -403,12 +410,12 @@ def _executor(request: VerifyRequest, processes: int) -> DaskExecutor | None:
     """The executor the request names, started (None: the process pool of ``run``)."""
     if request.executor == PROCESSES:
         if request.scheduler is not None:
-            raise InputError("--scheduler goes with --executor dask")
+            raise InputError(f"{named('scheduler')} goes with {named('executor')} dask")
         return None
     if request.scheduler is not None and request.jobs is not None:
         raise InputError(
-            "--jobs sets the workers of the local Dask cluster; a --scheduler's cluster "
-            "has its own workers: give one of them"
+            f"{named('jobs')} sets the workers of the local Dask cluster; "
+            f"a {named('scheduler')}'s cluster has its own workers: give one of them"
         )
     from rmpplan.fleet_dask import DaskExecutor
 

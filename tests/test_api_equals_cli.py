@@ -3,7 +3,10 @@ notes and errors, for every command, on several machines and kernels.
 
 The only field allowed to differ is ``verify``'s ``shape`` (and the summary's
 count of shapes): the fingerprint the command's fleet caches verdicts under,
-which a verdict made by :func:`rmpplan.api.verify` has no fleet to key.
+which a verdict made by :func:`rmpplan.api.verify` has no fleet to key. And a
+note names a parameter as each edge does (rmpplan.naming): the command line by
+its flag (``--rule``), the API by its argument (``rule``); the command's flags
+are read as the API's arguments before the two are compared.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from rmpplan import api
+from rmpplan.cli.options import spelled
 from rmpplan.cpumask import parse_cpulist
 from tests.cli import run
 
@@ -50,7 +54,27 @@ def _same(args: list[str], call: Callable[[], str]) -> None:
         assert result.exit_code == 2, (args, str(err))
         return
     assert result.exit_code in {0, 1}, (args, result.stderr)
-    assert _comparable(json.loads(made)) == _comparable(json.loads(result.stdout)), args
+    cli = json.loads(result.stdout, object_hook=_as_arguments)
+    assert _comparable(json.loads(made)) == _comparable(cli), args
+
+
+NAMED = ("rule", "strategy", "kernel", "offline_after_setup", "online_after_setup")
+"""The parameters the notes of these commands name."""
+
+
+def _as_arguments(doc: dict[str, object]) -> dict[str, object]:
+    """``doc`` with its notes' and messages' flags renamed to the API's arguments."""
+    return {key: _argument_text(value) for key, value in doc.items()}
+
+
+def _argument_text(value: object) -> object:
+    if isinstance(value, list):
+        return [_argument_text(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    for param in NAMED:
+        value = value.replace(f"{spelled(param)} ", f"{api._argument(param)} ")
+    return value
 
 
 def _comparable(doc: dict[str, object]) -> dict[str, object]:

@@ -23,49 +23,22 @@ from rmpplan.terms import Check, InputFormat, OutputFormat, VerifyFormat
 from rmpplan.topology.load import topology_lines
 from rmpplan.topology.machine import Machine
 from tests.cli import run
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import ROOT
+from tests.projects import NOSMT, every_kind, located_inputs, write
 
 # What a report says, whatever its shape: (kind, path, check, counterexample cpulist),
 # kind being expected, unexpected, stale (check only) or error (path only).
 Item = tuple[str, str, str, str]
 
-NOSMT = (EXAMPLES / "nosmt.yaml").read_text(encoding="utf-8")
-SINGLE = "name: single\nlayout: {packages: 1, cores_per_die: 1, threads_per_core: 1}\n"
-# Under apic-primary one core gets two mask CPUs and the other none: one check, two findings.
-TWICE = """name: twice
-cpus:
-  - {id: 0, core: 0, apic_id: 0}
-  - {id: 1, core: 0, apic_id: 2}
-  - {id: 2, core: 1, apic_id: 5}
-  - {id: 3, core: 1, apic_id: 7}
-"""
 ANNOTATION = re.compile(r"::error (?P<props>[^:]*)::(?P<message>.*)")
-
-
-def write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path``, making its folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project with every kind of result: expected, unexpected (a check twice),
-    stale, a file that does not parse; the current directory is its root."""
-    write(tmp_path / "topologies" / "nosmt.yaml", NOSMT)
-    write(tmp_path / "topologies" / "stale.yaml", SINGLE)
-    write(tmp_path / "topologies" / "twice.yaml", TWICE)
-    box = (ROOT / "docs" / "topologies" / "my-box.json").read_text(encoding="utf-8")
-    write(tmp_path / "topologies" / "my-box.json", box)
-    write(tmp_path / "topologies" / "broken.yaml", "cpus: [\n")
-    write(
-        tmp_path / "rmpplan.toml",
-        '[expect]\n"topologies/nosmt.yaml" = ["online-equals-present"]\n'
-        '"topologies/stale.yaml" = ["core-missed"]\n',
-    )
+    """A project with every kind of result: passed, expected, unexpected (a check
+    twice), stale, a file that does not parse; the current directory is its root."""
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return every_kind(tmp_path, my_box=True)
 
 
 ARGS = ("topologies", "missing.yaml", "--rule", "apic-primary")
@@ -408,20 +381,6 @@ def test_github_hostile_path_cannot_inject_commands(
     props = dict(part.split("=", 1) for part in annotation.group("props").split(","))
     assert unescape(props["file"]) == printable(name)
     assert unescape(lines[0][len("::group::") :]) == printable(name)
-
-
-def located_inputs(folder: Path) -> list[str]:
-    """verify's arguments for inputs written to ``folder`` (the current directory) whose
-    findings are located by a cpus: list and by a key, and a parse error with its line."""
-    write(folder / "twice.yaml", TWICE)
-    write(folder / "nosmt.yaml", NOSMT)
-    write(
-        folder / "hotplug.yaml",
-        "name: h\nlayout: {packages: 1, cores_per_die: 4, threads_per_core: 2}\n"
-        "offline_after_setup: 2\n",
-    )
-    write(folder / "broken.yaml", "name: b\ncpus: [\n")
-    return ["twice.yaml", "nosmt.yaml", "hotplug.yaml", "broken.yaml", "--rule", "apic-primary"]
 
 
 def test_github_lines_point_into_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,8 @@ import pytest
 
 from tests.cli import run
 from tests.conftest import EXAMPLES, ROOT
-from tests.test_ci_formats import ANNOTATION, NOSMT, located_inputs, unescape, write
+from tests.projects import EXPECT_NOSMT, NOSMT, located_inputs, write
+from tests.test_ci_formats import ANNOTATION, unescape
 
 LINE = re.compile(r"(?P<path>.*?):(?P<line>\d+): (?P<check>\S+): (?P<message>.*)")
 
@@ -96,9 +97,7 @@ def test_an_expected_finding_is_not_a_problem(
     """A finding the configuration expects passes the run and has no line."""
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "topologies" / "nosmt.yaml", NOSMT)
-    write(
-        tmp_path / "rmpplan.toml", '[expect]\n"topologies/nosmt.yaml" = ["online-equals-present"]\n'
-    )
+    write(tmp_path / "rmpplan.toml", EXPECT_NOSMT)
     result = run("verify", "--format", "concise")
     assert result.exit_code == 0
     assert result.stdout == "rmpplan: no problems in 1 input\n"

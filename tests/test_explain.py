@@ -117,7 +117,7 @@ def test_case3_unreachable_gives_the_smallest_scenario() -> None:
     apic = case3_scenario(machine, Rule.APIC_PRIMARY)
     assert "CPU 0 offline at boot" in apic and "CPU 4 takes case 3" in apic
     first = case3_scenario(machine, Rule.FIRST_SIBLING)
-    assert "--offline-after-setup 0" in first and "CPU 4 takes case 3" in first
+    assert "offline_after_setup 0" in first and "CPU 4 takes case 3" in first
     reached = explain(
         machine,
         4,

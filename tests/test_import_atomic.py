@@ -141,7 +141,7 @@ def test_refusing_an_existing_file_is_atomic(
         out.write_text("theirs\n")
 
     monkeypatch.setattr(os, "fsync", another_writer_wins)
-    with pytest.raises(InputError, match="already exists; give --force"):
+    with pytest.raises(InputError, match="already exists; give force"):
         write_atomic(out, "ours\n")
     assert out.read_text() == "theirs\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml"]
@@ -185,12 +185,19 @@ def test_concurrent_writers_one_wins(tmp_path: Path) -> None:
 
 
 # The signal comes right after the temporary file is made: the moment that left one.
+# The child sets the handlers a command started from a terminal has, whatever the
+# test run inherited (a suite started in the background or by nohup ignores SIGINT),
+# and raises the signal in its own thread: it is handled before mkstemp() returns,
+# never later by another thread (os.kill() of the process may go to any thread).
 SIGNALLED = """
-import os, signal, sys, tempfile
+import signal, sys, tempfile
+signal.signal(signal.SIGINT, signal.{sigint})
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 made = tempfile.mkstemp
 def mkstemp(*args, **kwargs):
     made_now = made(*args, **kwargs)
-    os.kill(os.getpid(), signal.{name})
+    sys.stderr.write("made " + made_now[1] + "\\n")
+    signal.raise_signal(signal.{name})
     return made_now
 tempfile.mkstemp = mkstemp
 from rmpplan.cli.main import main
@@ -198,15 +205,14 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
-def test_a_signal_leaves_no_temporary_file(tmp_path: Path, name: str) -> None:
-    """SIGINT or SIGTERM just after the temp file exists: it is removed, nothing written."""
-    out = tmp_path / "out.yaml"
+def _signalled(out: Path, name: str, sigint: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``import -o out`` in a child that gets ``name`` once its temporary file exists,
+    SIGINT's handler being ``sigint``; the child's result and that temporary file."""
     done = subprocess.run(
         [
             sys.executable,
             "-c",
-            SIGNALLED.format(name=name),
+            SIGNALLED.format(name=name, sigint=sigint),
             "import",
             str(TOPOLOGIES / "single-core.yaml"),
             "-o",
@@ -216,10 +222,37 @@ def test_a_signal_leaves_no_temporary_file(tmp_path: Path, name: str) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=60,
     )
+    made = [line for line in done.stderr.splitlines() if line.startswith("made ")]
+    assert len(made) == 1, done.stderr  # the signal came while the file was written
+    temporary = Path(made[0].removeprefix("made "))
+    assert temporary.parent == out.parent
+    return done, temporary
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_leaves_no_temporary_file(tmp_path: Path, name: str) -> None:
+    """SIGINT or SIGTERM just after the temp file exists: it is removed, nothing written."""
+    out = tmp_path / "out.yaml"
+    done, temporary = _signalled(out, name, "default_int_handler")
+    assert not temporary.exists()
     assert list(tmp_path.iterdir()) == [], done.stderr
     if name == "SIGTERM":
         assert done.returncode == -signal.SIGTERM
     else:
         assert done.returncode == 2
         assert done.stderr.strip().splitlines()[-1] == "rmpplan: aborted"
+
+
+def test_an_ignored_sigint_does_not_interrupt_the_write(tmp_path: Path) -> None:
+    """A process that ignores SIGINT (nohup, the background of a script) goes on
+    ignoring it while it writes: the file is written whole, no temporary file stays."""
+    out = tmp_path / "out.yaml"
+    done, temporary = _signalled(out, "SIGINT", "SIG_IGN")
+    assert done.returncode == 0, done.stderr
+    assert not temporary.exists()
+    assert list(tmp_path.iterdir()) == [out]
+    printed = CliRunner().invoke(cli, ["import", str(TOPOLOGIES / "single-core.yaml"), "-o", "-"])
+    assert printed.exit_code == 0
+    assert out.read_text(encoding="utf-8") == printed.stdout

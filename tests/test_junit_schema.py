@@ -18,25 +18,10 @@ from hypothesis import strategies as st
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from tests.cli import run
-from tests.conftest import EXAMPLES
+from tests.projects import NOSMT, every_kind, write
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).parent / "data" / "junit" / "junit-10.xsd")
-NOSMT = (EXAMPLES / "nosmt.yaml").read_text(encoding="utf-8")
-SINGLE = "name: single\nlayout: {packages: 1, cores_per_die: 1, threads_per_core: 1}\n"
-TWICE = """name: twice
-cpus:
-  - {id: 0, core: 0, apic_id: 0}
-  - {id: 1, core: 0, apic_id: 2}
-  - {id: 2, core: 1, apic_id: 5}
-  - {id: 3, core: 1, apic_id: 7}
-"""
 ARGS = ("verify", "topologies", "missing.yaml", "--rule", "apic-primary", "--jobs", "1")
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -44,17 +29,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every kind of test case: passed, expected (skipped), unexpected, stale, an
     input that does not parse, and one that is missing; with a configuration, so
     that whatever the report says of it is held to the schema too."""
-    write(tmp_path / "topologies" / "nosmt.yaml", NOSMT)
-    write(tmp_path / "topologies" / "stale.yaml", SINGLE)
-    write(tmp_path / "topologies" / "twice.yaml", TWICE)
-    write(tmp_path / "topologies" / "broken.yaml", "cpus: [\n")
-    write(
-        tmp_path / "rmpplan.toml",
-        '[expect]\n"topologies/nosmt.yaml" = ["online-equals-present"]\n'
-        '"topologies/stale.yaml" = ["core-missed"]\n',
-    )
     monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return every_kind(tmp_path)
 
 
 def schema_errors(report: str) -> list[str]:

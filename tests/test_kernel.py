@@ -34,9 +34,9 @@ def test_a_rule_equal_to_the_profiles_is_no_what_if() -> None:
     assert modelled(Kernel.V10, Rule.APIC_PRIMARY).overrides == ()
     assert modelled(Kernel.V10, strategy=Strategy.V9_ANDNOT).overrides == ()
     (note,) = modelled(Kernel.V10, Rule.FIRST_SIBLING).overrides
-    assert note == "--rule first-sibling replaces v10's apic-primary (what-if)"
+    assert note == "rule first-sibling replaces v10's apic-primary (what-if)"
     (note,) = modelled(Kernel.V6, strategy=Strategy.V9_ANDNOT).overrides
-    assert note == "--strategy v9-andnot replaces v6's v8-three-way (what-if)"
+    assert note == "strategy v9-andnot replaces v6's v8-three-way (what-if)"
 
 
 def test_only_a_choice_of_nothing_judges_the_landed_kernel() -> None:

@@ -277,7 +277,7 @@ def test_too_many_jobs_is_a_warning_given_to_the_caller(
     run = started(VerifyRequest(paths=(PASSING,), no_config=True, jobs=cpus + 1), told.append)
     run.close()
     assert told == [
-        f"--jobs {cpus + 1} is more than the {cpus} CPUs this process may use; using {cpus}"
+        f"jobs {cpus + 1} is more than the {cpus} CPUs this process may use; using {cpus}"
     ]
     assert capsys.readouterr() == ("", "")
 

@@ -159,8 +159,14 @@ class LazyGroup(click.Group):
             raise _left() from None
 
     def invoke(self, ctx: click.Context) -> Any:  # Any: what click's Group.invoke returns
+        """Run the command, the core's notes and messages naming flags (``--rule``), not
+        the core's parameters (``rule``): see rmpplan.naming."""
+        from rmpplan.cli.options import spelled
+        from rmpplan.naming import naming
+
         try:
-            return super().invoke(ctx)
+            with naming(spelled):
+                return super().invoke(ctx)
         except BrokenPipeError:
             raise _left() from None
 

@@ -167,9 +167,20 @@ def flag(param: str) -> str:
     return FLAGS.get(param, "--" + param.replace("_", "-"))
 
 
+SPELLED = {"builtin": "`rmpplan verify --builtin`"}
+"""The core's parameters that notes name by a whole command: ``builtin`` is the list
+of bundled topologies, which ``verify --builtin`` prints."""
+
+
+def spelled(param: str) -> str:
+    """How the command line names the core's parameter ``param`` in notes and
+    messages (:mod:`rmpplan.naming`): its flag, or the command that gives it."""
+    return SPELLED.get(param) or flag(param)
+
+
 def flag_names(*params: str) -> tuple[tuple[str, str], ...]:
-    """``params`` paired with their flags, for the core to name them in errors."""
-    return tuple((param, flag(param)) for param in params)
+    """``params`` paired with their flags, for the core to name them in errors and notes."""
+    return tuple((param, spelled(param)) for param in params)
 
 
 def input_errors(func: Callable[P, R]) -> Callable[P, R]:

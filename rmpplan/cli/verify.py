@@ -52,6 +52,19 @@ if TYPE_CHECKING:
     from rmpplan.shards import ShardSpec
 
 
+FLEET_PARAMETERS = (
+    "offline_after_setup",
+    "online_after_setup",
+    "kernel",
+    "memory",
+    "memory_from",
+    "input_format",
+    "builtin",
+)
+"""The parameters a check in a process of the fleet may name (its errors, the landed
+kernel's findings, a kernel log's notes): sent with their flags (rmpplan.naming)."""
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -188,7 +201,7 @@ def verify(
         # The environment is read here only; the run sees it through the request.
         github_actions=os.environ.get("GITHUB_ACTIONS"),
         step_summary=os.environ.get("GITHUB_STEP_SUMMARY"),
-        names=flag_names("offline_after_setup", "online_after_setup"),
+        names=flag_names(*FLEET_PARAMETERS),
     )
     run = verify_run.start(request, warn)
     click.get_current_context().call_on_close(run.close)

@@ -208,7 +208,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
             "results": [
                 {
                     "strategy": str(verdict.strategy),
-                    "rule": str(verdict.rule),
+                    "rule": _rule(verdict.rule, verdict.strategy),
                     "ok": verdict.ok,
                     "rmpopt_cpumask": cpulist(verdict.mask),
                     "findings": [finding(item) for item in verdict.findings],

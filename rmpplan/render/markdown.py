@@ -245,7 +245,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
         checks = ", ".join(f"`{item.check}`" for item in verdict.findings)
         state = "ok" if verdict.ok else f"**fails**: {checks}"
         lines.append(
-            f"| `{verdict.strategy}` | `{verdict.rule}` | {state} "
+            f"| `{verdict.strategy}` | `{rule_text(verdict.rule, verdict.strategy)}` | {state} "
             f"| {_code(cpulist(cpus)) if cpus else ''} | {_cell('; '.join(verdict.notes))} |"
         )
     lines += ["", *(f"- {_cell(reason)}" for reason in result.skipped)] if result.skipped else []

@@ -685,16 +685,15 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     table.add_free_column("Notes", style="dim")
     for verdict in result.verdicts:
         notes = "; ".join(verdict.notes)
+        rule = rule_text(verdict.rule, verdict.strategy)
         if verdict.ok:
-            table.add_row(
-                str(verdict.strategy), str(verdict.rule), Text("ok", style="green"), "", "", notes
-            )
+            table.add_row(str(verdict.strategy), rule, Text("ok", style="green"), "", "", notes)
             continue
         for index, item in enumerate(verdict.findings):
             first = index == 0
             table.add_row(
                 str(verdict.strategy) if first else "",
-                str(verdict.rule) if first else "",
+                rule if first else "",
                 Text("FAIL", style="bold red") if first else "",
                 item.check,
                 cpulist(item.cpus),

@@ -127,7 +127,7 @@ def render_compare(result: Comparison, display: Display = PLAIN) -> str:
     lines += [f"skipped: {reason}" for reason in result.skipped]
     for verdict in result.verdicts:
         state = "ok" if verdict.ok else f"{len(verdict.findings)} finding(s)"
-        lines.append(f"{verdict.strategy} {verdict.rule}: {state}")
+        lines.append(f"{verdict.strategy} {rule_text(verdict.rule, verdict.strategy)}: {state}")
         for item in verdict.findings:
             lines.append(f"  {item.check}: {item.message} [cpus {cpulist(item.cpus)}]")
         lines += [f"  note: {note}" for note in verdict.notes]
