@@ -726,6 +726,18 @@ def corpus(size: int) -> list[Case]:  # noqa: PLR0915  # one flat list of cases 
         raw = small_dump_members() + b"".join(tar_member(name, text) for name in names) + END
         return ["plan", str(write(d / "kept.tar.gz", gzip.compress(raw, 6))), "--leader", "0"]
 
+    @case("tarball", "kept links up to the cap in 8192 real cpuN folders (.tar.gz)")
+    def _(d: Path) -> list[str]:
+        # Links in a cpuN folder are kept (a read may pass through one): 23 in each of
+        # 8192 CPUs stays under the kept cap, and no CPU id is out of range.
+        links = (
+            tar_header(f"dump/{CPU}/cpu{cpu}/link{n}", kind=b"2", link="../cpu0")
+            for cpu in range(8192)
+            for n in range(23)
+        )
+        raw = small_dump_members() + b"".join(links) + END
+        return ["plan", str(write(d / "links.tar.gz", gzip.compress(raw, 6))), "--leader", "0"]
+
     @case("tarball", "physical_package_id links outside the archive")
     def _(d: Path) -> list[str]:
         secret = write(d / "secret.txt", SECRET + "\n")

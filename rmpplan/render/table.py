@@ -581,7 +581,10 @@ def render_verify(
     summary.add_column("Rule")
     summary.add_column("Strategy")
     summary.add_column("Verdict")
-    parts: list[RenderableType] = [_text(Text(config_line(config), style="dim")), summary]
+    parts: list[RenderableType] = [_text(Text(config_line(config), style="dim"))]
+    shared = _shared_notes(results)
+    parts += [_text(Text(f"note on every machine: {note}", style="dim")) for note in shared]
+    parts.append(summary)
     for checked in results:
         machine, verdict, held = checked.facts, checked.verdict, checked.outcome
         if machine is None or verdict is None or held is None:
@@ -600,7 +603,8 @@ def render_verify(
             str(verdict.strategy),
             state,
         )
-        if verdict.findings or verdict.notes or held.stale:
+        notes = [note for note in verdict.notes if note not in shared]
+        if verdict.findings or notes or held.stale:
             detail = _Table(
                 box=box.SIMPLE_HEAD,
                 show_edge=False,
@@ -616,12 +620,23 @@ def render_verify(
                 detail.add_row(check, cpulist(item.cpus), item.message)
             for stale in held.stale:
                 detail.add_row(f"{stale} (stale)", "", STALE)
-            for note in verdict.notes:
+            for note in notes:
                 detail.add_row(Text("note", style="dim"), "", Text(note, style="dim"))
             parts += [Text(""), detail]
     if len(results) > 1:
         parts += [Text(""), *_summary(summary_of(results))]
     return _to_text(parts, display)
+
+
+def _shared_notes(results: Sequence[Checked]) -> tuple[str, ...]:
+    """The notes of every machine checked, when there are several: said once above the
+    table, as a column equal on every row is, not in a detail table a machine (a fleet of
+    10,000 hosts without APIC ids would repeat one note 10,000 times)."""
+    verdicts = {id(c.verdict): c.verdict for c in results if c.verdict is not None}
+    if sum(c.verdict is not None for c in results) < 2:
+        return ()
+    first, *others = verdicts.values()
+    return tuple(note for note in first.notes if all(note in v.notes for v in others))
 
 
 def _summary(summary: Summary) -> list[RenderableType]:
