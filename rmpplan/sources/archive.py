@@ -512,10 +512,11 @@ class TarTree:
             )
         stream = _Stream(raw, MAX_STREAM_BYTES)
         # gzip, bzip2 and xz check their own CRC over every byte, so a member stepped over
-        # needs no header checksum of its own there; a member kept always has it checked.
+        # needs no header checksum of its own there; a member kept always has it checked,
+        # and in a plain tar every member.
         verify = kind == "tar"
         while True:
-            if not verify and (self._fast(stream) or self._fast_across(stream)):
+            if self._fast(stream, verify) or self._fast_across(stream, verify):
                 continue
             found = _next_member(stream, verify=verify)
             if found is None:
@@ -527,10 +528,11 @@ class TarTree:
                 raise InputError(f"truncated archive: member '{quote(member.name)}' is cut short")
         stream.drain()
 
-    def _fast(self, stream: _Stream) -> bool:  # noqa: PLR0912, PLR0915  # one loop, no call a member
+    def _fast(self, stream: _Stream, every: bool) -> bool:  # noqa: PLR0912, PLR0915  # one loop, no call a member
         """Plain ustar members (files, folders and links with a plain name and no prefix)
         taken from the buffer, as many in a row as it wholly holds: each stepped over
-        unchecked (the compression's CRC covers it), or kept once its checksum is checked,
+        (its checksum checked when ``every``: in a plain tar, which no CRC covers), or
+        kept once its checksum is checked,
         with the same outcome as the full path; False when the first is not one of them
         (:meth:`_fast_across` or the full path then reads it).  The hot loop of a dump,
         with the state in locals: one header parse a member and no call into the stream."""
@@ -557,6 +559,16 @@ class TarTree:
             keep, name, cap = known
             if keep is None:
                 break
+            if keep or every:
+                block = buf[pos : pos + _BLOCK]
+                field = block[148:156]
+                # The usual "%06o\0 " field of an ASCII header, compared as written (the
+                # byte sums by Adler-32 are exact under 65521); anything else in full.
+                if (
+                    field != b"%06o\0 " % ((adler32(block) - adler32(field) + 256) & 0xFFFF)
+                    or not block.isascii()
+                ) and not _checksum_ok(block):
+                    raise _corrupt("a wrong checksum (not a tar archive?)", base + pos)
             size = 0
             if kind not in _NO_DATA:
                 field = buf[pos + 124 : pos + 136]
@@ -569,15 +581,6 @@ class TarTree:
             if end > len(buf):
                 break
             if keep:
-                block = buf[pos : pos + _BLOCK]
-                field = block[148:156]
-                # The usual "%06o\0 " field of an ASCII header, compared as written (the
-                # byte sums by Adler-32 are exact under 65521); anything else in full.
-                if (
-                    field != b"%06o\0 " % ((adler32(block) - adler32(field) + 256) & 0xFFFF)
-                    or not block.isascii()
-                ) and not _checksum_ok(block):
-                    raise _corrupt("a wrong checksum (not a tar archive?)", base + pos)
                 kept += 1
                 if kept > MAX_KEPT_MEMBERS:
                     raise _too_many_kept()
@@ -602,7 +605,7 @@ class TarTree:
         stream.offset = base + pos
         return pos > start
 
-    def _fast_across(self, stream: _Stream) -> bool:
+    def _fast_across(self, stream: _Stream, every: bool) -> bool:
         """:meth:`_fast` for a member that the buffer does not wholly hold, through the stream."""
         if stream.offset == 0:
             return False
@@ -616,6 +619,8 @@ class TarTree:
         if keep is None:
             stream.unread(_BLOCK)
             return False
+        if (keep or every) and not _checksum_ok(block):
+            raise _corrupt("a wrong checksum (not a tar archive?)", stream.offset - _BLOCK)
         self.members += 1
         size = 0
         if kind not in _NO_DATA:
@@ -624,8 +629,6 @@ class TarTree:
             if size and not stream.skip(size + -size % _BLOCK):
                 raise InputError("truncated archive: a member is cut short")
             return True
-        if not _checksum_ok(block):
-            raise _corrupt("a wrong checksum (not a tar archive?)", stream.offset - _BLOCK)
         if kind == _FOLDER and raw.endswith(b"/"):
             raw = raw[:-1]
         name = raw.decode("utf-8", "surrogateescape")
