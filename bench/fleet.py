@@ -17,7 +17,7 @@ XML, each host's cpuinfo MHz and name its own) with ``--jobs 1``, ``--jobs 2`` a
 2-worker Dask LocalCluster, against the tarballs' floor, and projects 100,000 hosts.
 
 Usage: ``python bench/fleet.py [--runs N] [--check] [--source DIR]``,
-``python bench/fleet.py --real [--runs N] [--real-hosts 1000,10000] [--folder-hosts N]``.
+``python bench/fleet.py --real [--runs N] [--real-hosts 1000,10000] [--folder-hosts N] [--check]``.
 ``--source`` runs the rmpplan of another checkout (its root put first on
 PYTHONPATH), to measure a commit before this work. Exit 1 when a measured
 command fails, 3 with ``--check`` when a target is missed.
@@ -313,6 +313,43 @@ def real_rows(sizes: tuple[int, ...], folder_hosts: int) -> tuple[list[Row], dic
     return rows, fleets
 
 
+FLOOR_TARGET = 2.0  # a host's CPU against its floor
+SPEEDUP_TARGET = 0.8  # --jobs N's wall speed-up over --jobs 1, as a share of N
+JUDGED_FROM = 1_000
+
+
+def real_targets(rows: list[Row], fleets: dict[str, Path]) -> bool:
+    """Print each tarball fleet's cost against its floor and ``--jobs 2``'s speed-up
+    against their targets; True when one is missed.  Fleets under :data:`JUDGED_FROM`
+    hosts are shown, not judged: the start of the command and of the pool (and each
+    worker's first machine) weigh on a few hundred hosts."""
+    by_key = {row.key: row for row in rows}
+    missed = False
+    for key in fleets:
+        if f"{key} floor" not in by_key:
+            continue
+        judged = int(key.rsplit("-", 1)[1]) >= JUDGED_FROM
+        floor, one, two = (by_key[f"{key} {how}"] for how in ("floor", "j1", "j2"))
+        times = one.cpu() / floor.cpu()
+        share = one.wall() / two.wall() / 2
+        for what, value, ok, target, why in (
+            ("--jobs 1 CPU / floor", times, times <= FLOOR_TARGET, f"<= {FLOOR_TARGET:g}", ""),
+            (
+                "--jobs 2 speed-up / N",
+                share,
+                share >= SPEEDUP_TARGET,
+                f">= {SPEEDUP_TARGET:g}",
+                " (a wall-time figure: it needs 2 free cores)",
+            ),
+        ):
+            missed |= judged and not ok
+            verdict = "met" if ok else f"MISSED{why}"
+            if not judged:
+                verdict = f"not judged under {JUDGED_FROM:,} hosts"
+            print(f"{key}: {what} {value:.2f}, target {target}: {verdict}")
+    return missed
+
+
 def real_report(rows: list[Row], fleets: dict[str, Path], runs: int) -> None:
     print(
         f"rmpplan real fleets: {runs} run(s) each, round-robin, medians; "
@@ -386,8 +423,10 @@ def real_main(args: argparse.Namespace, env: dict[str, str]) -> int:
         print(f"bench: error: {err}", file=sys.stderr)
         return 1
     real_report(rows, fleets, args.runs)
+    print()
+    missed = real_targets(rows, fleets)
     print(f"\nbenchmark took {time.perf_counter() - started:.0f} s")
-    return 0
+    return 3 if missed and args.check else 0
 
 
 def main(argv: list[str] | None = None) -> int:
