@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from rmpplan.checks import Checked, MachineFacts, Verdict
 from rmpplan.errors import InputError, ParameterError
-from rmpplan.naming import names_from, naming
+from rmpplan.naming import named, names_from, naming
 from rmpplan.terms import Check, InputFormat
 
 if TYPE_CHECKING:
@@ -285,7 +285,7 @@ class Checker:
         try:
             hotplug = scenario(machine, settings.offline_after_setup, settings.online_after_setup)
         except ParameterError as err:
-            raise err.named(dict(settings.names).get(err.param, err.param)) from None
+            raise err.named(named(err.param)) from None  # as the caller names it (self.naming)
         shape = fingerprint(machine, settings, hotplug)
         known = self.verdicts.get(shape) if self.shared else None
         if known is not None:

@@ -632,10 +632,10 @@ def _shared_notes(results: Sequence[Checked]) -> tuple[str, ...]:
     """The notes of every machine checked, when there are several: said once above the
     table, as a column equal on every row is, not in a detail table a machine (a fleet of
     10,000 hosts without APIC ids would repeat one note 10,000 times)."""
-    verdicts = {id(c.verdict): c.verdict for c in results if c.verdict is not None}
-    if sum(c.verdict is not None for c in results) < 2:
+    checked = [c.verdict for c in results if c.verdict is not None]
+    if len(checked) < 2:
         return ()
-    first, *others = verdicts.values()
+    first, *others = {id(verdict): verdict for verdict in checked}.values()  # shared by shape
     return tuple(note for note in first.notes if all(note in v.notes for v in others))
 
 

@@ -530,12 +530,13 @@ class TarTree:
 
     def _fast(self, stream: _Stream, every: bool) -> bool:  # noqa: PLR0912, PLR0915  # one loop, no call a member
         """Plain ustar members (files, folders and links with a plain name and no prefix)
-        taken from the buffer, as many in a row as it wholly holds: each stepped over
-        (its checksum checked when ``every``: in a plain tar, which no CRC covers), or
-        kept once its checksum is checked,
-        with the same outcome as the full path; False when the first is not one of them
-        (:meth:`_fast_across` or the full path then reads it).  The hot loop of a dump,
-        with the state in locals: one header parse a member and no call into the stream."""
+        taken from the buffer, as many in a row as it wholly holds: each stepped over (its
+        checksum checked when ``every``: in a plain tar, which no CRC covers), or kept once
+        its checksum is checked, with the same outcome as the full path; False when the
+        first is not one of them (:meth:`_fast_across` or the full path then reads it).
+        The hot loop of a dump, with the state in locals: one header parse a member and no
+        call into the stream.  It keeps a member as :meth:`_keep` does, inline; the tests
+        hold the two paths to one tree or one error (tests/test_fleet_cost.py)."""
         buf, pos = stream._buf, stream._pos
         if stream.offset == 0:
             return False  # the first header is always checked in full
